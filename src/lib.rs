@@ -1,1 +1,13 @@
 #![forbid(unsafe_code)]
+//! bidroom: a livestreamed, cryptographically verifiable bid-opening room.
+//!
+//! See `docs/ARCHITECTURE.md` for the map of this crate.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ledger;
+pub mod schedule;
+pub mod store;

@@ -1,0 +1,112 @@
+//! The launch seam: builds the server from a configuration and runs it on a
+//! listener the caller bound (tests bind port 0), until shut down.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ServeConfig;
+use crate::http::{AppState, auth};
+use crate::ledger::LogSigner;
+use crate::store::{self, DynStore, LogContext};
+
+/// A built server, ready to serve.
+pub struct App {
+    /// Shared handler state.
+    pub state: AppState,
+    /// The admin token generated on this first start, to print once.
+    pub new_admin_token: Option<String>,
+    /// The log's verifier key (`/log/key`).
+    pub verifier_key: String,
+}
+
+/// File in the data directory holding the log's Ed25519 key (PKCS#8).
+const LOG_KEY_FILE: &str = "log-key.pk8";
+
+/// Reads a secret file, or creates it with `make` (mode 0600) on first start.
+pub fn load_or_create_secret(path: &Path, make: impl FnOnce() -> anyhow::Result<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = make()?;
+            let tmp = path.with_extension("tmp");
+            write_private(&tmp, &bytes)?;
+            std::fs::rename(&tmp, path).with_context(|| format!("renaming {}", tmp.display()))?;
+            Ok(bytes)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes a file readable by its owner only, durably.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+impl App {
+    /// Opens the data directory and database, loads keys, sets up the admin.
+    pub async fn build(cfg: &ServeConfig) -> anyhow::Result<App> {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+        let pkcs8 = load_or_create_secret(&cfg.data_dir.join(LOG_KEY_FILE), || Ok(LogSigner::generate_pkcs8()?))?;
+        let signer = LogSigner::from_pkcs8(&cfg.log_origin, &pkcs8).context("loading the log key")?;
+        let verifier_key = signer.verifier_key();
+        let log = LogContext { signer: Arc::new(signer), origin: cfg.log_origin.clone() };
+        let store: DynStore = match &cfg.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Arc::new(
+                store::PgStore::connect(url, cfg.database_schema.as_deref(), log)
+                    .await
+                    .context("connecting to PostgreSQL")?,
+            ),
+            Some(url) => Arc::new(store::SqliteStore::connect(url, log).await.context("opening SQLite")?),
+            None => {
+                let path = cfg.data_dir.join("bidroom.db");
+                Arc::new(store::SqliteStore::open_file(&path, log).await.context("opening SQLite")?)
+            }
+        };
+        let new_admin_token = match &cfg.admin_token {
+            Some(token) => {
+                store.set_bootstrap_admin(&auth::token_hash(token)).await?;
+                None
+            }
+            None if !store.has_bootstrap_admin().await? => {
+                let token = auth::new_token().map_err(|_| anyhow::anyhow!("random generator failed"))?;
+                store.set_bootstrap_admin(&auth::token_hash(&token)).await?;
+                Some(token)
+            }
+            None => None,
+        };
+        let state = AppState { store, scheduler: Arc::new(Notify::new()) };
+        Ok(App { state, new_admin_token, verifier_key })
+    }
+
+    /// Serves on `listener` with the scheduler running, until `shutdown` is
+    /// cancelled; then drains in-flight requests.
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let scheduler =
+            tokio::spawn(crate::schedule::run(self.state.clone(), self.state.scheduler.clone(), shutdown.clone()));
+        let router = crate::http::router(self.state);
+        let stop = shutdown.clone();
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("serving HTTP")?;
+        shutdown.cancel();
+        let _ = scheduler.await;
+        Ok(())
+    }
+}

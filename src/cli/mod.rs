@@ -1,0 +1,51 @@
+//! The `bidroom` command line: one module per subcommand.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub mod serve;
+
+/// bidroom: a livestreamed, cryptographically verifiable bid-opening room.
+#[derive(Debug, Parser)]
+#[command(name = "bidroom", version, about)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, value_enum, env = "BIDROOM_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(crate::config::ServeConfig),
+}
+
+/// Sets up tracing; `RUST_LOG` overrides the default level.
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(cfg) => serve::run(cfg).await,
+    }
+}

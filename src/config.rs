@@ -1,0 +1,42 @@
+//! Server configuration: flags and environment, as documented in README
+//! and DESIGN.md's stable surface.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How `bidroom serve` runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "BIDROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the embedded database, ciphertext files and server keys.
+    #[arg(long, env = "BIDROOM_DATA_DIR", default_value = "./bidroom-data")]
+    pub data_dir: PathBuf,
+    /// Database URL; `postgres://…` for PostgreSQL. Default: SQLite in the data directory.
+    #[arg(long = "database", env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema to use instead of the connection's default.
+    #[arg(long, env = "BIDROOM_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+    /// Sets the staff admin token instead of generating one on first start.
+    #[arg(long, env = "BIDROOM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// The transparency log's origin line (its public name in checkpoints).
+    #[arg(long, env = "BIDROOM_LOG_ORIGIN", default_value = "bidroom.local/log")]
+    pub log_origin: String,
+}
+
+impl ServeConfig {
+    /// A configuration for tests and embedding: SQLite under `data_dir`.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url: None,
+            database_schema: None,
+            admin_token: None,
+            log_origin: "bidroom.local/log".to_string(),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Tenders and their lifecycle, as a pure state machine.
+//!
+//! ```text
+//! draft ──publish──▶ published ──deadline──▶ closed
+//!   │                   │  ▲ amend              │
+//!   └──────cancel───────┴──┴────cancel──────────┴──▶ cancelled
+//! ```
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{DomainError, EventDraft, EventKind};
+
+mod fields;
+mod policy;
+
+pub use fields::{FieldDef, FieldKind, Label, Lot};
+pub use policy::{CustodyPolicy, Registration};
+
+/// Where a tender is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TenderState {
+    /// Being prepared by staff; not public.
+    Draft,
+    /// Public and accepting bids until the deadline.
+    Published,
+    /// The deadline has passed; no more bids.
+    Closed,
+    /// Withdrawn by the buyer.
+    Cancelled,
+}
+
+impl TenderState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenderState::Draft => "draft",
+            TenderState::Published => "published",
+            TenderState::Closed => "closed",
+            TenderState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(TenderState::Draft),
+            "published" => Some(TenderState::Published),
+            "closed" => Some(TenderState::Closed),
+            "cancelled" => Some(TenderState::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// What staff submit to create or edit a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenderDraft {
+    /// Title shown to the public.
+    pub title: String,
+    /// The buyer's reference number, e.g. `ZB-2026-0042`.
+    pub reference: String,
+    /// Free text description.
+    #[serde(default)]
+    pub description: String,
+    /// The contracting authority.
+    pub buyer: String,
+    /// ISO 4217 currency code of money fields.
+    pub currency: String,
+    /// One or more lots, each with the fields its bids must fill.
+    pub lots: Vec<Lot>,
+    /// Submission deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub deadline: OffsetDateTime,
+    /// Opening time; defaults to the deadline.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub opening_at: Option<OffsetDateTime>,
+    /// Who holds the keys that open the bids.
+    #[serde(default)]
+    pub custody: CustodyPolicy,
+    /// How bidders get admitted.
+    #[serde(default)]
+    pub registration: Registration,
+}
+
+/// A tender as stored and published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Tender {
+    /// Stable identifier.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Uuid,
+    /// Current state.
+    pub state: TenderState,
+    /// Title shown to the public.
+    pub title: String,
+    /// The buyer's reference number.
+    pub reference: String,
+    /// Free text description.
+    pub description: String,
+    /// The contracting authority.
+    pub buyer: String,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// The lots.
+    pub lots: Vec<Lot>,
+    /// Submission deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub deadline: OffsetDateTime,
+    /// Opening time.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub opening_at: OffsetDateTime,
+    /// Custody policy; fixed at publish.
+    pub custody: CustodyPolicy,
+    /// Bidder admission.
+    pub registration: Registration,
+    /// When the draft was created.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// When it was published.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub published_at: Option<OffsetDateTime>,
+    /// When submission closed (the deadline itself, even if processed late).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<OffsetDateTime>,
+    /// Why it was cancelled.
+    #[serde(default)]
+    pub cancel_reason: Option<String>,
+}
+
+/// A change of times after publication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Amendment {
+    /// New deadline, if it changes.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deadline: Option<OffsetDateTime>,
+    /// New opening time, if it changes.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub opening_at: Option<OffsetDateTime>,
+    /// Why; published with the change.
+    pub reason: String,
+}
+
+/// Storage resolution: the database keeps microseconds, so the domain does too.
+pub fn truncate_micros(t: OffsetDateTime) -> OffsetDateTime {
+    let micros = t.nanosecond() / 1_000 * 1_000;
+    t.replace_nanosecond(micros).unwrap_or(t)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn non_empty(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+impl TenderDraft {
+    /// Checks everything that does not depend on the clock.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        non_empty("title", &self.title, 300)?;
+        non_empty("reference", &self.reference, 100)?;
+        non_empty("buyer", &self.buyer, 300)?;
+        if self.description.chars().count() > 20_000 {
+            return Err(DomainError::invalid("description", "must be at most 20000 characters"));
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(DomainError::invalid(
+                "currency",
+                "must be an ISO 4217 code of three capital letters, e.g. CNY or EUR",
+            ));
+        }
+        fields::validate_lots(&self.lots)?;
+        self.custody.validate()?;
+        if let Some(opening) = self.opening_at
+            && opening < self.deadline
+        {
+            return Err(DomainError::OpeningBeforeDeadline);
+        }
+        Ok(())
+    }
+
+    fn check_future(&self, now: OffsetDateTime) -> Result<(), DomainError> {
+        if self.deadline <= now {
+            return Err(DomainError::TimeInPast { field: "deadline", now: rfc3339(now) });
+        }
+        Ok(())
+    }
+}
+
+impl Tender {
+    /// Creates a draft from validated input.
+    pub fn create(id: Uuid, draft: TenderDraft, now: OffsetDateTime) -> Result<Tender, DomainError> {
+        draft.validate()?;
+        draft.check_future(now)?;
+        let deadline = truncate_micros(draft.deadline);
+        Ok(Tender {
+            id,
+            state: TenderState::Draft,
+            title: draft.title,
+            reference: draft.reference,
+            description: draft.description,
+            buyer: draft.buyer,
+            currency: draft.currency,
+            lots: draft.lots,
+            deadline,
+            opening_at: truncate_micros(draft.opening_at.unwrap_or(deadline)),
+            custody: draft.custody,
+            registration: draft.registration,
+            created_at: now,
+            published_at: None,
+            closed_at: None,
+            cancel_reason: None,
+        })
+    }
+
+    fn refuse(&self, action: &'static str) -> DomainError {
+        DomainError::Transition { action, state: self.state.as_str() }
+    }
+
+    /// Replaces the terms of a draft.
+    pub fn edit(&mut self, draft: TenderDraft, now: OffsetDateTime) -> Result<(), DomainError> {
+        if self.state != TenderState::Draft {
+            return Err(self.refuse("edit"));
+        }
+        let fresh = Tender::create(self.id, draft, now)?;
+        *self = Tender { created_at: self.created_at, ..fresh };
+        Ok(())
+    }
+
+    /// Publishes a draft: its terms and custody policy become public and fixed.
+    pub fn publish(&mut self, now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+        if self.state != TenderState::Draft {
+            return Err(self.refuse("publish"));
+        }
+        if self.deadline <= now {
+            return Err(DomainError::TimeInPast { field: "deadline", now: rfc3339(now) });
+        }
+        self.state = TenderState::Published;
+        self.published_at = Some(now);
+        let terms = serde_json::to_value(&*self).unwrap_or_default();
+        Ok(vec![EventDraft::new(EventKind::TenderPublished, serde_json::json!({ "tender": terms }))])
+    }
+
+    /// Moves the deadline or opening time, before the deadline only.
+    pub fn amend(&mut self, amendment: Amendment, now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+        if self.state != TenderState::Published {
+            return Err(self.refuse("amend"));
+        }
+        if self.deadline <= now {
+            return Err(DomainError::Transition { action: "amend", state: "past its deadline" });
+        }
+        non_empty("reason", &amendment.reason, 2_000)?;
+        if amendment.deadline.is_none() && amendment.opening_at.is_none() {
+            return Err(DomainError::invalid("deadline", "give a new deadline, a new opening time, or both"));
+        }
+        let old_deadline = self.deadline;
+        let old_opening = self.opening_at;
+        let deadline = truncate_micros(amendment.deadline.unwrap_or(self.deadline));
+        // An opening that used to follow the deadline keeps following it.
+        let opening = match amendment.opening_at {
+            Some(t) => truncate_micros(t),
+            None if old_opening == old_deadline => deadline,
+            None => old_opening,
+        };
+        if deadline <= now {
+            return Err(DomainError::TimeInPast { field: "deadline", now: rfc3339(now) });
+        }
+        if opening < deadline {
+            return Err(DomainError::OpeningBeforeDeadline);
+        }
+        self.deadline = deadline;
+        self.opening_at = opening;
+        Ok(vec![EventDraft::new(
+            EventKind::TenderAmended,
+            serde_json::json!({
+                "reason": amendment.reason,
+                "deadline": { "from": rfc3339(old_deadline), "to": rfc3339(deadline) },
+                "opening_at": { "from": rfc3339(old_opening), "to": rfc3339(opening) },
+            }),
+        )])
+    }
+
+    /// Closes submission. Called by the scheduler at or after the deadline; the
+    /// close is recorded at the deadline itself, even when processed late.
+    pub fn close(&mut self, now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+        if self.state != TenderState::Published {
+            return Err(self.refuse("close"));
+        }
+        if now < self.deadline {
+            return Err(DomainError::Transition { action: "close", state: "before its deadline" });
+        }
+        self.state = TenderState::Closed;
+        self.closed_at = Some(self.deadline);
+        Ok(vec![EventDraft::new(
+            EventKind::TenderClosed,
+            serde_json::json!({ "closed_at": rfc3339(self.deadline), "processed_at": rfc3339(now) }),
+        )])
+    }
+
+    /// Cancels the tender with a public reason. A draft was never public, so
+    /// cancelling it publishes nothing.
+    pub fn cancel(&mut self, reason: String, _now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+        non_empty("reason", &reason, 2_000)?;
+        let was = self.state;
+        match was {
+            TenderState::Draft | TenderState::Published | TenderState::Closed => {}
+            TenderState::Cancelled => return Err(self.refuse("cancel")),
+        }
+        self.state = TenderState::Cancelled;
+        self.cancel_reason = Some(reason.clone());
+        if was == TenderState::Draft {
+            return Ok(vec![]);
+        }
+        Ok(vec![EventDraft::new(
+            EventKind::TenderCancelled,
+            serde_json::json!({ "reason": reason, "previous_state": was.as_str() }),
+        )])
+    }
+
+    /// Is this tender visible to the public?
+    pub fn is_public(&self) -> bool {
+        self.published_at.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! The HTTP surface: one module per resource, the error type, extractors.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::{get, post};
+use tokio::sync::Notify;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::store::{DynStore, Event};
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod health;
+mod openapi;
+pub mod staff;
+pub mod tenders;
+
+pub use error::{ApiError, ApiResult};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: DynStore,
+    /// Wakes the scheduler when times change.
+    pub scheduler: Arc<Notify>,
+}
+
+impl AppState {
+    /// Called after every committed change with the events it produced.
+    pub fn after_change(&self, events: &[Event]) {
+        if !events.is_empty() {
+            self.scheduler.notify_one();
+        }
+    }
+}
+
+/// Largest JSON body accepted by the API (tenders with many lots fit easily).
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Builds the router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/time", get(health::time))
+        .route("/openapi.json", get(openapi::serve))
+        .route("/tenders", get(tenders::list).post(tenders::create))
+        .route("/tenders/{id}", get(tenders::get).put(tenders::edit))
+        .route("/tenders/{id}/publish", post(tenders::publish))
+        .route("/tenders/{id}/amend", post(tenders::amend))
+        .route("/tenders/{id}/cancel", post(tenders::cancel))
+        .route("/tenders/{id}/events", get(tenders::events))
+        .route("/staff", get(staff::list).post(staff::create))
+        .route("/staff/me", get(staff::me))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

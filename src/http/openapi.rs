@@ -1,0 +1,35 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "bidroom", description = "Verifiable digital bid-opening room"),
+    paths(
+        super::health::time,
+        super::tenders::list,
+        super::tenders::create,
+        super::tenders::get,
+        super::tenders::edit,
+        super::tenders::publish,
+        super::tenders::amend,
+        super::tenders::cancel,
+        super::tenders::events,
+        super::staff::create,
+        super::staff::list,
+        super::staff::me,
+    ),
+    components(schemas(super::error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// The document as a value.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}

@@ -1,0 +1,62 @@
+//! The scheduler: closes submission exactly at each deadline, and on start
+//! catches up with deadlines that passed while the server was down.
+//!
+//! Time comes from the store (the database clock on PostgreSQL). Sleeping is
+//! only an optimisation: every wake-up re-reads what is due, so a missed or
+//! early wake-up is harmless and several nodes may run this loop at once (the
+//! store's row lock lets exactly one of them close a tender).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::DomainError;
+use crate::http::AppState;
+use crate::store::StoreError;
+
+/// Longest sleep between checks, so changes made by other nodes are seen.
+const MAX_SLEEP: Duration = Duration::from_secs(5);
+
+/// Runs until `shutdown` is cancelled.
+pub async fn run(state: AppState, wake: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        let sleep = match tick(&state).await {
+            Ok(sleep) => sleep,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler tick failed; retrying");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+/// Closes everything due; returns how long to sleep until the next deadline.
+pub async fn tick(state: &AppState) -> Result<Duration, StoreError> {
+    let now = state.store.now().await?;
+    for id in state.store.due_to_close(now).await? {
+        let result = state.store.update_tender(id, "scheduler", "close", Box::new(|t, now| t.close(now))).await;
+        match result {
+            Ok((tender, events)) => {
+                tracing::info!(tender = %id, closed_at = ?tender.closed_at, "submission closed");
+                state.after_change(&events);
+            }
+            // Another node closed it first, or it was cancelled meanwhile.
+            Err(StoreError::Domain(DomainError::Transition { .. })) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let next = state.store.next_deadline().await?;
+    let now = state.store.now().await?;
+    Ok(match next {
+        Some(deadline) if deadline > now => Duration::try_from(deadline - now).unwrap_or(MAX_SLEEP).min(MAX_SLEEP),
+        Some(_) => Duration::ZERO,
+        None => MAX_SLEEP,
+    })
+}

@@ -1,0 +1,155 @@
+//! Appending to the transparency log inside a store transaction, and the
+//! encoding of events as log entries.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::{Event, StoreError, StoreResult};
+use crate::domain::EventDraft;
+use crate::ledger::{self, LogSigner};
+
+/// What the store needs to sign checkpoints as it appends.
+#[derive(Clone)]
+pub struct LogContext {
+    /// The server's Ed25519 log key.
+    pub signer: Arc<LogSigner>,
+    /// The log's origin line, e.g. `bidroom.example.org/log`.
+    pub origin: String,
+}
+
+/// The exact bytes of an event's log entry (JSON, fields in this order).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventEntry {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub tender: Uuid,
+    pub seq: i64,
+    pub event: String,
+    pub at: String,
+    pub data: serde_json::Value,
+}
+
+/// Entry type tag of tender events.
+pub(crate) const EVENT_ENTRY_TYPE: &str = "bidroom.event.v1";
+
+/// Encodes an event as its log entry bytes.
+pub(crate) fn encode_event(tender: Uuid, seq: i64, at: OffsetDateTime, draft: EventDraft) -> StoreResult<Vec<u8>> {
+    let entry = EventEntry {
+        ty: EVENT_ENTRY_TYPE.to_string(),
+        tender,
+        seq,
+        event: draft.kind.as_str().to_string(),
+        at: at.format(&Rfc3339).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        data: draft.data,
+    };
+    serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Decodes a stored entry back into the event it records.
+pub(crate) fn event_from_entry(entry: &[u8], log_index: i64) -> StoreResult<Event> {
+    let e: EventEntry =
+        serde_json::from_slice(entry).map_err(|e| StoreError::Corrupt(format!("log entry {log_index}: {e}")))?;
+    let at = OffsetDateTime::parse(&e.at, &Rfc3339)
+        .map_err(|err| StoreError::Corrupt(format!("log entry {log_index}: {err}")))?;
+    Ok(Event {
+        tender_id: e.tender,
+        seq: e.seq,
+        kind: e.event,
+        at,
+        data: e.data,
+        log_index,
+        leaf_hash: hex::encode(ledger::leaf_hash(entry)),
+    })
+}
+
+/// Generates the backend's log append: `append_log(tx, ctx, entries, now)`
+/// returns the log index of each entry and signs a checkpoint of the new head.
+macro_rules! shared_log_impl {
+    ($store:ty, $db:ty, $for_update:literal) => {
+        impl $store {
+            async fn node_hash(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                cache: &std::collections::HashMap<$crate::ledger::NodeId, $crate::ledger::Hash>,
+                id: $crate::ledger::NodeId,
+            ) -> $crate::store::StoreResult<$crate::ledger::Hash> {
+                if let Some(h) = cache.get(&id) {
+                    return Ok(*h);
+                }
+                let bytes: Vec<u8> = sqlx::query_scalar("SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2")
+                    .bind(i64::from(id.level))
+                    .bind(id.index as i64)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| {
+                        $crate::store::StoreError::Corrupt(format!("log node {}/{} missing", id.level, id.index))
+                    })?;
+                bytes.try_into().map_err(|_| $crate::store::StoreError::Corrupt("log node is not 32 bytes".into()))
+            }
+
+            /// Appends entries to the log in this transaction; returns their indices.
+            pub(crate) async fn append_log(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                ctx: &$crate::store::LogContext,
+                entries: &[Vec<u8>],
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Vec<i64>> {
+                use $crate::ledger::{append_nodes, append_plan, leaf_hash, root, root_plan};
+                let size: i64 = sqlx::query_scalar(concat!("SELECT size FROM log_head WHERE id = 1", $for_update))
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let mut size = size as u64;
+                let mut cache = std::collections::HashMap::new();
+                let mut indices = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    sqlx::query("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")
+                        .bind(size as i64)
+                        .bind(entry.as_slice())
+                        .execute(&mut **tx)
+                        .await?;
+                    let mut siblings = Vec::new();
+                    for id in append_plan(size) {
+                        siblings.push(Self::node_hash(tx, &cache, id).await?);
+                    }
+                    let nodes = append_nodes(size, leaf_hash(entry), &siblings)
+                        .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                    for (id, hash) in nodes {
+                        sqlx::query("INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                            .bind(i64::from(id.level))
+                            .bind(id.index as i64)
+                            .bind(hash.as_slice())
+                            .execute(&mut **tx)
+                            .await?;
+                        cache.insert(id, hash);
+                    }
+                    indices.push(size as i64);
+                    size += 1;
+                }
+                let mut needed = std::collections::HashMap::new();
+                for id in root_plan(size) {
+                    needed.insert(id, Self::node_hash(tx, &cache, id).await?);
+                }
+                let head = root(size, &needed).map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                let checkpoint = $crate::ledger::Checkpoint { origin: ctx.origin.clone(), size, root: head };
+                let note = ctx
+                    .signer
+                    .sign_checkpoint(&checkpoint)
+                    .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                sqlx::query("UPDATE log_head SET size = $1 WHERE id = 1").bind(size as i64).execute(&mut **tx).await?;
+                sqlx::query("INSERT INTO log_checkpoints (size, root, note, at) VALUES ($1, $2, $3, $4)")
+                    .bind(size as i64)
+                    .bind(head.as_slice())
+                    .bind(note)
+                    .bind($crate::store::to_micros(now))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(indices)
+            }
+        }
+    };
+}
+pub(crate) use shared_log_impl;

@@ -1,0 +1,118 @@
+//! Persistence: one [`Store`] trait, one implementation per backend
+//! (SQLite embedded, PostgreSQL for several nodes), sharing their SQL.
+//!
+//! Every change to a tender goes through [`Store::update_tender`], which runs
+//! the pure domain transition inside one transaction together with its events
+//! and their transparency-log entries: all of it lands, or none of it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{DomainError, EventDraft, Role, Tender};
+
+mod log;
+mod postgres;
+#[macro_use]
+mod shared;
+mod sqlite;
+mod types;
+
+pub use log::LogContext;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A domain rule refused the change; nothing was written.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The change conflicts with existing data (e.g. a duplicate reference).
+    #[error("{0}")]
+    Conflict(String),
+    /// Stored data could not be read back (corruption or a bug).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A domain transition run inside the store's transaction with the database
+/// time; returns the events it produced.
+pub type Transition = Box<dyn FnOnce(&mut Tender, OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> + Send>;
+
+/// The persistence interface used by the HTTP layer and the scheduler.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The backend's name, for logs.
+    fn backend(&self) -> &'static str;
+    /// Current time from the time authority (the database clock on PostgreSQL).
+    async fn now(&self) -> StoreResult<OffsetDateTime>;
+    /// Succeeds when the database answers and all migrations are applied.
+    async fn ready(&self) -> StoreResult<()>;
+
+    /// Sets the bootstrap admin's token hash, creating the admin if needed.
+    async fn set_bootstrap_admin(&self, token_hash: &[u8]) -> StoreResult<()>;
+    /// Is there a bootstrap admin yet?
+    async fn has_bootstrap_admin(&self) -> StoreResult<bool>;
+    /// Adds a staff account.
+    async fn insert_staff(&self, staff: &Staff, token_hash: &[u8]) -> StoreResult<()>;
+    /// Finds the staff account owning a token hash.
+    async fn staff_by_token_hash(&self, token_hash: &[u8]) -> StoreResult<Option<Staff>>;
+    /// All staff accounts.
+    async fn list_staff(&self) -> StoreResult<Vec<Staff>>;
+
+    /// Stores a new draft.
+    async fn insert_tender(&self, tender: &Tender, actor: &str) -> StoreResult<()>;
+    /// One tender with its last event sequence number.
+    async fn get_tender(&self, id: Uuid) -> StoreResult<Option<StoredTender>>;
+    /// Tenders matching a query, newest first.
+    async fn list_tenders(&self, query: &TenderQuery) -> StoreResult<Vec<StoredTender>>;
+    /// Runs a transition on a tender atomically with its events and log entries.
+    async fn update_tender(
+        &self,
+        id: Uuid,
+        actor: &str,
+        action: &'static str,
+        transition: Transition,
+    ) -> StoreResult<(Tender, Vec<Event>)>;
+    /// Events of a tender after a sequence number, oldest first.
+    async fn events(&self, tender: Uuid, after: i64, limit: i64) -> StoreResult<Vec<Event>>;
+    /// Published tenders whose deadline is at or before `at`.
+    async fn due_to_close(&self, at: OffsetDateTime) -> StoreResult<Vec<Uuid>>;
+    /// The earliest deadline among published tenders.
+    async fn next_deadline(&self) -> StoreResult<Option<OffsetDateTime>>;
+
+    /// The newest signed checkpoint, if the log is not empty.
+    async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
+}
+
+/// A shared handle to whichever store the server runs on.
+pub type DynStore = Arc<dyn Store>;
+
+pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+pub(crate) fn from_micros(us: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .map_err(|e| StoreError::Corrupt(format!("time {us}: {e}")))
+}
+
+pub(crate) fn parse_role(s: &str) -> StoreResult<Role> {
+    Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("staff role {s:?}")))
+}

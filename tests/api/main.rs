@@ -1,0 +1,10 @@
+//! Integration tests: a real server on port 0, over HTTP, on SQLite and (with
+//! `TEST_DATABASE_URL`) PostgreSQL.
+
+mod common;
+
+mod auth;
+mod errors;
+mod health;
+mod lifecycle;
+mod scheduler;
