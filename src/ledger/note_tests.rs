@@ -58,10 +58,10 @@ fn verifier_key_parsing_rejects_manglings() {
     // Every proper substring and every single-byte change must fail.
     for i in 0..b.len() {
         for j in i + 1..=b.len() {
-            if (i, j) != (0, b.len()) {
-                if let Ok(s) = std::str::from_utf8(&b[i..j]) {
-                    assert!(Verifier::parse(s).is_err(), "accepted {s:?}");
-                }
+            if (i, j) != (0, b.len())
+                && let Ok(s) = std::str::from_utf8(&b[i..j])
+            {
+                assert!(Verifier::parse(s).is_err(), "accepted {s:?}");
             }
         }
         let mut m = b.to_vec();
