@@ -57,19 +57,13 @@ mod tests {
 
     #[test]
     fn empty_root_is_sha256_of_nothing() {
-        assert_eq!(
-            hex::encode(empty_root()),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(hex::encode(empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 
     #[test]
     fn leaf_of_empty_entry_matches_rfc_vector() {
         // First root of the CT reference vectors: a one-leaf tree over "".
-        assert_eq!(
-            hex::encode(leaf_hash(b"")),
-            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
-        );
+        assert_eq!(hex::encode(leaf_hash(b"")), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
     }
 
     #[test]
@@ -77,9 +71,6 @@ mod tests {
         let l = leaf_hash(b"");
         let r = leaf_hash(&[0x00]);
         // Root of the 2-leaf CT reference tree.
-        assert_eq!(
-            hex::encode(node_hash(&l, &r)),
-            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"
-        );
+        assert_eq!(hex::encode(node_hash(&l, &r)), "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125");
     }
 }

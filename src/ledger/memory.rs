@@ -38,13 +38,9 @@ impl MemoryTree {
         let index = self.size();
         let siblings: Vec<Hash> = tree::append_plan(index)
             .into_iter()
-            .map(|id| {
-                self.node(id)
-                    .expect("a complete tree holds its append plan")
-            })
+            .map(|id| self.node(id).expect("a complete tree holds its append plan"))
             .collect();
-        let nodes = tree::append_nodes(index, hash, &siblings)
-            .expect("the sibling list comes from the plan");
+        let nodes = tree::append_nodes(index, hash, &siblings).expect("the sibling list comes from the plan");
         for (id, h) in nodes {
             let level = usize::from(id.level);
             if self.levels.len() <= level {
@@ -59,8 +55,7 @@ impl MemoryTree {
 
     /// Current root.
     pub fn root(&self) -> Hash {
-        self.root_at(self.size())
-            .expect("a tree has the nodes for its own size")
+        self.root_at(self.size()).expect("a tree has the nodes for its own size")
     }
 
     /// Root at an earlier (or the current) size.

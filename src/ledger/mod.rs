@@ -34,7 +34,7 @@ pub use tiles::{
     encode_entry_bundle, encode_hash_tile, encode_index,
 };
 pub use tree::{
-    FnSource, NodeId, NodeSource, TreeError, append_nodes, append_plan, consistency_plan,
-    consistency_proof, inclusion_plan, inclusion_proof, root, root_plan,
+    FnSource, NodeId, NodeSource, TreeError, append_nodes, append_plan, consistency_plan, consistency_proof,
+    inclusion_plan, inclusion_proof, root, root_plan,
 };
 pub use verify::{verify_consistency, verify_inclusion};

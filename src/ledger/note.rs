@@ -64,12 +64,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text: origin, size and base64 root, each ending in `\n`.
     pub fn to_text(&self) -> String {
-        format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            B64.encode(self.root)
-        )
+        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
     }
 
     /// Parses checkpoint note text. Extension lines are rejected: bidroom
@@ -84,20 +79,15 @@ impl Checkpoint {
         if origin.is_empty() {
             return Err(bad("empty origin"));
         }
-        let canonical = size.bytes().all(|b| b.is_ascii_digit())
-            && !size.is_empty()
-            && (size == "0" || !size.starts_with('0'));
+        let canonical =
+            size.bytes().all(|b| b.is_ascii_digit()) && !size.is_empty() && (size == "0" || !size.starts_with('0'));
         if !canonical {
             return Err(bad("size is not a canonical decimal"));
         }
         let size = size.parse().map_err(|_| bad("size out of range"))?;
         let root = B64.decode(root).map_err(|_| bad("root is not base64"))?;
         let root = root.try_into().map_err(|_| bad("root is not 32 bytes"))?;
-        Ok(Self {
-            origin: origin.to_owned(),
-            size,
-            root,
-        })
+        Ok(Self { origin: origin.to_owned(), size, root })
     }
 }
 
@@ -135,24 +125,21 @@ impl std::fmt::Debug for LogSigner {
 impl LogSigner {
     /// Generates a fresh Ed25519 key as PKCS#8 v2 bytes, for storage.
     pub fn generate_pkcs8() -> Result<Vec<u8>, NoteError> {
-        let doc =
-            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| NoteError::Rng)?;
+        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| NoteError::Rng)?;
         Ok(doc.as_ref().to_vec())
     }
 
     /// Loads a signer from PKCS#8 (v1 or v2) bytes; `name` is the key name,
     /// normally the checkpoint origin.
     pub fn from_pkcs8(name: &str, pkcs8: &[u8]) -> Result<Self, NoteError> {
-        let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
-            .map_err(|_| NoteError::InvalidPrivateKey)?;
+        let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|_| NoteError::InvalidPrivateKey)?;
         Self::with_key(name, key)
     }
 
     /// Loads a signer from a raw 32-byte RFC 8032 seed (the form Go's
     /// `note` package stores in `PRIVATE+KEY+…` strings).
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
-        let key =
-            Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| NoteError::InvalidPrivateKey)?;
+        let key = Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| NoteError::InvalidPrivateKey)?;
         Self::with_key(name, key)
     }
 
@@ -161,11 +148,7 @@ impl LogSigner {
             return Err(NoteError::InvalidName);
         }
         let key_id = key_id(name, &public_key_of(&key));
-        Ok(Self {
-            name: name.to_owned(),
-            key,
-            key_id,
-        })
+        Ok(Self { name: name.to_owned(), key, key_id })
     }
 
     /// The key name.
@@ -180,11 +163,7 @@ impl LogSigner {
 
     /// The matching verifier.
     pub fn verifier(&self) -> Verifier {
-        Verifier {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            public_key: public_key_of(&self.key),
-        }
+        Verifier { name: self.name.clone(), key_id: self.key_id, public_key: public_key_of(&self.key) }
     }
 
     /// The verifier key string served at `/log/key`.
@@ -199,11 +178,7 @@ impl LogSigner {
         let sig = self.key.sign(text.as_bytes());
         let mut blob = self.key_id.to_be_bytes().to_vec();
         blob.extend_from_slice(sig.as_ref());
-        Ok(format!(
-            "{text}\n{SIG_PREFIX}{} {}\n",
-            self.name,
-            B64.encode(blob)
-        ))
+        Ok(format!("{text}\n{SIG_PREFIX}{} {}\n", self.name, B64.encode(blob)))
     }
 
     /// Signs a checkpoint and returns the signed note served at
@@ -237,11 +212,7 @@ impl Verifier {
         if !valid_name(name) {
             return Err(NoteError::InvalidName);
         }
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: key_id(name, &public_key),
-            public_key,
-        })
+        Ok(Self { name: name.to_owned(), key_id: key_id(name, &public_key), public_key })
     }
 
     /// Parses `<name>+<8 hex key id>+<base64(0x01 ‖ public key)>`, checking
@@ -320,26 +291,18 @@ pub fn open_note<'a>(note: &'a str, verifier: &Verifier) -> Result<&'a str, Note
     // The text ends at the last blank line; it keeps its final newline.
     let split = note.rfind("\n\n").ok_or(bad("no signature block"))?;
     let (text, sigs) = (&note[..=split], &note[split + 2..]);
-    let lines: Vec<&str> = sigs
-        .strip_suffix('\n')
-        .ok_or(bad("no signatures"))?
-        .split('\n')
-        .collect();
+    let lines: Vec<&str> = sigs.strip_suffix('\n').ok_or(bad("no signatures"))?.split('\n').collect();
     if lines.len() > MAX_SIGNATURES {
         return Err(bad("too many signatures"));
     }
     let mut verified = false;
     for line in lines {
-        let rest = line
-            .strip_prefix(SIG_PREFIX)
-            .ok_or(bad("bad signature line"))?;
+        let rest = line.strip_prefix(SIG_PREFIX).ok_or(bad("bad signature line"))?;
         let (name, b64) = rest.split_once(' ').ok_or(bad("bad signature line"))?;
         if !valid_name(name) || b64.contains(' ') {
             return Err(bad("bad signature line"));
         }
-        let blob = B64
-            .decode(b64)
-            .map_err(|_| bad("signature is not base64"))?;
+        let blob = B64.decode(b64).map_err(|_| bad("signature is not base64"))?;
         let Some((id, sig)) = blob.split_first_chunk::<4>() else {
             return Err(bad("signature too short"));
         };
@@ -351,11 +314,7 @@ pub fn open_note<'a>(note: &'a str, verifier: &Verifier) -> Result<&'a str, Note
             .map_err(|_| NoteError::BadSignature(name.to_owned()))?;
         verified = true;
     }
-    if verified {
-        Ok(text)
-    } else {
-        Err(NoteError::Unverified)
-    }
+    if verified { Ok(text) } else { Err(NoteError::Unverified) }
 }
 
 /// Verifies a signed checkpoint note and parses its text.

@@ -13,7 +13,8 @@ const ENOCH_VKEY: &str = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjr
 const TEXT: &str = "If you think cryptography is the answer to your problem,\n\
                     then you don't know what your problem is.\n";
 const PETER_SIG: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
-const ENOCH_SIG: &str = "\u{2014} EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+const ENOCH_SIG: &str =
+    "\u{2014} EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
 
 fn peter() -> LogSigner {
     let raw = B64.decode(PETER_SKEY_B64).unwrap();
@@ -45,10 +46,7 @@ fn go_vector_open_with_unknown_cosignature() {
     let only_enoch = format!("{TEXT}\n{ENOCH_SIG}");
     assert_eq!(open_note(&only_enoch, &peter), Err(NoteError::Unverified));
     let tampered = both.replace("cryptography", "cryptographY");
-    assert!(matches!(
-        open_note(&tampered, &peter),
-        Err(NoteError::BadSignature(_))
-    ));
+    assert!(matches!(open_note(&tampered, &peter), Err(NoteError::BadSignature(_))));
 }
 
 #[test]
@@ -73,11 +71,7 @@ fn verifier_key_parsing_rejects_manglings() {
 }
 
 fn sample_checkpoint() -> Checkpoint {
-    Checkpoint {
-        origin: "example.org/bidroom/log".into(),
-        size: 12345,
-        root: leaf_hash(b"root"),
-    }
+    Checkpoint { origin: "example.org/bidroom/log".into(), size: 12345, root: leaf_hash(b"root") }
 }
 
 #[test]
@@ -91,10 +85,7 @@ fn checkpoint_round_trip() {
     assert_eq!(open_checkpoint(&note, &v).unwrap(), cp);
     // Signed by another key with the same name: ignored, so unverified.
     let other = test_signer("example.org/bidroom/log");
-    assert_eq!(
-        open_checkpoint(&note, &other.verifier()),
-        Err(NoteError::Unverified)
-    );
+    assert_eq!(open_checkpoint(&note, &other.verifier()), Err(NoteError::Unverified));
 }
 
 #[test]
@@ -151,10 +142,7 @@ fn bad_names_and_keys() {
         NoteError::InvalidName
     );
     assert!(LogSigner::from_pkcs8("a+b", &[]).is_err());
-    assert_eq!(
-        LogSigner::from_pkcs8("ok", b"not a key").unwrap_err(),
-        NoteError::InvalidPrivateKey
-    );
+    assert_eq!(LogSigner::from_pkcs8("ok", b"not a key").unwrap_err(), NoteError::InvalidPrivateKey);
     assert!(peter().sign_note("no newline").is_err());
     // The Debug form must not leak the key.
     assert!(format!("{:?}", peter()).contains("c74f20a3"));

@@ -73,24 +73,12 @@ impl Receipt {
     pub fn verify(&self, verifier: &Verifier) -> Result<Checkpoint, ReceiptError> {
         let checkpoint = open_checkpoint(&self.checkpoint, verifier)?;
         if checkpoint.size != self.tree_size {
-            return Err(ReceiptError::SizeMismatch {
-                receipt: self.tree_size,
-                checkpoint: checkpoint.size,
-            });
+            return Err(ReceiptError::SizeMismatch { receipt: self.tree_size, checkpoint: checkpoint.size });
         }
-        verify_inclusion(
-            &leaf_hash(&self.entry),
-            self.leaf_index,
-            self.tree_size,
-            &self.inclusion,
-            &checkpoint.root,
-        )?;
+        verify_inclusion(&leaf_hash(&self.entry), self.leaf_index, self.tree_size, &self.inclusion, &checkpoint.root)?;
         let named = entry_envelope_hash(&self.entry)?;
         if named != self.envelope_hash {
-            return Err(ReceiptError::EnvelopeMismatch {
-                entry: named,
-                receipt: self.envelope_hash.clone(),
-            });
+            return Err(ReceiptError::EnvelopeMismatch { entry: named, receipt: self.envelope_hash.clone() });
         }
         Ok(checkpoint)
     }
@@ -114,8 +102,7 @@ impl Receipt {
 
 /// The `data.envelope_hash` string of a bid entry (entries are JSON).
 pub fn entry_envelope_hash(entry: &[u8]) -> Result<String, ReceiptError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(entry).map_err(|_| ReceiptError::BadEntry("not JSON"))?;
+    let value: serde_json::Value = serde_json::from_slice(entry).map_err(|_| ReceiptError::BadEntry("not JSON"))?;
     value
         .get("data")
         .and_then(|d| d.get("envelope_hash"))
@@ -157,8 +144,7 @@ mod b64_hashes {
             .iter()
             .map(|s| {
                 let bytes = B64.decode(s).map_err(D::Error::custom)?;
-                Hash::try_from(bytes.as_slice())
-                    .map_err(|_| D::Error::custom("hash is not 32 bytes"))
+                Hash::try_from(bytes.as_slice()).map_err(|_| D::Error::custom("hash is not 32 bytes"))
             })
             .collect()
     }
@@ -183,11 +169,7 @@ mod tests {
         for i in 0..11 {
             tree.append(&bid_entry(i));
         }
-        let cp = Checkpoint {
-            origin: ORIGIN.into(),
-            size: tree.size(),
-            root: tree.root(),
-        };
+        let cp = Checkpoint { origin: ORIGIN.into(), size: tree.size(), root: tree.root() };
         let receipt = Receipt {
             checkpoint: signer.sign_checkpoint(&cp).unwrap(),
             leaf_index: 6,
@@ -226,16 +208,10 @@ mod tests {
         assert!(matches!(r.verify(&v), Err(ReceiptError::Proof(_))));
         let mut r = receipt.clone();
         r.envelope_hash = "00".into();
-        assert!(matches!(
-            r.verify(&v),
-            Err(ReceiptError::EnvelopeMismatch { .. })
-        ));
+        assert!(matches!(r.verify(&v), Err(ReceiptError::EnvelopeMismatch { .. })));
         let mut r = receipt.clone();
         r.tree_size = 12;
-        assert!(matches!(
-            r.verify(&v),
-            Err(ReceiptError::SizeMismatch { .. })
-        ));
+        assert!(matches!(r.verify(&v), Err(ReceiptError::SizeMismatch { .. })));
         let mut r = receipt.clone();
         r.inclusion.pop();
         assert!(matches!(r.verify(&v), Err(ReceiptError::Proof(_))));
@@ -244,11 +220,8 @@ mod tests {
         assert!(matches!(r.verify(&v), Err(ReceiptError::Checkpoint(_))));
         let other = LogSigner::from_pkcs8(ORIGIN, &LogSigner::generate_pkcs8().unwrap()).unwrap();
         assert!(receipt.verify(&other.verifier()).is_err());
-        let bad_json: Result<Receipt, _> = serde_json::from_str(
-            &serde_json::to_string(&receipt)
-                .unwrap()
-                .replace("\"entry\":\"", "\"entry\":\"!"),
-        );
+        let bad_json: Result<Receipt, _> =
+            serde_json::from_str(&serde_json::to_string(&receipt).unwrap().replace("\"entry\":\"", "\"entry\":\"!"));
         assert!(bad_json.is_err());
     }
 
@@ -259,11 +232,7 @@ mod tests {
         for i in 11..40 {
             tree.append(&bid_entry(i));
         }
-        let newer = Checkpoint {
-            origin: ORIGIN.into(),
-            size: 40,
-            root: tree.root(),
-        };
+        let newer = Checkpoint { origin: ORIGIN.into(), size: 40, root: tree.root() };
         let proof = tree.consistency_proof(11, 40).unwrap();
         receipt.verify_consistent_with(&v, &newer, &proof).unwrap();
         // A rewritten history (different entry 3) is caught.
@@ -271,34 +240,19 @@ mod tests {
         for i in 0..40 {
             forked.append(&bid_entry(if i == 3 { 99 } else { i }));
         }
-        let forged = Checkpoint {
-            root: forked.root(),
-            ..newer.clone()
-        };
+        let forged = Checkpoint { root: forked.root(), ..newer.clone() };
         let proof = forked.consistency_proof(11, 40).unwrap();
         assert!(receipt.verify_consistent_with(&v, &forged, &proof).is_err());
-        let elsewhere = Checkpoint {
-            origin: "other/log".into(),
-            ..newer
-        };
-        assert!(matches!(
-            receipt.verify_consistent_with(&v, &elsewhere, &[]),
-            Err(ReceiptError::OriginMismatch(_))
-        ));
+        let elsewhere = Checkpoint { origin: "other/log".into(), ..newer };
+        assert!(matches!(receipt.verify_consistent_with(&v, &elsewhere, &[]), Err(ReceiptError::OriginMismatch(_))));
     }
 
     #[test]
     fn envelope_hash_extraction() {
-        assert_eq!(
-            entry_envelope_hash(&bid_entry(1)).unwrap(),
-            format!("{:064x}", 1)
-        );
-        for bad in [
-            &b"not json"[..],
-            br#"{"data":{}}"#,
-            br#"{"envelope_hash":"x"}"#,
-            br#"{"data":{"envelope_hash":5}}"#,
-        ] {
+        assert_eq!(entry_envelope_hash(&bid_entry(1)).unwrap(), format!("{:064x}", 1));
+        for bad in
+            [&b"not json"[..], br#"{"data":{}}"#, br#"{"envelope_hash":"x"}"#, br#"{"data":{"envelope_hash":5}}"#]
+        {
             assert!(entry_envelope_hash(bad).is_err());
         }
     }

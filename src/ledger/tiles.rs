@@ -69,22 +69,14 @@ pub fn encode_index(mut n: u64) -> String {
 }
 
 fn suffix(width: u16) -> String {
-    if u64::from(width) == TILE_WIDTH {
-        String::new()
-    } else {
-        format!(".p/{width}")
-    }
+    if u64::from(width) == TILE_WIDTH { String::new() } else { format!(".p/{width}") }
 }
 
 impl Tile {
     /// The path of this tile relative to the log prefix.
     pub fn path(&self) -> String {
         match *self {
-            Tile::Hashes {
-                level,
-                index,
-                width,
-            } => format!("tile/{level}/{}{}", encode_index(index), suffix(width)),
+            Tile::Hashes { level, index, width } => format!("tile/{level}/{}{}", encode_index(index), suffix(width)),
             Tile::Entries { index, width } => {
                 format!("tile/entries/{}{}", encode_index(index), suffix(width))
             }
@@ -106,15 +98,8 @@ impl Tile {
             Tile::Entries { index, width }
         } else {
             let level = parse_decimal(kind).ok_or(bad("bad level"))?;
-            let level = u8::try_from(level)
-                .ok()
-                .filter(|l| *l <= MAX_PATH_LEVEL)
-                .ok_or(bad("level out of range"))?;
-            Tile::Hashes {
-                level,
-                index,
-                width,
-            }
+            let level = u8::try_from(level).ok().filter(|l| *l <= MAX_PATH_LEVEL).ok_or(bad("level out of range"))?;
+            Tile::Hashes { level, index, width }
         };
         // Re-encoding catches every non-canonical spelling at once.
         if tile.path() != path {
@@ -171,32 +156,17 @@ impl Tile {
     /// The stored nodes a hash tile lists, in order: level `8·L`, indices
     /// `N·256 ..< N·256 + W`. `None` for entry bundles.
     pub fn nodes(&self) -> Result<Option<Vec<NodeId>>, TileError> {
-        let Tile::Hashes {
-            level,
-            index,
-            width,
-        } = *self
-        else {
+        let Tile::Hashes { level, index, width } = *self else {
             return Ok(None);
         };
-        let tree_level = level
-            .checked_mul(TILE_HEIGHT)
-            .filter(|l| *l < 64)
-            .ok_or(TileError::LevelTooHigh(level))?;
-        let start = index
-            .checked_mul(TILE_WIDTH)
-            .ok_or(TileError::BadPath("index out of range"))?;
-        Ok(Some(
-            (0..u64::from(width))
-                .map(|i| NodeId::new(tree_level, start + i))
-                .collect(),
-        ))
+        let tree_level = level.checked_mul(TILE_HEIGHT).filter(|l| *l < 64).ok_or(TileError::LevelTooHigh(level))?;
+        let start = index.checked_mul(TILE_WIDTH).ok_or(TileError::BadPath("index out of range"))?;
+        Ok(Some((0..u64::from(width)).map(|i| NodeId::new(tree_level, start + i)).collect()))
     }
 }
 
 fn parse_decimal(s: &str) -> Option<u64> {
-    let canonical =
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if canonical { s.parse().ok() } else { None }
 }
 
@@ -213,18 +183,11 @@ fn parse_index(s: &str) -> Result<u64, TileError> {
     let (last, prefix) = groups.split_last().ok_or(bad.clone())?;
     let mut n: u64 = 0;
     // Leading "x000" groups are caught by the canonical re-encoding check.
-    for group in prefix
-        .iter()
-        .map(|g| g.strip_prefix('x'))
-        .chain([Some(*last)])
-    {
+    for group in prefix.iter().map(|g| g.strip_prefix('x')).chain([Some(*last)]) {
         let digits = group.filter(|d| d.len() == 3 && d.bytes().all(|b| b.is_ascii_digit()));
         let digits = digits.ok_or(bad.clone())?;
         let value: u64 = digits.parse().map_err(|_| bad.clone())?;
-        n = n
-            .checked_mul(1000)
-            .and_then(|n| n.checked_add(value))
-            .ok_or(bad.clone())?;
+        n = n.checked_mul(1000).and_then(|n| n.checked_add(value)).ok_or(bad.clone())?;
     }
     Ok(n)
 }

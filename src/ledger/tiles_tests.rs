@@ -17,44 +17,11 @@ fn index_encoding_matches_spec_example() {
 #[test]
 fn paths_round_trip() {
     let cases = [
-        (
-            Tile::Hashes {
-                level: 0,
-                index: 1234067,
-                width: 256,
-            },
-            "tile/0/x001/x234/067",
-        ),
-        (
-            Tile::Hashes {
-                level: 2,
-                index: 5,
-                width: 17,
-            },
-            "tile/2/005.p/17",
-        ),
-        (
-            Tile::Entries {
-                index: 273,
-                width: 112,
-            },
-            "tile/entries/273.p/112",
-        ),
-        (
-            Tile::Entries {
-                index: 0,
-                width: 256,
-            },
-            "tile/entries/000",
-        ),
-        (
-            Tile::Hashes {
-                level: 63,
-                index: u64::MAX,
-                width: 1,
-            },
-            "tile/63/x018/x446/x744/x073/x709/x551/615.p/1",
-        ),
+        (Tile::Hashes { level: 0, index: 1234067, width: 256 }, "tile/0/x001/x234/067"),
+        (Tile::Hashes { level: 2, index: 5, width: 17 }, "tile/2/005.p/17"),
+        (Tile::Entries { index: 273, width: 112 }, "tile/entries/273.p/112"),
+        (Tile::Entries { index: 0, width: 256 }, "tile/entries/000"),
+        (Tile::Hashes { level: 63, index: u64::MAX, width: 1 }, "tile/63/x018/x446/x744/x073/x709/x551/615.p/1"),
     ];
     for (tile, path) in cases {
         assert_eq!(tile.path(), path);
@@ -102,20 +69,9 @@ fn malformed_paths_are_rejected() {
 fn hash_tile_nodes_follow_the_spec_formula() {
     // Hash i of tile (L, N) is MTH(D[(N·256+i)·256^L : (N·256+i+1)·256^L]),
     // which is the stored node at level 8·L, index N·256+i.
-    let t = Tile::Hashes {
-        level: 1,
-        index: 3,
-        width: 2,
-    };
-    assert_eq!(
-        t.nodes().unwrap().unwrap(),
-        vec![NodeId::new(8, 768), NodeId::new(8, 769)]
-    );
-    let high = Tile::Hashes {
-        level: 8,
-        index: 0,
-        width: 1,
-    };
+    let t = Tile::Hashes { level: 1, index: 3, width: 2 };
+    assert_eq!(t.nodes().unwrap().unwrap(), vec![NodeId::new(8, 768), NodeId::new(8, 769)]);
+    let high = Tile::Hashes { level: 8, index: 0, width: 1 };
     assert_eq!(high.nodes(), Err(TileError::LevelTooHigh(8)));
     let bundle = Tile::Entries { index: 2, width: 3 };
     assert_eq!(bundle.nodes().unwrap(), None);
@@ -126,9 +82,7 @@ fn hash_tile_nodes_follow_the_spec_formula() {
     for i in 0..512u64 {
         tree.append(&i.to_be_bytes());
     }
-    let level0: Vec<_> = (0..256)
-        .map(|i| tree.node(NodeId::leaf(256 + i)).unwrap())
-        .collect();
+    let level0: Vec<_> = (0..256).map(|i| tree.node(NodeId::leaf(256 + i)).unwrap()).collect();
     let mut sub = MemoryTree::new();
     for h in level0 {
         sub.append_leaf_hash(h);
@@ -141,18 +95,10 @@ fn availability_matches_spec_example() {
     // Size 70,000: 273 full level-0 tiles and a partial one of width 112,
     // one full level-1 tile and a partial of 17, a partial level-2 of 1.
     let size = 70_000;
-    let full0 = |index| Tile::Hashes {
-        level: 0,
-        index,
-        width: 256,
-    };
+    let full0 = |index| Tile::Hashes { level: 0, index, width: 256 };
     assert!(full0(272).available_at(size));
     assert!(!full0(273).available_at(size));
-    let p = |level, index, width| Tile::Hashes {
-        level,
-        index,
-        width,
-    };
+    let p = |level, index, width| Tile::Hashes { level, index, width };
     assert!(p(0, 273, 112).available_at(size));
     assert!(!p(0, 273, 113).available_at(size));
     assert!(p(1, 0, 256).available_at(size));
@@ -161,13 +107,7 @@ fn availability_matches_spec_example() {
     assert!(p(2, 0, 1).available_at(size));
     assert!(!p(3, 0, 1).available_at(size));
     assert!(!p(40, 0, 1).available_at(size));
-    assert!(
-        Tile::Entries {
-            index: 273,
-            width: 112
-        }
-        .available_at(size)
-    );
+    assert!(Tile::Entries { index: 273, width: 112 }.available_at(size));
 }
 
 #[test]
@@ -186,9 +126,6 @@ fn tile_and_bundle_encodings() {
     assert_eq!(decode_entry_bundle(&bundle).unwrap(), entries);
     assert!(decode_entry_bundle(&bundle[..bundle.len() - 1]).is_err());
     assert!(decode_entry_bundle(&[0]).is_err());
-    assert_eq!(
-        encode_entry_bundle(&[vec![0u8; MAX_ENTRY_LEN + 1]]),
-        Err(TileError::EntryTooLong(MAX_ENTRY_LEN + 1))
-    );
+    assert_eq!(encode_entry_bundle(&[vec![0u8; MAX_ENTRY_LEN + 1]]), Err(TileError::EntryTooLong(MAX_ENTRY_LEN + 1)));
     assert!(encode_entry_bundle(&[vec![0u8; MAX_ENTRY_LEN]]).is_ok());
 }

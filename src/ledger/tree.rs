@@ -115,25 +115,16 @@ impl<F: Fn(NodeId) -> Option<Hash>> NodeSource for FnSource<F> {
 pub fn append_plan(leaf_index: u64) -> Vec<NodeId> {
     // Leaf m completes one node per trailing 1-bit of m: each one pairs the
     // freshly completed node with the complete node just to its left.
-    (0..leaf_index.trailing_ones())
-        .map(|level| NodeId::new(level as u8, (leaf_index >> level) - 1))
-        .collect()
+    (0..leaf_index.trailing_ones()).map(|level| NodeId::new(level as u8, (leaf_index >> level) - 1)).collect()
 }
 
 /// The complete nodes created by appending leaf `leaf_index` with hash
 /// `leaf_hash`, bottom-up and starting with the leaf node itself.
 /// `siblings` are the hashes of [`append_plan`]`(leaf_index)`, in that order.
-pub fn append_nodes(
-    leaf_index: u64,
-    leaf_hash: Hash,
-    siblings: &[Hash],
-) -> Result<Vec<(NodeId, Hash)>, TreeError> {
+pub fn append_nodes(leaf_index: u64, leaf_hash: Hash, siblings: &[Hash]) -> Result<Vec<(NodeId, Hash)>, TreeError> {
     let expected = leaf_index.trailing_ones() as usize;
     if siblings.len() != expected {
-        return Err(TreeError::WrongSiblingCount {
-            expected,
-            got: siblings.len(),
-        });
+        return Err(TreeError::WrongSiblingCount { expected, got: siblings.len() });
     }
     let mut out = Vec::with_capacity(expected + 1);
     let mut acc = leaf_hash;
@@ -279,11 +270,7 @@ pub fn inclusion_plan(index: u64, size: u64) -> Result<Vec<NodeId>, TreeError> {
 
 /// Inclusion proof (RFC 9162 §2.1.3.1 PATH) of leaf `index` in a tree of
 /// `size`, ordered from the leaf's sibling up to the root's child.
-pub fn inclusion_proof(
-    index: u64,
-    size: u64,
-    src: &impl NodeSource,
-) -> Result<Vec<Hash>, TreeError> {
+pub fn inclusion_proof(index: u64, size: u64, src: &impl NodeSource) -> Result<Vec<Hash>, TreeError> {
     hashes_for(&inclusion_ranges(index, size)?, src)
 }
 
@@ -294,11 +281,7 @@ pub fn consistency_plan(old: u64, new: u64) -> Result<Vec<NodeId>, TreeError> {
 
 /// Consistency proof (RFC 9162 §2.1.4.1 PROOF) from the tree of `old` leaves
 /// to the tree of `new` leaves. Empty when `old` is 0 or equals `new`.
-pub fn consistency_proof(
-    old: u64,
-    new: u64,
-    src: &impl NodeSource,
-) -> Result<Vec<Hash>, TreeError> {
+pub fn consistency_proof(old: u64, new: u64, src: &impl NodeSource) -> Result<Vec<Hash>, TreeError> {
     hashes_for(&consistency_ranges(old, new)?, src)
 }
 
@@ -311,52 +294,31 @@ mod tests {
         assert!(append_plan(0).is_empty());
         assert_eq!(append_plan(1), vec![NodeId::leaf(0)]);
         assert!(append_plan(2).is_empty());
-        assert_eq!(
-            append_plan(7),
-            vec![NodeId::new(0, 6), NodeId::new(1, 2), NodeId::new(2, 0)]
-        );
+        assert_eq!(append_plan(7), vec![NodeId::new(0, 6), NodeId::new(1, 2), NodeId::new(2, 0)]);
     }
 
     #[test]
     fn append_nodes_checks_sibling_count() {
         let err = append_nodes(3, [0; 32], &[[0; 32]]).unwrap_err();
-        assert_eq!(
-            err,
-            TreeError::WrongSiblingCount {
-                expected: 2,
-                got: 1
-            }
-        );
+        assert_eq!(err, TreeError::WrongSiblingCount { expected: 2, got: 1 });
     }
 
     #[test]
     fn root_plan_is_binary_decomposition() {
-        assert_eq!(
-            root_plan(13),
-            vec![NodeId::new(3, 0), NodeId::new(2, 2), NodeId::new(0, 12)]
-        );
+        assert_eq!(root_plan(13), vec![NodeId::new(3, 0), NodeId::new(2, 2), NodeId::new(0, 12)]);
         assert!(root_plan(0).is_empty());
     }
 
     #[test]
     fn missing_node_is_reported() {
         let empty: HashMap<NodeId, Hash> = HashMap::new();
-        assert_eq!(
-            root(3, &empty).unwrap_err(),
-            TreeError::MissingNode(NodeId::new(0, 2))
-        );
+        assert_eq!(root(3, &empty).unwrap_err(), TreeError::MissingNode(NodeId::new(0, 2)));
     }
 
     #[test]
     fn bad_arguments_are_errors() {
-        assert!(matches!(
-            inclusion_plan(5, 5),
-            Err(TreeError::IndexOutOfRange { .. })
-        ));
-        assert!(matches!(
-            consistency_plan(6, 5),
-            Err(TreeError::BadSizes { .. })
-        ));
+        assert!(matches!(inclusion_plan(5, 5), Err(TreeError::IndexOutOfRange { .. })));
+        assert!(matches!(consistency_plan(6, 5), Err(TreeError::BadSizes { .. })));
         assert!(consistency_plan(0, 5).unwrap().is_empty());
         assert!(consistency_plan(5, 5).unwrap().is_empty());
     }

@@ -13,16 +13,8 @@ use super::verify::{verify_consistency, verify_inclusion};
 
 /// The eight CT reference leaves (transparency-dev/merkle testonly data,
 /// also used by google/certificate-transparency merkle tests).
-const CT_LEAVES: [&str; 8] = [
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-];
+const CT_LEAVES: [&str; 8] =
+    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 
 /// Roots of the trees made of the first 1..=8 reference leaves.
 const CT_ROOTS: [&str; 8] = [
@@ -100,11 +92,7 @@ fn ct_reference_proofs() {
                 "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
             ],
         ),
-        (
-            2,
-            3,
-            &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
-        ),
+        (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
         (
             1,
             5,
@@ -184,11 +172,7 @@ fn compare_with_oracle(
     for old in olds {
         let proof = ours.consistency_proof(old, size).unwrap();
         let want = oracle.prove_consistency((size - old) as usize);
-        assert_eq!(
-            proof,
-            to_hashes(want.as_bytes()),
-            "consistency {old}->{size}"
-        );
+        assert_eq!(proof, to_hashes(want.as_bytes()), "consistency {old}->{size}");
         let old_root = ours.root_at(old).unwrap();
         verify_consistency(old, size, &old_root, &root, &proof).unwrap();
     }
@@ -234,29 +218,17 @@ fn plans_name_exactly_the_nodes_used() {
         }
         t
     };
-    let only = |plan: Vec<NodeId>| -> HashMap<NodeId, Hash> {
-        plan.into_iter()
-            .map(|id| (id, t.node(id).unwrap()))
-            .collect()
-    };
+    let only =
+        |plan: Vec<NodeId>| -> HashMap<NodeId, Hash> { plan.into_iter().map(|id| (id, t.node(id).unwrap())).collect() };
     for size in [1, 2, 37, 64, 100] {
-        assert_eq!(
-            tree::root(size, &only(tree::root_plan(size))).unwrap(),
-            t.root_at(size).unwrap()
-        );
+        assert_eq!(tree::root(size, &only(tree::root_plan(size))).unwrap(), t.root_at(size).unwrap());
         for index in [0, size / 2, size - 1] {
             let src = only(tree::inclusion_plan(index, size).unwrap());
-            assert_eq!(
-                tree::inclusion_proof(index, size, &src).unwrap(),
-                t.inclusion_proof(index, size).unwrap()
-            );
+            assert_eq!(tree::inclusion_proof(index, size, &src).unwrap(), t.inclusion_proof(index, size).unwrap());
         }
         for old in [1, size / 3 + 1, size] {
             let src = only(tree::consistency_plan(old, size).unwrap());
-            assert_eq!(
-                tree::consistency_proof(old, size, &src).unwrap(),
-                t.consistency_proof(old, size).unwrap()
-            );
+            assert_eq!(tree::consistency_proof(old, size, &src).unwrap(), t.consistency_proof(old, size).unwrap());
         }
     }
 }
@@ -267,10 +239,7 @@ fn append_plan_drives_a_sparse_store() {
     let mut store: HashMap<NodeId, Hash> = HashMap::new();
     let mut reference = MemoryTree::new();
     for i in 0..300u64 {
-        let siblings: Vec<Hash> = tree::append_plan(i)
-            .into_iter()
-            .map(|id| store[&id])
-            .collect();
+        let siblings: Vec<Hash> = tree::append_plan(i).into_iter().map(|id| store[&id]).collect();
         let lh = leaf_hash(&entry(i));
         for (id, hash) in tree::append_nodes(i, lh, &siblings).unwrap() {
             assert!(store.insert(id, hash).is_none(), "node {id:?} rewritten");
@@ -292,32 +261,14 @@ fn inclusion_rejects_tampering() {
         verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
         let bad = |r: Result<(), TreeError>| assert!(r.is_err(), "index {index}");
         bad(verify_inclusion(&leaf, index ^ 1, size, &proof, &root));
-        bad(verify_inclusion(
-            &leaf,
-            index,
-            size,
-            &proof,
-            &t.root_at(6).unwrap(),
-        ));
+        bad(verify_inclusion(&leaf, index, size, &proof, &t.root_at(6).unwrap()));
         // Sizes that change the path shape (a size with the same shape for
         // this index, e.g. 8 for index 0, legitimately verifies).
         bad(verify_inclusion(&leaf, index, size * 2, &proof, &root));
         bad(verify_inclusion(&leaf, index, size / 2, &proof, &root));
         bad(verify_inclusion(&leaf, index, size, &proof[1..], &root));
-        bad(verify_inclusion(
-            &leaf,
-            index,
-            size,
-            &[proof.clone(), vec![root]].concat(),
-            &root,
-        ));
-        bad(verify_inclusion(
-            &leaf_hash(b"x"),
-            index,
-            size,
-            &proof,
-            &root,
-        ));
+        bad(verify_inclusion(&leaf, index, size, &[proof.clone(), vec![root]].concat(), &root));
+        bad(verify_inclusion(&leaf_hash(b"x"), index, size, &proof, &root));
         for k in 0..proof.len() {
             let mut p = proof.clone();
             p[k][0] ^= 8;
@@ -339,20 +290,8 @@ fn consistency_rejects_tampering() {
             bad(verify_consistency(old, new, &r2, &r1, &proof));
             bad(verify_consistency(old, new, &r1, &r1, &proof));
             bad(verify_consistency(old, new, &r1, &r2, &[]));
-            bad(verify_consistency(
-                old,
-                new,
-                &r1,
-                &r2,
-                &proof[..proof.len() - 1],
-            ));
-            bad(verify_consistency(
-                old,
-                new,
-                &r1,
-                &r2,
-                &[proof.clone(), vec![r1]].concat(),
-            ));
+            bad(verify_consistency(old, new, &r1, &r2, &proof[..proof.len() - 1]));
+            bad(verify_consistency(old, new, &r1, &r2, &[proof.clone(), vec![r1]].concat()));
             bad(verify_consistency(old + 1, new, &r1, &r2, &proof));
             bad(verify_consistency(old, new * 2, &r1, &r2, &proof));
             bad(verify_consistency(old, new / 2, &r1, &r2, &proof));

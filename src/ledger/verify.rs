@@ -12,13 +12,7 @@ fn lsb(x: u64) -> bool {
 
 /// Checks that `leaf_hash` is leaf `index` of the tree of `size` leaves whose
 /// root is `root`, given the RFC 9162 inclusion `proof`.
-pub fn verify_inclusion(
-    leaf_hash: &Hash,
-    index: u64,
-    size: u64,
-    proof: &[Hash],
-    root: &Hash,
-) -> Result<(), TreeError> {
+pub fn verify_inclusion(leaf_hash: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> Result<(), TreeError> {
     if index >= size {
         return Err(TreeError::IndexOutOfRange { index, size });
     }
@@ -46,9 +40,7 @@ pub fn verify_inclusion(
         return Err(TreeError::InvalidProof("inclusion proof too short"));
     }
     if &r != root {
-        return Err(TreeError::InvalidProof(
-            "inclusion proof gives another root",
-        ));
+        return Err(TreeError::InvalidProof("inclusion proof gives another root"));
     }
     Ok(())
 }
@@ -66,22 +58,13 @@ pub fn verify_consistency(
     proof: &[Hash],
 ) -> Result<(), TreeError> {
     if old_size > new_size {
-        return Err(TreeError::BadSizes {
-            old: old_size,
-            new: new_size,
-        });
+        return Err(TreeError::BadSizes { old: old_size, new: new_size });
     }
     if old_size == new_size || old_size == 0 {
         if !proof.is_empty() {
-            return Err(TreeError::InvalidProof(
-                "trivial consistency needs no proof",
-            ));
+            return Err(TreeError::InvalidProof("trivial consistency needs no proof"));
         }
-        let expected_old = if old_size == 0 {
-            empty_root()
-        } else {
-            *new_root
-        };
+        let expected_old = if old_size == 0 { empty_root() } else { *new_root };
         if old_root != &expected_old {
             return Err(TreeError::InvalidProof("roots differ at equal sizes"));
         }
@@ -92,11 +75,7 @@ pub fn verify_consistency(
     };
     // When the old tree is a complete subtree its root is itself the first
     // element of the path; the proof omits it (RFC 9162 step 2).
-    let (start, rest) = if old_size.is_power_of_two() {
-        (old_root, proof)
-    } else {
-        (first, rest)
-    };
+    let (start, rest) = if old_size.is_power_of_two() { (old_root, proof) } else { (first, rest) };
     let (mut f, mut s) = (old_size - 1, new_size - 1);
     while lsb(f) {
         f >>= 1;
@@ -124,14 +103,10 @@ pub fn verify_consistency(
         return Err(TreeError::InvalidProof("consistency proof too short"));
     }
     if &fr != old_root {
-        return Err(TreeError::InvalidProof(
-            "consistency proof gives another old root",
-        ));
+        return Err(TreeError::InvalidProof("consistency proof gives another old root"));
     }
     if &sr != new_root {
-        return Err(TreeError::InvalidProof(
-            "consistency proof gives another new root",
-        ));
+        return Err(TreeError::InvalidProof("consistency proof gives another new root"));
     }
     Ok(())
 }
