@@ -180,8 +180,9 @@ impl TenderDraft {
         non_empty("title", &self.title, 300)?;
         non_empty("reference", &self.reference, 100)?;
         non_empty("buyer", &self.buyer, 300)?;
-        if self.description.chars().count() > 20_000 {
-            return Err(DomainError::invalid("description", "must be at most 20000 characters"));
+        // The published tender is one log entry (at most 64 KiB).
+        if self.description.chars().count() > 8_000 {
+            return Err(DomainError::invalid("description", "must be at most 8000 characters"));
         }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(DomainError::invalid(

@@ -47,7 +47,16 @@ pub(crate) fn encode_event(tender: Uuid, seq: i64, at: OffsetDateTime, draft: Ev
         at: at.format(&Rfc3339).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         data: draft.data,
     };
-    serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))
+    let bytes = serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // tlog-tiles entry bundles carry 16-bit lengths.
+    if bytes.len() > ledger::MAX_ENTRY_LEN {
+        return Err(crate::domain::DomainError::invalid(
+            "tender",
+            format!("the published record would be {} bytes; shorten the description or field labels (limit 65535)", bytes.len()),
+        )
+        .into());
+    }
+    Ok(bytes)
 }
 
 /// Decodes a stored entry back into the event it records.
