@@ -81,7 +81,7 @@ pub struct CustodyPolicy {
 }
 
 impl CustodyPolicy {
-    /// Check 1 ≤ k ≤ n ≤ 255 and indices 1..=n in order.
+    /// Check 1 ≤ k ≤ n ≤ 255, indices 1..=n in order, distinct keys.
     pub fn validate(&self) -> Result<(), SealError> {
         let n = self.custodians.len();
         if n == 0 || n > 255 || self.threshold == 0 || usize::from(self.threshold) > n {
@@ -93,6 +93,15 @@ impl CustodyPolicy {
             if usize::from(c.index) != i + 1 {
                 return Err(SealError::malformed(
                     "custodian indices must be 1..=n in order",
+                ));
+            }
+            // One key holding two shares would silently lower the threshold.
+            if self.custodians[..i]
+                .iter()
+                .any(|o| o.public_key == c.public_key)
+            {
+                return Err(SealError::malformed(
+                    "custodian public keys must be distinct",
                 ));
             }
         }

@@ -386,3 +386,60 @@ fn strict_envelope_parsing() {
     assert!(bad(&|v| v["bidder_public_key"] = "BAAA".into()).is_err());
     assert!(Envelope::parse(b"not json").is_err());
 }
+
+#[test]
+fn incremental_document_api_and_policy_checks() {
+    let s = setup(2, 2);
+    let mut sealer = BidSealer::new(s.binding, "lot-9", &s.policy).unwrap();
+    let (index, mut enc) = sealer.begin_document().unwrap();
+    let data = doc(SEGMENT_LEN + 3);
+    let mut stream = Vec::new();
+    for chunk in data.chunks(4096) {
+        stream.extend(enc.push(chunk).unwrap());
+    }
+    let (tail, summary) = enc.finish().unwrap();
+    stream.extend(tail);
+    // Sealing before the begun document is finished is refused.
+    let (index2, _) = sealer.begin_document().unwrap();
+    assert!(
+        sealer
+            .finish_document(index2, "b", "x/y", &summary)
+            .is_err()
+    );
+    sealer
+        .finish_document(index, "a.bin", "application/octet-stream", &summary)
+        .unwrap();
+    let err = sealer
+        .seal(FORM, &s.bidder, OffsetDateTime::now_utc())
+        .unwrap_err();
+    assert!(matches!(err, SealError::Malformed(_)));
+
+    let mut sealer = BidSealer::new(s.binding, "lot-9", &s.policy).unwrap();
+    let (index, mut enc) = sealer.begin_document().unwrap();
+    let mut stream2 = enc.push(&data).unwrap();
+    let (tail, summary) = enc.finish().unwrap();
+    stream2.extend(tail);
+    sealer
+        .finish_document(index, "a.bin", "application/octet-stream", &summary)
+        .unwrap();
+    let bid = sealer
+        .seal(FORM, &s.bidder, OffsetDateTime::now_utc())
+        .unwrap();
+    let env = Envelope::parse_signed(&bid.envelope, &bid.signature).unwrap();
+    let key = open_all(&s, &env, &[1, 2]).unwrap();
+    let mut dec = document_decryptor(&env, &key, 0).unwrap();
+    let mut out = dec.push(&stream2).unwrap();
+    out.extend(dec.finish().unwrap());
+    assert_eq!(out, data);
+    assert_eq!(
+        open_manifest(&env, &key).unwrap().documents[0].name,
+        "a.bin"
+    );
+
+    let mut dup = s.policy.clone();
+    dup.custodians[1].public_key = dup.custodians[0].public_key;
+    assert!(BidSealer::new(s.binding, "lot", &dup).is_err());
+    let mut zero = s.policy.clone();
+    zero.threshold = 0;
+    assert!(BidSealer::new(s.binding, "lot", &zero).is_err());
+}

@@ -8,6 +8,12 @@
 //! Custodian at opening: [`open_share`]. Anyone: [`verify_share`],
 //! [`rebuild_key`], [`form_key`], [`open_form`]. Staff: [`open_manifest`],
 //! [`decrypt_document`] / [`document_decryptor`].
+//!
+//! Async callers never block here: documents are sealed with
+//! [`BidSealer::begin_document`] → [`StreamEncryptor::push`] /
+//! [`StreamEncryptor::finish`] → [`BidSealer::finish_document`], and opened
+//! with [`document_decryptor`] → [`StreamDecryptor::push`] /
+//! [`StreamDecryptor::finish`]; memory stays at about two 64 KiB segments.
 
 mod aead;
 mod binding;
@@ -30,7 +36,7 @@ mod envelope_tests;
 #[cfg(test)]
 mod example;
 
-pub use binding::Binding;
+pub use binding::{Binding, VERSION_LABEL};
 pub use encoding::{b64, unb64};
 pub use envelope::{
     BlobRef, Custodian, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite,
