@@ -10,4 +10,5 @@ pub mod domain;
 pub mod http;
 pub mod ledger;
 pub mod schedule;
+pub mod seal;
 pub mod store;
