@@ -36,11 +36,7 @@ pub(crate) fn seal_with_nonce(
     out.extend_from_slice(&nonce);
     out.extend_from_slice(pt);
     let tag = k
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad),
-            &mut out[NONCE_LEN..],
-        )
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut out[NONCE_LEN..])
         .map_err(|_| SealError::Crypto("AES-256-GCM seal failed"))?;
     out.extend_from_slice(tag.as_ref());
     Ok(out)

@@ -71,8 +71,7 @@ impl Binding {
 
 /// `label ‖ 0x00 ‖ parts…`.
 pub(crate) fn labeled(label: &str, parts: &[&[u8]]) -> Vec<u8> {
-    let mut out =
-        Vec::with_capacity(label.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    let mut out = Vec::with_capacity(label.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>());
     out.extend_from_slice(label.as_bytes());
     out.push(0);
     for part in parts {

@@ -14,9 +14,7 @@ pub fn b64(bytes: &[u8]) -> String {
 
 /// Decode base64url without padding (strict: padding is rejected).
 pub fn unb64(text: &str) -> Result<Vec<u8>, SealError> {
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| SealError::malformed("invalid base64url"))
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| SealError::malformed("invalid base64url"))
 }
 
 /// serde adapter: `Vec<u8>` as base64url.

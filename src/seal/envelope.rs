@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::binding::{
-    Binding, LABEL_FORM_KEY_COMMITMENT, LABEL_KEY_COMMITMENT, LABEL_SHARE_AAD,
-    LABEL_SHARE_COMMITMENT, LABEL_SHARE_INFO, sha256,
+    Binding, LABEL_FORM_KEY_COMMITMENT, LABEL_KEY_COMMITMENT, LABEL_SHARE_AAD, LABEL_SHARE_COMMITMENT,
+    LABEL_SHARE_INFO, sha256,
 };
 use super::encoding::{b64_vec, hex32};
 use super::hpke::{ENC_LEN, HPKE_AEAD_ID, HPKE_KDF_ID, HPKE_KEM_ID};
@@ -85,24 +85,15 @@ impl CustodyPolicy {
     pub fn validate(&self) -> Result<(), SealError> {
         let n = self.custodians.len();
         if n == 0 || n > 255 || self.threshold == 0 || usize::from(self.threshold) > n {
-            return Err(SealError::malformed(
-                "custody policy needs 1 <= k <= n <= 255",
-            ));
+            return Err(SealError::malformed("custody policy needs 1 <= k <= n <= 255"));
         }
         for (i, c) in self.custodians.iter().enumerate() {
             if usize::from(c.index) != i + 1 {
-                return Err(SealError::malformed(
-                    "custodian indices must be 1..=n in order",
-                ));
+                return Err(SealError::malformed("custodian indices must be 1..=n in order"));
             }
             // One key holding two shares would silently lower the threshold.
-            if self.custodians[..i]
-                .iter()
-                .any(|o| o.public_key == c.public_key)
-            {
-                return Err(SealError::malformed(
-                    "custodian public keys must be distinct",
-                ));
+            if self.custodians[..i].iter().any(|o| o.public_key == c.public_key) {
+                return Err(SealError::malformed("custodian public keys must be distinct"));
             }
         }
         Ok(())
@@ -227,8 +218,7 @@ pub(crate) fn share_aad(pk: &CustodianPublicKey) -> Vec<u8> {
 impl Envelope {
     /// Parse and check internal consistency (no signature check).
     pub fn parse(bytes: &[u8]) -> Result<Self, SealError> {
-        let env: Envelope =
-            serde_json::from_slice(bytes).map_err(|e| SealError::malformed(e.to_string()))?;
+        let env: Envelope = serde_json::from_slice(bytes).map_err(|e| SealError::malformed(e.to_string()))?;
         env.validate()?;
         Ok(env)
     }
@@ -266,17 +256,11 @@ impl Envelope {
         }
         for (i, d) in self.documents.iter().enumerate() {
             if usize::try_from(d.index).ok() != Some(i) {
-                return Err(SealError::malformed(
-                    "document indices must be 0..m in order",
-                ));
+                return Err(SealError::malformed("document indices must be 0..m in order"));
             }
         }
-        if self.form.length < super::aead::OVERHEAD as u64
-            || self.manifest.len() < super::aead::OVERHEAD
-        {
-            return Err(SealError::malformed(
-                "form or manifest ciphertext too short",
-            ));
+        if self.form.length < super::aead::OVERHEAD as u64 || self.manifest.len() < super::aead::OVERHEAD {
+            return Err(SealError::malformed("form or manifest ciphertext too short"));
         }
         Ok(())
     }
@@ -290,16 +274,10 @@ impl Envelope {
         bidder: &BidderPublicKey,
     ) -> Result<(), SealError> {
         if self.tender_id != expected.tender_id {
-            return Err(SealError::WrongTender {
-                expected: expected.tender_id,
-                found: self.tender_id,
-            });
+            return Err(SealError::WrongTender { expected: expected.tender_id, found: self.tender_id });
         }
         if self.bid_id != expected.bid_id {
-            return Err(SealError::WrongBid {
-                expected: expected.bid_id,
-                found: self.bid_id,
-            });
+            return Err(SealError::WrongBid { expected: expected.bid_id, found: self.bid_id });
         }
         if &self.custody != policy {
             return Err(SealError::CustodyPolicyMismatch);
@@ -312,11 +290,7 @@ impl Envelope {
 }
 
 /// Verify `signature` (64-byte `r ‖ s`) over the exact envelope bytes.
-pub fn verify_signature(
-    envelope_bytes: &[u8],
-    signature: &[u8],
-    bidder: &BidderPublicKey,
-) -> Result<(), SealError> {
+pub fn verify_signature(envelope_bytes: &[u8], signature: &[u8], bidder: &BidderPublicKey) -> Result<(), SealError> {
     bidder.verify(envelope_bytes, signature)
 }
 

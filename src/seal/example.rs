@@ -7,9 +7,7 @@ use p256::elliptic_curve::ff::PrimeField;
 use uuid::Uuid;
 
 use super::binding::{LABEL_FORM_AAD, labeled};
-use super::envelope::{
-    form_key_commitment, key_commitment, share_aad, share_commitment, share_info,
-};
+use super::envelope::{form_key_commitment, key_commitment, share_aad, share_commitment, share_info};
 use super::*;
 
 const DOC: &str = include_str!("../../docs/PROTOCOL.md");
@@ -29,14 +27,8 @@ fn example_lines() -> Vec<String> {
     line("hkdf_salt", &b.salt());
     line("form_key", fk.as_bytes());
     line("documents_key", dk.as_bytes());
-    line(
-        "document_key_0",
-        kdf::document_key(&b, &dk, 0).unwrap().as_bytes(),
-    );
-    line(
-        "manifest_key",
-        kdf::manifest_key(&b, &dk).unwrap().as_bytes(),
-    );
+    line("document_key_0", kdf::document_key(&b, &dk, 0).unwrap().as_bytes());
+    line("manifest_key", kdf::manifest_key(&b, &dk).unwrap().as_bytes());
     line("key_commitment", &key_commitment(&b, &k));
     line("form_key_commitment", &form_key_commitment(&b, &fk));
     // 2-of-3 sharing with f(x) = K + a1·x, a1 = 0x07 repeated.
@@ -61,33 +53,15 @@ fn example_lines() -> Vec<String> {
     line("custodian_1_pk", pk.as_bytes());
     line("hpke_info_1", &share_info(&b, 1));
     line("hpke_aad_1", &share_aad(&pk));
-    let (enc, ct) = hpke::seal_to_with_ikm(
-        &pk,
-        &share_info(&b, 1),
-        &share_aad(&pk),
-        share1.as_ref(),
-        [0x22; 32],
-    )
-    .unwrap();
+    let (enc, ct) =
+        hpke::seal_to_with_ikm(&pk, &share_info(&b, 1), &share_aad(&pk), share1.as_ref(), [0x22; 32]).unwrap();
     line("hpke_enc_1", &enc);
     line("hpke_ct_1", &ct);
-    assert_eq!(
-        open_with(&custodian, &enc, &share_info(&b, 1), &share_aad(&pk), &ct).unwrap(),
-        share1.to_vec()
-    );
+    assert_eq!(open_with(&custodian, &enc, &share_info(&b, 1), &share_aad(&pk), &ct).unwrap(), share1.to_vec());
     // Form with nonce 0x33….
     let form = br#"{"price":"100.00"}"#;
-    line(
-        "form_aad",
-        &labeled(LABEL_FORM_AAD, &[tender.as_bytes(), bid.as_bytes()]),
-    );
-    let form_ct = aead::seal_with_nonce(
-        fk.as_bytes(),
-        [0x33; 12],
-        &b.labeled(LABEL_FORM_AAD, &[]),
-        form,
-    )
-    .unwrap();
+    line("form_aad", &labeled(LABEL_FORM_AAD, &[tender.as_bytes(), bid.as_bytes()]));
+    let form_ct = aead::seal_with_nonce(fk.as_bytes(), [0x33; 12], &b.labeled(LABEL_FORM_AAD, &[]), form).unwrap();
     line("form_ciphertext", &form_ct);
     assert_eq!(open_form_raw(&b, &fk, &form_ct).unwrap(), form);
     // Document 0 = "hello" with nonce prefix 0x44….

@@ -37,9 +37,8 @@ impl CustodianPublicKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
         <Kem as hpke::Kem>::PublicKey::from_bytes(bytes)
             .map_err(|_| SealError::malformed("custodian public key is not a P-256 point"))?;
-        let arr: [u8; 65] = bytes
-            .try_into()
-            .map_err(|_| SealError::malformed("custodian public key must be 65 bytes"))?;
+        let arr: [u8; 65] =
+            bytes.try_into().map_err(|_| SealError::malformed("custodian public key must be 65 bytes"))?;
         Ok(CustodianPublicKey(arr))
     }
 
@@ -93,10 +92,7 @@ impl CustodianSecretKey {
         let (sk, pk) = Kem::derive_keypair(ikm);
         let mut bytes = [0u8; 65];
         bytes.copy_from_slice(&pk.to_bytes());
-        CustodianSecretKey {
-            sk,
-            pk: CustodianPublicKey(bytes),
-        }
+        CustodianSecretKey { sk, pk: CustodianPublicKey(bytes) }
     }
 
     /// Load a 32-byte big-endian scalar.
@@ -106,10 +102,7 @@ impl CustodianSecretKey {
         let pk = Kem::sk_to_pk(&sk);
         let mut bytes = [0u8; 65];
         bytes.copy_from_slice(&pk.to_bytes());
-        Ok(CustodianSecretKey {
-            sk,
-            pk: CustodianPublicKey(bytes),
-        })
+        Ok(CustodianSecretKey { sk, pk: CustodianPublicKey(bytes) })
     }
 
     /// The 32-byte big-endian scalar; handle with care.
@@ -162,24 +155,10 @@ pub(crate) fn seal_to_with_ikm(
 }
 
 /// HPKE base-mode single-shot open; `None` on any failure (bad enc or tag).
-pub fn open_with(
-    sk: &CustodianSecretKey,
-    enc: &[u8],
-    info: &[u8],
-    aad: &[u8],
-    ct: &[u8],
-) -> Option<Vec<u8>> {
+pub fn open_with(sk: &CustodianSecretKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Option<Vec<u8>> {
     let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).ok()?;
     // Note the argument order: ciphertext before aad.
-    hpke::single_shot_open::<AesGcm256, HkdfSha256, Kem>(
-        &OpModeR::Base,
-        &sk.sk,
-        &enc,
-        info,
-        ct,
-        aad,
-    )
-    .ok()
+    hpke::single_shot_open::<AesGcm256, HkdfSha256, Kem>(&OpModeR::Base, &sk.sk, &enc, info, ct, aad).ok()
 }
 
 #[cfg(test)]

@@ -34,13 +34,8 @@ fn all_vectors_aes256gcm() {
         assert_eq!(eph.public_key().as_bytes().to_vec(), enc);
         // Multi-message context: open every encryption in sequence.
         let kem_enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&enc).unwrap();
-        let mut ctx = hpke::setup_receiver::<AesGcm256, HkdfSha256, Kem>(
-            &OpModeR::Base,
-            &sk.sk,
-            &kem_enc,
-            &info,
-        )
-        .unwrap();
+        let mut ctx =
+            hpke::setup_receiver::<AesGcm256, HkdfSha256, Kem>(&OpModeR::Base, &sk.sk, &kem_enc, &info).unwrap();
         for e in v["encryptions"].as_array().unwrap() {
             let pt = ctx.open(&h(e, "ct"), &h(e, "aad")).unwrap();
             assert_eq!(pt, h(e, "pt"));
@@ -49,14 +44,8 @@ fn all_vectors_aes256gcm() {
         let first = &v["encryptions"][0];
         let pt = open_with(&sk, &enc, &info, &h(first, "aad"), &h(first, "ct")).unwrap();
         assert_eq!(pt, h(first, "pt"));
-        let (enc2, ct2) = seal_to_with_ikm(
-            &sk.public_key(),
-            &info,
-            &h(first, "aad"),
-            &h(first, "pt"),
-            arr32(&h(v, "ikmE")),
-        )
-        .unwrap();
+        let (enc2, ct2) =
+            seal_to_with_ikm(&sk.public_key(), &info, &h(first, "aad"), &h(first, "pt"), arr32(&h(v, "ikmE"))).unwrap();
         assert_eq!(enc2.to_vec(), enc);
         assert_eq!(ct2, h(first, "ct"));
     }
@@ -100,10 +89,7 @@ fn round_trip_and_key_bytes() {
     assert_eq!(again.public_key(), sk.public_key());
     let pk = CustodianPublicKey::from_bytes(sk.public_key().as_bytes()).unwrap();
     let (enc, ct) = seal_to(&pk, b"info", b"aad", b"secret").unwrap();
-    assert_eq!(
-        open_with(&sk, &enc, b"info", b"aad", &ct).unwrap(),
-        b"secret"
-    );
+    assert_eq!(open_with(&sk, &enc, b"info", b"aad", &ct).unwrap(), b"secret");
     assert!(open_with(&sk, &enc, b"other", b"aad", &ct).is_none());
     assert!(open_with(&sk, &enc, b"info", b"other", &ct).is_none());
     assert!(CustodianPublicKey::from_bytes(&[4u8; 65]).is_err());

@@ -15,9 +15,7 @@
 use ring::hkdf;
 use zeroize::Zeroizing;
 
-use super::binding::{
-    Binding, LABEL_DOCUMENT_KEY, LABEL_DOCUMENTS_KEY, LABEL_FORM_KEY, LABEL_MANIFEST_KEY, labeled,
-};
+use super::binding::{Binding, LABEL_DOCUMENT_KEY, LABEL_DOCUMENTS_KEY, LABEL_FORM_KEY, LABEL_MANIFEST_KEY, labeled};
 use super::{BidKey, SealError};
 
 /// A 32-byte symmetric key (AES-256-GCM or HKDF input).
@@ -33,9 +31,7 @@ impl std::fmt::Debug for SymmetricKey {
 impl SymmetricKey {
     /// Wrap 32 bytes (e.g. a form key published at the opening).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| SealError::malformed("key must be 32 bytes"))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| SealError::malformed("key must be 32 bytes"))?;
         Ok(SymmetricKey(Zeroizing::new(arr)))
     }
 
@@ -57,56 +53,30 @@ impl hkdf::KeyType for Len32 {
 fn hkdf32(ikm: &[u8], salt: &[u8], info: &[u8]) -> Result<SymmetricKey, SealError> {
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(ikm);
     let info = [info];
-    let okm = prk
-        .expand(&info, Len32)
-        .map_err(|_| SealError::Crypto("HKDF expand failed"))?;
+    let okm = prk.expand(&info, Len32).map_err(|_| SealError::Crypto("HKDF expand failed"))?;
     let mut out = Zeroizing::new([0u8; 32]);
-    okm.fill(out.as_mut())
-        .map_err(|_| SealError::Crypto("HKDF fill failed"))?;
+    okm.fill(out.as_mut()).map_err(|_| SealError::Crypto("HKDF fill failed"))?;
     Ok(SymmetricKey(out))
 }
 
 /// The form key (published at the opening).
 pub fn form_key(binding: &Binding, key: &BidKey) -> Result<SymmetricKey, SealError> {
-    hkdf32(
-        key.as_bytes(),
-        &binding.salt(),
-        &labeled(LABEL_FORM_KEY, &[]),
-    )
+    hkdf32(key.as_bytes(), &binding.salt(), &labeled(LABEL_FORM_KEY, &[]))
 }
 
 /// The documents key (never published).
 pub fn documents_key(binding: &Binding, key: &BidKey) -> Result<SymmetricKey, SealError> {
-    hkdf32(
-        key.as_bytes(),
-        &binding.salt(),
-        &labeled(LABEL_DOCUMENTS_KEY, &[]),
-    )
+    hkdf32(key.as_bytes(), &binding.salt(), &labeled(LABEL_DOCUMENTS_KEY, &[]))
 }
 
 /// The stream key of document `index` (0-based).
-pub fn document_key(
-    binding: &Binding,
-    documents_key: &SymmetricKey,
-    index: u32,
-) -> Result<SymmetricKey, SealError> {
-    hkdf32(
-        documents_key.as_bytes(),
-        &binding.salt(),
-        &labeled(LABEL_DOCUMENT_KEY, &[&index.to_be_bytes()]),
-    )
+pub fn document_key(binding: &Binding, documents_key: &SymmetricKey, index: u32) -> Result<SymmetricKey, SealError> {
+    hkdf32(documents_key.as_bytes(), &binding.salt(), &labeled(LABEL_DOCUMENT_KEY, &[&index.to_be_bytes()]))
 }
 
 /// The key of the sealed document manifest.
-pub fn manifest_key(
-    binding: &Binding,
-    documents_key: &SymmetricKey,
-) -> Result<SymmetricKey, SealError> {
-    hkdf32(
-        documents_key.as_bytes(),
-        &binding.salt(),
-        &labeled(LABEL_MANIFEST_KEY, &[]),
-    )
+pub fn manifest_key(binding: &Binding, documents_key: &SymmetricKey) -> Result<SymmetricKey, SealError> {
+    hkdf32(documents_key.as_bytes(), &binding.salt(), &labeled(LABEL_MANIFEST_KEY, &[]))
 }
 
 #[cfg(test)]
@@ -137,9 +107,6 @@ mod tests {
         let salt = hex::decode("000102030405060708090a0b0c").unwrap();
         let info = hex::decode("f0f1f2f3f4f5f6f7f8f9").unwrap();
         let okm = hkdf32(&ikm, &salt, &info).unwrap();
-        assert_eq!(
-            hex::encode(okm.as_bytes()),
-            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
-        );
+        assert_eq!(hex::encode(okm.as_bytes()), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf");
     }
 }

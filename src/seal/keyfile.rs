@@ -92,13 +92,7 @@ fn wrapping_key(passphrase: &str, kdf: &KdfParams) -> Result<Zeroizing<[u8; 32]>
         .filter(|n| n.get() <= MAX_ITERATIONS)
         .ok_or_else(|| SealError::malformed("key file iteration count out of range"))?;
     let mut out = Zeroizing::new([0u8; 32]);
-    pbkdf2::derive(
-        pbkdf2::PBKDF2_HMAC_SHA256,
-        iterations,
-        &kdf.salt,
-        passphrase.as_bytes(),
-        out.as_mut(),
-    );
+    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, &kdf.salt, passphrase.as_bytes(), out.as_mut());
     Ok(out)
 }
 
@@ -107,65 +101,28 @@ fn aad(kind: KeyKind, public: &[u8]) -> Vec<u8> {
 }
 
 impl KeyFile {
-    fn seal(
-        kind: KeyKind,
-        public: &[u8],
-        secret: &[u8],
-        passphrase: &str,
-        iterations: u32,
-    ) -> Result<Self, SealError> {
-        let kdf = KdfParams {
-            alg: KDF_ALG.to_owned(),
-            iterations,
-            salt: random::<16>()?.to_vec(),
-        };
+    fn seal(kind: KeyKind, public: &[u8], secret: &[u8], passphrase: &str, iterations: u32) -> Result<Self, SealError> {
+        let kdf = KdfParams { alg: KDF_ALG.to_owned(), iterations, salt: random::<16>()?.to_vec() };
         let wrap = wrapping_key(passphrase, &kdf)?;
         let sealed = aead::seal(&wrap, &aad(kind, public), secret)?;
-        Ok(KeyFile {
-            file_type: KEY_FILE_TYPE.to_owned(),
-            kind,
-            public: public.to_vec(),
-            kdf,
-            sealed,
-        })
+        Ok(KeyFile { file_type: KEY_FILE_TYPE.to_owned(), kind, public: public.to_vec(), kdf, sealed })
     }
 
     /// Protect a bidder key with a passphrase.
-    pub fn seal_bidder(
-        key: &BidderKey,
-        passphrase: &str,
-        iterations: u32,
-    ) -> Result<Self, SealError> {
+    pub fn seal_bidder(key: &BidderKey, passphrase: &str, iterations: u32) -> Result<Self, SealError> {
         let public = key.public_key();
-        Self::seal(
-            KeyKind::Bidder,
-            public.as_bytes(),
-            key.pkcs8(),
-            passphrase,
-            iterations,
-        )
+        Self::seal(KeyKind::Bidder, public.as_bytes(), key.pkcs8(), passphrase, iterations)
     }
 
     /// Protect a custodian key with a passphrase.
-    pub fn seal_custodian(
-        key: &CustodianSecretKey,
-        passphrase: &str,
-        iterations: u32,
-    ) -> Result<Self, SealError> {
+    pub fn seal_custodian(key: &CustodianSecretKey, passphrase: &str, iterations: u32) -> Result<Self, SealError> {
         let public = key.public_key();
-        Self::seal(
-            KeyKind::Custodian,
-            public.as_bytes(),
-            key.to_bytes().as_ref(),
-            passphrase,
-            iterations,
-        )
+        Self::seal(KeyKind::Custodian, public.as_bytes(), key.to_bytes().as_ref(), passphrase, iterations)
     }
 
     /// Parse a key file (strict: unknown fields are refused).
     pub fn parse(json: &[u8]) -> Result<Self, SealError> {
-        let file: KeyFile =
-            serde_json::from_slice(json).map_err(|e| SealError::malformed(e.to_string()))?;
+        let file: KeyFile = serde_json::from_slice(json).map_err(|e| SealError::malformed(e.to_string()))?;
         if file.file_type != KEY_FILE_TYPE {
             return Err(SealError::malformed("not a bidroom.key.v1 file"));
         }
@@ -187,9 +144,7 @@ impl KeyFile {
             return Err(SealError::malformed("key file holds another kind of key"));
         }
         let wrap = wrapping_key(passphrase, &self.kdf)?;
-        aead::open(&wrap, &aad(kind, &self.public), &self.sealed)
-            .map(Zeroizing::new)
-            .ok_or(SealError::WrongPassphrase)
+        aead::open(&wrap, &aad(kind, &self.public), &self.sealed).map(Zeroizing::new).ok_or(SealError::WrongPassphrase)
     }
 
     /// Unlock a bidder key; checks it matches the file's public key.
@@ -226,10 +181,7 @@ mod tests {
         assert_eq!(parsed.key_id(), key.public_key().key_id());
         let back = parsed.unlock_bidder("correct horse").unwrap();
         assert_eq!(back.public_key(), key.public_key());
-        assert_eq!(
-            parsed.unlock_bidder("wrong").unwrap_err(),
-            SealError::WrongPassphrase
-        );
+        assert_eq!(parsed.unlock_bidder("wrong").unwrap_err(), SealError::WrongPassphrase);
         assert!(parsed.unlock_custodian("correct horse").is_err());
     }
 
@@ -238,24 +190,11 @@ mod tests {
         let key = CustodianSecretKey::generate().unwrap();
         let file = KeyFile::seal_custodian(&key, "pw", 1000).unwrap();
         let back = KeyFile::parse(&file.to_json().unwrap()).unwrap();
-        assert_eq!(
-            back.unlock_custodian("pw").unwrap().public_key(),
-            key.public_key()
-        );
-        assert_eq!(
-            back.unlock_custodian("pW").unwrap_err(),
-            SealError::WrongPassphrase
-        );
+        assert_eq!(back.unlock_custodian("pw").unwrap().public_key(), key.public_key());
+        assert_eq!(back.unlock_custodian("pW").unwrap_err(), SealError::WrongPassphrase);
         let mut swapped = back.clone();
-        swapped.public = CustodianSecretKey::generate()
-            .unwrap()
-            .public_key()
-            .as_bytes()
-            .to_vec();
-        assert_eq!(
-            swapped.unlock_custodian("pw").unwrap_err(),
-            SealError::WrongPassphrase
-        );
+        swapped.public = CustodianSecretKey::generate().unwrap().public_key().as_bytes().to_vec();
+        assert_eq!(swapped.unlock_custodian("pw").unwrap_err(), SealError::WrongPassphrase);
     }
 
     #[test]
@@ -268,9 +207,6 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&file.to_json().unwrap()).unwrap();
         v["kdf"]["iterations"] = serde_json::json!(0);
         let f = KeyFile::parse(v.to_string().as_bytes()).unwrap();
-        assert!(matches!(
-            f.unlock_custodian("pw"),
-            Err(SealError::Malformed(_))
-        ));
+        assert!(matches!(f.unlock_custodian("pw"), Err(SealError::Malformed(_))));
     }
 }

@@ -2,9 +2,7 @@
 //! 64-byte `r ‖ s` form that WebCrypto produces.
 
 use ring::rand::SystemRandom;
-use ring::signature::{
-    self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
-};
+use ring::signature::{self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use zeroize::Zeroizing;
 
 use super::SealError;
@@ -86,27 +84,18 @@ impl std::fmt::Debug for BidderKey {
 impl BidderKey {
     /// Fresh key from the operating system generator.
     pub fn generate() -> Result<Self, SealError> {
-        let doc =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-                .map_err(|_| SealError::Crypto("ECDSA key generation failed"))?;
+        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map_err(|_| SealError::Crypto("ECDSA key generation failed"))?;
         Self::from_pkcs8(doc.as_ref())
     }
 
     /// Load a PKCS#8 document (with the public key included, as WebCrypto
     /// exports it).
     pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, SealError> {
-        let pair = EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            pkcs8,
-            &SystemRandom::new(),
-        )
-        .map_err(|_| SealError::malformed("not a P-256 PKCS#8 private key"))?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &SystemRandom::new())
+            .map_err(|_| SealError::malformed("not a P-256 PKCS#8 private key"))?;
         let public = BidderPublicKey::from_bytes(pair.public_key().as_ref())?;
-        Ok(BidderKey {
-            pair,
-            pkcs8: Zeroizing::new(pkcs8.to_vec()),
-            public,
-        })
+        Ok(BidderKey { pair, pkcs8: Zeroizing::new(pkcs8.to_vec()), public })
     }
 
     /// The PKCS#8 document; handle with care.
@@ -121,13 +110,8 @@ impl BidderKey {
 
     /// Sign `msg`: ECDSA P-256 SHA-256, 64-byte `r ‖ s`.
     pub fn sign(&self, msg: &[u8]) -> Result<[u8; SIGNATURE_LEN], SealError> {
-        let sig = self
-            .pair
-            .sign(&SystemRandom::new(), msg)
-            .map_err(|_| SealError::Crypto("ECDSA signing failed"))?;
-        sig.as_ref()
-            .try_into()
-            .map_err(|_| SealError::Crypto("unexpected signature length"))
+        let sig = self.pair.sign(&SystemRandom::new(), msg).map_err(|_| SealError::Crypto("ECDSA signing failed"))?;
+        sig.as_ref().try_into().map_err(|_| SealError::Crypto("unexpected signature length"))
     }
 }
 
@@ -140,10 +124,7 @@ mod tests {
         let k = BidderKey::generate().unwrap();
         let sig = k.sign(b"envelope").unwrap();
         k.public_key().verify(b"envelope", &sig).unwrap();
-        assert_eq!(
-            k.public_key().verify(b"envelopf", &sig),
-            Err(SealError::BadSignature)
-        );
+        assert_eq!(k.public_key().verify(b"envelopf", &sig), Err(SealError::BadSignature));
         let again = BidderKey::from_pkcs8(k.pkcs8()).unwrap();
         assert_eq!(again.public_key(), k.public_key());
         assert_eq!(k.public_key().key_id().len(), 16);

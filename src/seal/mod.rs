@@ -39,8 +39,8 @@ mod example;
 pub use binding::{Binding, VERSION_LABEL};
 pub use encoding::{b64, unb64};
 pub use envelope::{
-    BlobRef, Custodian, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite,
-    verify_blob, verify_signature,
+    BlobRef, Custodian, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite, verify_blob,
+    verify_signature,
 };
 pub use error::SealError;
 pub use form::{open_form_raw, seal_form};
@@ -49,11 +49,9 @@ pub use kdf::{SymmetricKey, form_key};
 pub use keyfile::{DEFAULT_ITERATIONS, KeyFile, KeyKind};
 pub use keys::{BidderKey, BidderPublicKey, SIGNATURE_LEN, key_id};
 pub use open::{
-    check_form_key, decrypt_document, document_decryptor, open_form, open_manifest, open_share,
-    rebuild_key, verify_share,
+    check_form_key, decrypt_document, document_decryptor, open_form, open_manifest, open_share, rebuild_key,
+    verify_share,
 };
 pub use sealer::{BidSealer, Manifest, ManifestEntry, SealedBid, seal_bid};
 pub use shamir::{BidKey, Share, combine, split};
-pub use stream::{
-    SEGMENT_LEN, StreamDecryptor, StreamEncryptor, StreamSummary, decrypt_stream, encrypt_stream,
-};
+pub use stream::{SEGMENT_LEN, StreamDecryptor, StreamEncryptor, StreamSummary, decrypt_stream, encrypt_stream};

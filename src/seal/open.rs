@@ -8,10 +8,7 @@ use ring::digest;
 use super::binding::LABEL_MANIFEST_AAD;
 use super::envelope::{Envelope, share_aad, share_commitment, share_info};
 use super::sealer::Manifest;
-use super::{
-    BidKey, CustodianSecretKey, SealError, Share, StreamDecryptor, SymmetricKey, aead, hpke, kdf,
-    shamir,
-};
+use super::{BidKey, CustodianSecretKey, SealError, Share, StreamDecryptor, SymmetricKey, aead, hpke, kdf, shamir};
 
 /// Custodian side: decrypt the share sealed to custodian `index` and check
 /// it against its commitment.
@@ -20,35 +17,16 @@ use super::{
 /// wrong by the bidder (the envelope is signed) and is reported as
 /// [`SealError::ShareCommitmentMismatch`] all the same: the custodian
 /// publishes the result either way.
-pub fn open_share(
-    envelope: &Envelope,
-    index: u8,
-    key: &CustodianSecretKey,
-) -> Result<Share, SealError> {
+pub fn open_share(envelope: &Envelope, index: u8, key: &CustodianSecretKey) -> Result<Share, SealError> {
     let fail = SealError::ShareDecryptFailed { custodian: index };
-    let entry = envelope
-        .shares
-        .iter()
-        .find(|s| s.index == index)
-        .ok_or_else(|| fail.clone())?;
-    let custodian = envelope
-        .custody
-        .custodians
-        .iter()
-        .find(|c| c.index == index)
-        .ok_or_else(|| fail.clone())?;
+    let entry = envelope.shares.iter().find(|s| s.index == index).ok_or_else(|| fail.clone())?;
+    let custodian = envelope.custody.custodians.iter().find(|c| c.index == index).ok_or_else(|| fail.clone())?;
     if custodian.public_key != key.public_key() {
         return Err(fail);
     }
     let b = envelope.binding();
-    let pt = hpke::open_with(
-        key,
-        &entry.enc,
-        &share_info(&b, index),
-        &share_aad(&custodian.public_key),
-        &entry.ct,
-    )
-    .ok_or_else(|| fail.clone())?;
+    let pt = hpke::open_with(key, &entry.enc, &share_info(&b, index), &share_aad(&custodian.public_key), &entry.ct)
+        .ok_or_else(|| fail.clone())?;
     // A share for another x in this slot would be checked against the
     // wrong commitment, so it is refused here.
     let share = Share::from_bytes(&pt)
@@ -63,11 +41,7 @@ pub fn open_share(
 /// index). A mismatch is the releasing custodian's fault.
 pub fn verify_share(envelope: &Envelope, share: &Share) -> Result<(), SealError> {
     let mismatch = SealError::ShareCommitmentMismatch { custodian: share.x };
-    let entry = envelope
-        .shares
-        .iter()
-        .find(|s| s.index == share.x)
-        .ok_or_else(|| mismatch.clone())?;
+    let entry = envelope.shares.iter().find(|s| s.index == share.x).ok_or_else(|| mismatch.clone())?;
     let expected = share_commitment(&envelope.binding(), share.x, &share.to_bytes());
     if expected != entry.commitment {
         return Err(mismatch);
@@ -90,10 +64,7 @@ pub fn rebuild_key(envelope: &Envelope, shares: &[Share]) -> Result<BidKey, Seal
     }
     let need = usize::from(envelope.custody.threshold);
     if distinct.len() < need {
-        return Err(SealError::NotEnoughShares {
-            have: distinct.len(),
-            need,
-        });
+        return Err(SealError::NotEnoughShares { have: distinct.len(), need });
     }
     let key = shamir::combine(&distinct)?;
     if super::envelope::key_commitment(&envelope.binding(), &key) != envelope.key_commitment {
@@ -104,9 +75,7 @@ pub fn rebuild_key(envelope: &Envelope, shares: &[Share]) -> Result<BidKey, Seal
 
 /// Check a (published) form key against the envelope's commitment.
 pub fn check_form_key(envelope: &Envelope, form_key: &SymmetricKey) -> Result<(), SealError> {
-    if super::envelope::form_key_commitment(&envelope.binding(), form_key)
-        != envelope.form_key_commitment
-    {
+    if super::envelope::form_key_commitment(&envelope.binding(), form_key) != envelope.form_key_commitment {
         return Err(SealError::FormKeyCommitmentMismatch);
     }
     Ok(())
@@ -115,11 +84,7 @@ pub fn check_form_key(envelope: &Envelope, form_key: &SymmetricKey) -> Result<()
 /// Decrypt the form: checks the form key commitment, the ciphertext hash
 /// and length, then authenticates and decrypts. Anyone can run this from
 /// public data after the opening.
-pub fn open_form(
-    envelope: &Envelope,
-    form_key: &SymmetricKey,
-    ciphertext: &[u8],
-) -> Result<Vec<u8>, SealError> {
+pub fn open_form(envelope: &Envelope, form_key: &SymmetricKey, ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
     check_form_key(envelope, form_key)?;
     super::envelope::verify_blob(&envelope.form, ciphertext)?;
     super::open_form_raw(&envelope.binding(), form_key, ciphertext)
@@ -129,28 +94,17 @@ pub fn open_form(
 pub fn open_manifest(envelope: &Envelope, key: &BidKey) -> Result<Manifest, SealError> {
     let b = envelope.binding();
     let mkey = kdf::manifest_key(&b, &kdf::documents_key(&b, key)?)?;
-    let pt = aead::open(
-        mkey.as_bytes(),
-        &b.labeled(LABEL_MANIFEST_AAD, &[]),
-        &envelope.manifest,
-    )
-    .ok_or_else(|| SealError::malformed("manifest does not decrypt"))?;
+    let pt = aead::open(mkey.as_bytes(), &b.labeled(LABEL_MANIFEST_AAD, &[]), &envelope.manifest)
+        .ok_or_else(|| SealError::malformed("manifest does not decrypt"))?;
     serde_json::from_slice(&pt).map_err(|e| SealError::malformed(e.to_string()))
 }
 
 /// An incremental decryptor for document `index`, expecting the length
 /// recorded in the envelope. The caller should also hash the ciphertext
 /// (or use [`decrypt_document`]).
-pub fn document_decryptor(
-    envelope: &Envelope,
-    key: &BidKey,
-    index: u32,
-) -> Result<StreamDecryptor, SealError> {
-    let doc = envelope
-        .documents
-        .iter()
-        .find(|d| d.index == index)
-        .ok_or_else(|| SealError::malformed("no such document"))?;
+pub fn document_decryptor(envelope: &Envelope, key: &BidKey, index: u32) -> Result<StreamDecryptor, SealError> {
+    let doc =
+        envelope.documents.iter().find(|d| d.index == index).ok_or_else(|| SealError::malformed("no such document"))?;
     let b = envelope.binding();
     let dkey = kdf::document_key(&b, &kdf::documents_key(&b, key)?, index)?;
     StreamDecryptor::new(&dkey, Some(doc.length))

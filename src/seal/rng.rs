@@ -14,9 +14,7 @@ use super::SealError;
 
 /// Fill `buf` from the operating system generator.
 pub(crate) fn fill(buf: &mut [u8]) -> Result<(), SealError> {
-    SystemRandom::new()
-        .fill(buf)
-        .map_err(|_| SealError::Crypto("system random generator failed"))
+    SystemRandom::new().fill(buf).map_err(|_| SealError::Crypto("system random generator failed"))
 }
 
 /// Random fixed-size array from the operating system generator.

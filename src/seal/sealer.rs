@@ -8,14 +8,11 @@ use time::OffsetDateTime;
 
 use super::binding::{Binding, LABEL_MANIFEST_AAD, sha256};
 use super::envelope::{
-    BlobRef, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite,
-    form_key_commitment, key_commitment, share_aad, share_commitment, share_info,
+    BlobRef, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite, form_key_commitment,
+    key_commitment, share_aad, share_commitment, share_info,
 };
 use super::keys::{BidderKey, SIGNATURE_LEN};
-use super::{
-    BidKey, SealError, StreamEncryptor, StreamSummary, SymmetricKey, aead, encrypt_stream, hpke,
-    kdf, shamir,
-};
+use super::{BidKey, SealError, StreamEncryptor, StreamSummary, SymmetricKey, aead, encrypt_stream, hpke, kdf, shamir};
 
 /// One entry of the sealed manifest (plaintext JSON
 /// `{"documents":[{"index":0,"name":"…","media_type":"…","length":123}]}`).
@@ -95,9 +92,7 @@ impl BidSealer {
     /// Report the result with [`finish_document`](Self::finish_document).
     pub fn begin_document(&mut self) -> Result<(u32, StreamEncryptor), SealError> {
         let index = self.started;
-        self.started = index
-            .checked_add(1)
-            .ok_or_else(|| SealError::malformed("too many documents"))?;
+        self.started = index.checked_add(1).ok_or_else(|| SealError::malformed("too many documents"))?;
         let key = kdf::document_key(&self.binding, &self.documents_key, index)?;
         Ok((index, StreamEncryptor::new(&key)?))
     }
@@ -111,15 +106,9 @@ impl BidSealer {
         summary: &StreamSummary,
     ) -> Result<(), SealError> {
         if usize::try_from(index).ok() != Some(self.documents.len()) || index >= self.started {
-            return Err(SealError::malformed(
-                "documents must be finished in index order",
-            ));
+            return Err(SealError::malformed("documents must be finished in index order"));
         }
-        self.documents.push(DocumentRef {
-            index,
-            sha256: summary.ciphertext_sha256,
-            length: summary.ciphertext_len,
-        });
+        self.documents.push(DocumentRef { index, sha256: summary.ciphertext_sha256, length: summary.ciphertext_len });
         self.manifest.push(ManifestEntry {
             index,
             name: name.to_owned(),
@@ -157,16 +146,10 @@ impl BidSealer {
         let b = self.binding;
         let form_key = kdf::form_key(&b, &self.key)?;
         let form_ciphertext = super::seal_form(&b, &form_key, form_json)?;
-        let manifest_json = serde_json::to_vec(&Manifest {
-            documents: self.manifest,
-        })
-        .map_err(|e| SealError::malformed(e.to_string()))?;
+        let manifest_json = serde_json::to_vec(&Manifest { documents: self.manifest })
+            .map_err(|e| SealError::malformed(e.to_string()))?;
         let manifest_key = kdf::manifest_key(&b, &self.documents_key)?;
-        let manifest = aead::seal(
-            manifest_key.as_bytes(),
-            &b.labeled(LABEL_MANIFEST_AAD, &[]),
-            &manifest_json,
-        )?;
+        let manifest = aead::seal(manifest_key.as_bytes(), &b.labeled(LABEL_MANIFEST_AAD, &[]), &manifest_json)?;
         let shares = shamir::split(&self.key, self.custody.threshold, self.custody.n())?;
         let mut entries = Vec::with_capacity(shares.len());
         for (share, custodian) in shares.iter().zip(&self.custody.custodians) {
@@ -196,21 +179,13 @@ impl BidSealer {
             key_commitment: key_commitment(&b, &self.key),
             form_key_commitment: form_key_commitment(&b, &form_key),
             shares: entries,
-            form: BlobRef {
-                sha256: sha256(&form_ciphertext),
-                length: form_ciphertext.len() as u64,
-            },
+            form: BlobRef { sha256: sha256(&form_ciphertext), length: form_ciphertext.len() as u64 },
             manifest,
             documents: self.documents,
         };
-        let bytes =
-            serde_json::to_vec(&envelope).map_err(|e| SealError::malformed(e.to_string()))?;
+        let bytes = serde_json::to_vec(&envelope).map_err(|e| SealError::malformed(e.to_string()))?;
         let signature = signer.sign(&bytes)?;
-        Ok(SealedBid {
-            envelope: bytes,
-            signature,
-            form_ciphertext,
-        })
+        Ok(SealedBid { envelope: bytes, signature, form_ciphertext })
     }
 }
 

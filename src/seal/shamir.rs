@@ -106,9 +106,7 @@ impl Share {
 }
 
 pub(crate) fn scalar_from_bytes(bytes: &[u8]) -> Result<Scalar, SealError> {
-    let arr: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| SealError::malformed("scalar must be 32 bytes"))?;
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| SealError::malformed("scalar must be 32 bytes"))?;
     Option::from(Scalar::from_repr(arr.into()))
         .ok_or_else(|| SealError::malformed("scalar is not below the P-256 group order"))
 }
@@ -130,12 +128,7 @@ pub fn split(key: &BidKey, k: u8, n: u8) -> Result<Vec<Share>, SealError> {
     if k == 1 {
         // A degree-0 polynomial: every share is K itself. vsss-rs refuses
         // k = 1, and the math is trivial.
-        return Ok((1..=n)
-            .map(|x| Share {
-                x,
-                y: scalar_to_bytes(&secret),
-            })
-            .collect());
+        return Ok((1..=n).map(|x| Share { x, y: scalar_to_bytes(&secret) }).collect());
     }
     let rng = SeededRng::from_system()?;
     let ids = (1..=n).map(|i| IdentifierPrimeField(Scalar::from(u64::from(i))));
@@ -147,14 +140,7 @@ pub fn split(key: &BidKey, k: u8, n: u8) -> Result<Vec<Share>, SealError> {
         ids,
     )
     .map_err(|_| SealError::Crypto("Shamir split failed"))?;
-    let out = shares
-        .iter()
-        .zip(1..=n)
-        .map(|((_, y), x)| Share {
-            x,
-            y: scalar_to_bytes(&y.0),
-        })
-        .collect();
+    let out = shares.iter().zip(1..=n).map(|((_, y), x)| Share { x, y: scalar_to_bytes(&y.0) }).collect();
     for (_, y) in shares.iter_mut() {
         y.0 = Scalar::ZERO;
     }
@@ -171,9 +157,7 @@ pub fn combine(shares: &[Share]) -> Result<BidKey, SealError> {
     xs.sort_unstable();
     xs.dedup();
     if xs.len() != shares.len() || shares.is_empty() {
-        return Err(SealError::malformed(
-            "shares must be distinct and non-empty",
-        ));
+        return Err(SealError::malformed("shares must be distinct and non-empty"));
     }
     if let [only] = shares {
         return BidKey::from_bytes(only.y.as_ref());
@@ -185,9 +169,7 @@ pub fn combine(shares: &[Share]) -> Result<BidKey, SealError> {
             IdentifierPrimeField(scalar_from_bytes(s.y.as_ref())?),
         ));
     }
-    let secret: FieldElem = set
-        .combine()
-        .map_err(|_| SealError::malformed("shares do not combine"))?;
+    let secret: FieldElem = set.combine().map_err(|_| SealError::malformed("shares do not combine"))?;
     let mut bytes = scalar_to_bytes(&secret.0);
     for (_, y) in set.iter_mut() {
         y.0 = Scalar::ZERO;

@@ -59,10 +59,7 @@ fn vsss_split_matches_textbook_combine() {
                 .collect();
             let k_indep = lagrange_at_zero(&pts);
             assert_eq!(k_indep.to_repr().as_slice(), key.as_bytes());
-            let chosen: Vec<Share> = subset
-                .iter()
-                .map(|x| shares[usize::from(*x) - 1].clone())
-                .collect();
+            let chosen: Vec<Share> = subset.iter().map(|x| shares[usize::from(*x) - 1].clone()).collect();
             assert_eq!(combine(&chosen).unwrap(), key);
         }
     }

@@ -57,22 +57,9 @@ fn nonce(header: &[u8; HEADER_LEN], counter: u32, last: bool) -> Nonce {
 }
 
 /// Try to open one segment; `None` if it does not authenticate.
-fn open_segment(
-    key: &LessSafeKey,
-    header: &[u8; HEADER_LEN],
-    counter: u32,
-    last: bool,
-    ct: &[u8],
-) -> Option<Vec<u8>> {
+fn open_segment(key: &LessSafeKey, header: &[u8; HEADER_LEN], counter: u32, last: bool, ct: &[u8]) -> Option<Vec<u8>> {
     let mut buf = ct.to_vec();
-    let n = key
-        .open_in_place(
-            nonce(header, counter, last),
-            Aad::from(&header[..]),
-            &mut buf,
-        )
-        .ok()?
-        .len();
+    let n = key.open_in_place(nonce(header, counter, last), Aad::from(&header[..]), &mut buf).ok()?.len();
     buf.truncate(n);
     Some(buf)
 }
@@ -131,10 +118,7 @@ impl StreamEncryptor {
         out.extend_from_slice(tag.as_ref());
         self.buf.clear();
         if !last {
-            self.counter = self
-                .counter
-                .checked_add(1)
-                .ok_or_else(|| SealError::malformed("document too large"))?;
+            self.counter = self.counter.checked_add(1).ok_or_else(|| SealError::malformed("document too large"))?;
         }
         Ok(())
     }
@@ -214,30 +198,21 @@ impl StreamDecryptor {
         // The right position with the other `last` flag: the stream was
         // cut after a middle segment, or goes on after the final one.
         if open_segment(&self.key, header, self.counter, !at_end, chunk).is_some() {
-            return if at_end {
-                SealError::StreamTruncated
-            } else {
-                SealError::StreamExtended
-            };
+            return if at_end { SealError::StreamTruncated } else { SealError::StreamExtended };
         }
         let hi = self.counter.saturating_add(REORDER_SEARCH);
         let lo = self.counter.saturating_sub(REORDER_SEARCH);
         for other in (lo..=hi).filter(|c| *c != self.counter) {
             for last in [false, true] {
                 if open_segment(&self.key, header, other, last, chunk).is_some() {
-                    return SealError::StreamReordered {
-                        expected: self.counter,
-                        found: other,
-                    };
+                    return SealError::StreamReordered { expected: self.counter, found: other };
                 }
             }
         }
         if at_end && self.expected_len.is_some_and(|e| self.seen < e) {
             return SealError::StreamTruncated;
         }
-        SealError::StreamTampered {
-            segment: self.counter,
-        }
+        SealError::StreamTampered { segment: self.counter }
     }
 
     /// Add ciphertext; returns the plaintext that authenticated so far.
@@ -267,10 +242,7 @@ impl StreamDecryptor {
                 None => return Err(self.diagnose(&header, chunk, false)),
             }
             used += SEGMENT_CT_LEN;
-            self.counter = self
-                .counter
-                .checked_add(1)
-                .ok_or_else(|| SealError::malformed("document too large"))?;
+            self.counter = self.counter.checked_add(1).ok_or_else(|| SealError::malformed("document too large"))?;
         }
         self.buf.drain(..used);
         Ok(out)

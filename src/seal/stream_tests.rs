@@ -27,28 +27,13 @@ fn segments(len: usize) -> usize {
 
 #[test]
 fn round_trips_at_segment_boundaries() {
-    for len in [
-        0,
-        1,
-        SEGMENT_LEN - 1,
-        SEGMENT_LEN,
-        SEGMENT_LEN + 1,
-        3 * SEGMENT_LEN,
-        3 * SEGMENT_LEN + 17,
-    ] {
+    for len in [0, 1, SEGMENT_LEN - 1, SEGMENT_LEN, SEGMENT_LEN + 1, 3 * SEGMENT_LEN, 3 * SEGMENT_LEN + 17] {
         let pt = data(len);
         let (ct, s) = encrypt(&pt);
-        assert_eq!(
-            ct.len(),
-            HEADER_LEN + len + TAG_LEN * segments(len),
-            "len {len}"
-        );
+        assert_eq!(ct.len(), HEADER_LEN + len + TAG_LEN * segments(len), "len {len}");
         assert_eq!(s.plaintext_len, len as u64);
         assert_eq!(s.ciphertext_len, ct.len() as u64);
-        assert_eq!(
-            s.ciphertext_sha256.as_slice(),
-            digest::digest(&digest::SHA256, &ct).as_ref()
-        );
+        assert_eq!(s.ciphertext_sha256.as_slice(), digest::digest(&digest::SHA256, &ct).as_ref());
         assert_eq!(decrypt(&ct, None).unwrap(), pt);
         assert_eq!(decrypt(&ct, Some(ct.len() as u64)).unwrap(), pt);
     }
@@ -83,24 +68,14 @@ fn incremental_api_matches_io_api_in_odd_chunks() {
 #[test]
 fn flipped_byte_in_any_segment_or_header() {
     let (ct, _) = encrypt(&data(3 * SEGMENT_LEN + 10));
-    for (pos, segment) in [
-        (HEADER_LEN + 5, 0u32),
-        (HEADER_LEN + SEGMENT_CT_LEN + 100, 1),
-        (ct.len() - 1, 3),
-    ] {
+    for (pos, segment) in [(HEADER_LEN + 5, 0u32), (HEADER_LEN + SEGMENT_CT_LEN + 100, 1), (ct.len() - 1, 3)] {
         let mut bad = ct.clone();
         bad[pos] ^= 0x80;
-        assert_eq!(
-            decrypt(&bad, None),
-            Err(SealError::StreamTampered { segment })
-        );
+        assert_eq!(decrypt(&bad, None), Err(SealError::StreamTampered { segment }));
     }
     let mut bad = ct.clone();
     bad[6] ^= 1; // nonce prefix in the header
-    assert_eq!(
-        decrypt(&bad, None),
-        Err(SealError::StreamTampered { segment: 0 })
-    );
+    assert_eq!(decrypt(&bad, None), Err(SealError::StreamTampered { segment: 0 }));
     let mut bad = ct.clone();
     bad[0] ^= 1; // magic
     assert!(matches!(decrypt(&bad, None), Err(SealError::Malformed(_))));
@@ -117,40 +92,24 @@ fn truncation_detected() {
     // Cut inside a segment: known length tells it from tampering.
     let cut = &ct[..ct.len() - 3];
     assert_eq!(decrypt(cut, len), Err(SealError::StreamTruncated));
-    assert_eq!(
-        decrypt(&ct[..HEADER_LEN], None),
-        Err(SealError::StreamTruncated)
-    );
+    assert_eq!(decrypt(&ct[..HEADER_LEN], None), Err(SealError::StreamTruncated));
     assert_eq!(decrypt(&ct[..5], None), Err(SealError::StreamTruncated));
     assert_eq!(decrypt(&[], None), Err(SealError::StreamTruncated));
     // Dropping a middle segment.
     let mut dropped = ct[..HEADER_LEN + SEGMENT_CT_LEN].to_vec();
     dropped.extend_from_slice(&ct[HEADER_LEN + 2 * SEGMENT_CT_LEN..]);
-    assert_eq!(
-        decrypt(&dropped, None),
-        Err(SealError::StreamReordered {
-            expected: 1,
-            found: 2
-        })
-    );
+    assert_eq!(decrypt(&dropped, None), Err(SealError::StreamReordered { expected: 1, found: 2 }));
 }
 
 #[test]
 fn reordering_detected() {
     let (ct, _) = encrypt(&data(3 * SEGMENT_LEN + 10));
-    let seg =
-        |i: usize| &ct[HEADER_LEN + i * SEGMENT_CT_LEN..HEADER_LEN + (i + 1) * SEGMENT_CT_LEN];
+    let seg = |i: usize| &ct[HEADER_LEN + i * SEGMENT_CT_LEN..HEADER_LEN + (i + 1) * SEGMENT_CT_LEN];
     let mut swapped = ct[..HEADER_LEN].to_vec();
     swapped.extend_from_slice(seg(1));
     swapped.extend_from_slice(seg(0));
     swapped.extend_from_slice(&ct[HEADER_LEN + 2 * SEGMENT_CT_LEN..]);
-    assert_eq!(
-        decrypt(&swapped, None),
-        Err(SealError::StreamReordered {
-            expected: 0,
-            found: 1
-        })
-    );
+    assert_eq!(decrypt(&swapped, None), Err(SealError::StreamReordered { expected: 0, found: 1 }));
 }
 
 #[test]
@@ -164,10 +123,7 @@ fn extension_detected() {
     let (ct, _) = encrypt(&data(SEGMENT_LEN + 10));
     let mut ext = ct.clone();
     ext.extend_from_slice(b"junk");
-    assert_eq!(
-        decrypt(&ext, Some(ct.len() as u64)),
-        Err(SealError::StreamExtended)
-    );
+    assert_eq!(decrypt(&ext, Some(ct.len() as u64)), Err(SealError::StreamExtended));
     assert!(decrypt(&ext, None).is_err());
 }
 
@@ -176,8 +132,5 @@ fn wrong_key_is_tampering() {
     let (ct, _) = encrypt(&data(10));
     let mut out = Vec::new();
     let other = SymmetricKey::from_bytes(&[1; 32]).unwrap();
-    assert_eq!(
-        decrypt_stream(&other, &ct[..], &mut out, None),
-        Err(SealError::StreamTampered { segment: 0 })
-    );
+    assert_eq!(decrypt_stream(&other, &ct[..], &mut out, None), Err(SealError::StreamTampered { segment: 0 }));
 }

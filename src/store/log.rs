@@ -52,7 +52,10 @@ pub(crate) fn encode_event(tender: Uuid, seq: i64, at: OffsetDateTime, draft: Ev
     if bytes.len() > ledger::MAX_ENTRY_LEN {
         return Err(crate::domain::DomainError::invalid(
             "tender",
-            format!("the published record would be {} bytes; shorten the description or field labels (limit 65535)", bytes.len()),
+            format!(
+                "the published record would be {} bytes; shorten the description or field labels (limit 65535)",
+                bytes.len()
+            ),
         )
         .into());
     }
