@@ -3,10 +3,10 @@
 //! [`ClientError::Api`] with the server's stable code and message.
 //!
 //! Nothing here holds secrets: callers sign with their own keys and hand
-//! over the signed bytes (see [`register_message`], [`withdraw_message`]).
+//! over the signatures (the signed statements are
+//! [`crate::seal::register_message`] and [`crate::seal::withdraw_message`]).
 
 mod error;
-mod messages;
 mod types;
 mod upload;
 
@@ -17,7 +17,6 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 pub use error::ClientError;
-pub use messages::{REGISTER_LABEL, WITHDRAW_LABEL, register_message, withdraw_message};
 pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use upload::BidUpload;
 
@@ -121,7 +120,7 @@ impl Client {
     }
 
     /// `POST /api/v1/tenders/{id}/bids/{bid}/withdraw` with a signature over
-    /// [`withdraw_message`].
+    /// [`crate::seal::withdraw_message`].
     pub async fn withdraw_bid(&self, tender: Uuid, bid: Uuid, signature: &[u8]) -> Result<BidReceipt, ClientError> {
         let body = serde_json::json!({ "signature": crate::seal::b64(signature) });
         let req = self.request(Method::POST, &format!("api/v1/tenders/{tender}/bids/{bid}/withdraw"))?.json(&body);

@@ -27,7 +27,7 @@ pub struct RegisterRequest {
     pub name: String,
     /// 65-byte SEC1 public key, base64url.
     pub public_key: String,
-    /// Signature over [`register_message`](super::register_message), base64url.
+    /// Signature over [`crate::seal::register_message`], base64url.
     pub proof: String,
 }
 
