@@ -97,8 +97,7 @@ pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
     let form_json = serde_json::to_vec(&form)?;
     let sealed = sealer.seal(&form_json, &key, OffsetDateTime::now_utc())?;
     let envelope_hash = sha256_hex(&sealed.envelope);
-    // Kept before sending: it is what the bidder signed, whatever happens next.
-    write_new_file(&envelope_path, &sealed.envelope, false)?;
+    let envelope = sealed.envelope.clone();
     println!("sealed bid {bid_id} for tender {} lot {} (envelope {envelope_hash})", tender.id, args.lot);
 
     let upload = BidUpload {
@@ -110,7 +109,9 @@ pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
     let submitted = client.submit_bid(tender.id, upload).await.context("submission failed")?;
     let answer = submitted.answer;
     anyhow::ensure!(answer.bid_id == bid_id, "the server answered for bid {}, not {bid_id}", answer.bid_id);
-    // Saved before it is checked: a receipt that fails to verify is evidence too.
+    // Saved before they are checked: a receipt that fails to verify is
+    // evidence too, and the envelope is what the receipt is about.
+    write_new_file(&envelope_path, &envelope, false)?;
     save_receipt(&receipt_path, &answer.receipt)?;
     check_fresh(&client, &answer.receipt, Some(&envelope_hash)).await?;
     let r = &answer.receipt;

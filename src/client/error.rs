@@ -62,3 +62,21 @@ impl ClientError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_become_codes() {
+        let e = ClientError::from_response(
+            StatusCode::CONFLICT,
+            br#"{"code":"deadline_passed","message":"the deadline has passed"}"#,
+        );
+        assert_eq!(e.code(), Some("deadline_passed"));
+        assert!(e.to_string().contains("deadline_passed: the deadline has passed"), "{e}");
+        let e = ClientError::from_response(StatusCode::BAD_GATEWAY, "<html>".repeat(100).as_bytes());
+        assert_eq!(e.code(), None);
+        assert!(e.to_string().len() < 300, "long bodies are cut: {e}");
+    }
+}

@@ -156,3 +156,22 @@ impl Client {
         body.hashes().ok_or_else(|| ClientError::Unexpected("inclusion proof hash is not 32 bytes of hex".into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_keep_their_path() {
+        let c = Client::new("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            c.request(Method::GET, "/log/key").unwrap().build().unwrap().url().as_str(),
+            "http://127.0.0.1:8080/log/key"
+        );
+        let c = Client::new("https://bids.example.org/bidroom").unwrap();
+        let req = c.request(Method::GET, "api/v1/tenders").unwrap().build().unwrap();
+        assert_eq!(req.url().as_str(), "https://bids.example.org/bidroom/api/v1/tenders");
+        assert!(Client::new("ftp://example.org").is_err());
+        assert!(Client::new("not a url").is_err());
+    }
+}

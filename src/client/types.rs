@@ -108,3 +108,17 @@ impl ProofBody {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proofs_decode_only_32_byte_hex() {
+        let good = ProofBody { proof: vec!["ab".repeat(32), "00".repeat(32)] };
+        assert_eq!(good.hashes(), Some(vec![[0xab; 32], [0; 32]]));
+        assert_eq!(ProofBody { proof: vec![] }.hashes(), Some(vec![]));
+        assert_eq!(ProofBody { proof: vec!["ab".repeat(31)] }.hashes(), None);
+        assert_eq!(ProofBody { proof: vec!["zz".repeat(32)] }.hashes(), None);
+    }
+}
