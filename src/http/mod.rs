@@ -10,13 +10,17 @@ use tokio::sync::Notify;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::store::{DynStore, Event};
+use crate::store::{BlobStore, DynStore, Event, LogContext};
 
 pub mod auth;
+pub mod bids;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod log;
 mod openapi;
+mod receipts;
+pub mod registry;
 pub mod staff;
 pub mod tenders;
 
@@ -29,6 +33,10 @@ pub struct AppState {
     pub store: DynStore,
     /// Wakes the scheduler when times change.
     pub scheduler: Arc<Notify>,
+    /// Ciphertext files.
+    pub blobs: BlobStore,
+    /// The log's signer and origin.
+    pub log: LogContext,
 }
 
 impl AppState {
@@ -55,12 +63,26 @@ pub fn router(state: AppState) -> Router {
         .route("/tenders/{id}/amend", post(tenders::amend))
         .route("/tenders/{id}/cancel", post(tenders::cancel))
         .route("/tenders/{id}/events", get(tenders::events))
+        .route("/tenders/{id}/custody", get(registry::custody))
+        .route("/tenders/{id}/admissions", post(registry::admit))
+        .route("/tenders/{id}/bids", get(bids::summary).post(bids::submit).layer(DefaultBodyLimit::disable()))
+        .route("/tenders/{id}/bids/{bid}/withdraw", post(bids::withdraw))
+        .route("/bidders", post(registry::register_bidder))
+        .route("/bidders/{id}", get(registry::get_bidder))
+        .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))
+        .route("/log/checkpoint", get(log::checkpoint_json))
+        .route("/log/inclusion", get(log::inclusion))
+        .route("/log/consistency", get(log::consistency))
+        .route("/log/entries/{index}", get(log::entry))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/me", get(staff::me))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/key", get(log::key))
+        .route("/log/tile/{*rest}", get(log::tile))
         .nest("/api/v1", api)
         .with_state(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod bids;
 mod cli;
 mod errors;
 mod health;
