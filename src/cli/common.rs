@@ -131,3 +131,8 @@ pub async fn log_verifier(client: &Client, given: Option<&str>) -> anyhow::Resul
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
 }
+
+/// RFC 3339 for people reading the output (time's `Display` is not it).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
+}

@@ -117,7 +117,7 @@ pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
     let r = &answer.receipt;
     println!(
         "received at {} (log entry {} of {}); receipt verified and saved to {}",
-        r.received_at,
+        super::common::rfc3339(r.received_at),
         r.leaf_index,
         r.tree_size,
         receipt_path.display()

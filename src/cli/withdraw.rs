@@ -43,7 +43,7 @@ pub async fn run(args: WithdrawArgs) -> anyhow::Result<BidReceipt> {
     println!(
         "withdrew bid {} at {} (log entry {}); receipt verified and saved to {}",
         args.bid,
-        answer.receipt.received_at,
+        super::common::rfc3339(answer.receipt.received_at),
         answer.receipt.leaf_index,
         path.display()
     );
