@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/log/tile/{*rest}", get(log::tile))
         .nest("/api/v1", api)
         .with_state(state)
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -92,4 +93,24 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Refuses a JSON request whose declared length is over the limit before
+/// reading any of it (the limit alone would read up to the limit first).
+/// Bid uploads are exempt: their limits come from the tender.
+async fn refuse_declared_oversize(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let upload = req.uri().path().ends_with("/bids");
+    if !upload && declared.is_some_and(|n| n > JSON_BODY_LIMIT as u64) {
+        return error::body_too_large().into_response();
+    }
+    next.run(req).await
 }
