@@ -210,7 +210,8 @@ async fn seal_with_documents_and_verify_receipt(app: TestApp) {
             Method::POST,
             &format!("/api/v1/tenders/{tender}/amend"),
             Some(&json!({"reason": "Clarification No. 1",
-                "deadline": crate::common::rfc3339(crate::common::server_now(&app).await + time::Duration::hours(2))})),
+                "deadline": crate::common::rfc3339(crate::common::server_now(&app).await + time::Duration::hours(2)),
+                "opening_at": crate::common::rfc3339(crate::common::server_now(&app).await + time::Duration::hours(3))})),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{body}");
