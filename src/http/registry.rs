@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AppState;
@@ -73,13 +73,23 @@ pub struct RegisterCustodian {
     pub public_key: String,
 }
 
+/// A registered custodian and its release token, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RegisteredCustodian {
+    /// The custodian.
+    pub custodian: CustodianRecord,
+    /// Bearer token for releasing shares; only its hash is kept. Registering
+    /// the same custodian again issues a new one.
+    pub release_token: String,
+}
+
 /// Register a custodian (admin or officer).
-#[utoipa::path(post, path = "/api/v1/custodians", request_body = RegisterCustodian, responses((status = 201, body = CustodianRecord)), security(("staff" = [])))]
+#[utoipa::path(post, path = "/api/v1/custodians", request_body = RegisterCustodian, responses((status = 201, body = RegisteredCustodian)), security(("staff" = [])))]
 pub async fn register_custodian(
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
     ApiJson(req): ApiJson<RegisterCustodian>,
-) -> ApiResult<(StatusCode, Json<CustodianRecord>)> {
+) -> ApiResult<(StatusCode, Json<RegisteredCustodian>)> {
     if !me.role.manages_tenders() {
         return Err(ApiError::forbidden("only an officer or admin registers custodians"));
     }
@@ -101,7 +111,10 @@ pub async fn register_custodian(
         public_key: bytes,
         created_at: state.store.now().await?,
     };
-    Ok((StatusCode::CREATED, Json(state.store.upsert_custodian(&rec).await?)))
+    let custodian = state.store.upsert_custodian(&rec).await?;
+    let release_token = super::auth::new_token().map_err(|_| ApiError::internal("random generator failed"))?;
+    state.store.set_custodian_token(&custodian.id, &super::auth::token_hash(&release_token)).await?;
+    Ok((StatusCode::CREATED, Json(RegisteredCustodian { custodian, release_token })))
 }
 
 /// All custodians (public: their keys are what bids are sealed to).
