@@ -14,3 +14,4 @@ pub mod opening;
 pub mod schedule;
 pub mod seal;
 pub mod store;
+pub mod verify;

@@ -4,10 +4,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bidder;
 pub mod common;
+pub mod custodian;
 pub mod keygen;
 pub mod receipt;
 pub mod seal;
 pub mod serve;
+pub mod verify;
 pub mod withdraw;
 
 /// bidroom: a livestreamed, cryptographically verifiable bid-opening room.
@@ -49,6 +51,12 @@ pub enum Command {
     /// Submission receipts.
     #[command(subcommand)]
     Receipt(receipt::ReceiptCommand),
+    /// Custodians: release key shares at the opening.
+    #[command(subcommand)]
+    Custodian(custodian::CustodianCommand),
+    /// Re-verify a tender's opening from public data alone; exits non-zero
+    /// naming each check that failed.
+    Verify(verify::VerifyArgs),
 }
 
 /// Sets up tracing; `RUST_LOG` overrides the default level.
@@ -71,5 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seal(args) => seal::run(args).await.map(drop),
         Command::Withdraw(args) => withdraw::run(args).await.map(drop),
         Command::Receipt(cmd) => receipt::run(cmd).await.map(drop),
+        Command::Custodian(cmd) => custodian::run(cmd).await.map(drop),
+        Command::Verify(args) => verify::run(args).await.map(drop),
     }
 }

@@ -7,6 +7,7 @@
 //! [`crate::seal::register_message`] and [`crate::seal::withdraw_message`]).
 
 mod error;
+mod opening;
 mod types;
 mod upload;
 
@@ -17,6 +18,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 pub use error::ClientError;
+pub use opening::{Event, PublicBid, Record, ReleaseResult, ReleaseShare};
 pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use upload::BidUpload;
 

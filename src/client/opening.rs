@@ -1,0 +1,178 @@
+//! The client side of the opening and of public verification: events, log
+//! entries, the envelopes made public at the opening, custodian releases
+//! and the opening record.
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Client, ClientError};
+
+/// One public event of a tender, as `/events` serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The tender.
+    pub tender_id: Uuid,
+    /// Position in the tender's stream, from 1.
+    pub seq: i64,
+    /// Event type, e.g. `bid.opened`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Server time, RFC 3339.
+    pub at: String,
+    /// Details.
+    pub data: serde_json::Value,
+    /// Index of its log entry.
+    pub log_index: u64,
+    /// RFC 6962 leaf hash of that entry, hex.
+    pub leaf_hash: String,
+}
+
+/// A page of `/events`.
+#[derive(Debug, Clone, Deserialize)]
+struct EventPage {
+    events: Vec<Event>,
+    last_seq: i64,
+}
+
+/// One bid's public material from the opening on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicBid {
+    /// Bid id.
+    pub bid_id: Uuid,
+    /// SHA-256 of the envelope as the server names it, hex.
+    pub envelope_hash: String,
+    /// The exact envelope bytes, base64url.
+    pub envelope: String,
+    /// The bidder's signature, base64url.
+    pub signature: String,
+    /// The form ciphertext, base64url.
+    pub form: String,
+    /// Log index of its `bid.received` event.
+    pub log_index: u64,
+}
+
+/// `GET /api/v1/log/entries/{i}`.
+#[derive(Debug, Clone, Deserialize)]
+struct EntryView {
+    entry: String,
+}
+
+/// One share a custodian releases.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseShare {
+    /// The bid.
+    pub bid_id: Uuid,
+    /// The 33-byte share, base64url.
+    pub share: String,
+}
+
+/// What the server made of a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseResult {
+    /// Shares that matched their commitments.
+    pub accepted: usize,
+    /// Envelope hashes of bids whose share did not match.
+    pub bad: Vec<String>,
+    /// Shares released before (ignored).
+    pub duplicates: usize,
+}
+
+/// The opening record (开标记录表) as served.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// Tender state.
+    pub state: String,
+    /// Final?
+    pub complete: bool,
+    /// One row per bid: its outcome event's data, `status`, `log_index`.
+    pub rows: Vec<serde_json::Value>,
+    /// Bids still waiting for an outcome.
+    pub pending: usize,
+    /// Staff warnings.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl Client {
+    /// `GET /api/v1/tenders/{id}/events`, every page, in sequence order.
+    /// Returns the events and the tender's last sequence number.
+    pub async fn events(&self, tender: Uuid) -> Result<(Vec<Event>, i64), ClientError> {
+        let mut all: Vec<Event> = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |e| e.seq);
+            let req = self
+                .request(Method::GET, &format!("api/v1/tenders/{tender}/events"))?
+                .query(&[("after", after), ("limit", 1000)]);
+            let (_, page): (_, EventPage) = self.send(req).await?;
+            let done = page.events.is_empty() || page.events.last().is_some_and(|e| e.seq >= page.last_seq);
+            let last_seq = page.last_seq;
+            if page.events.iter().any(|e| e.seq <= after) {
+                return Err(ClientError::Unexpected("the event pages go backwards".into()));
+            }
+            all.extend(page.events);
+            if done {
+                return Ok((all, last_seq));
+            }
+        }
+    }
+
+    /// `GET /api/v1/log/entries/{index}`: the exact entry bytes.
+    pub async fn log_entry(&self, index: u64) -> Result<Vec<u8>, ClientError> {
+        use base64::Engine;
+        let (_, view): (_, EntryView) =
+            self.send(self.request(Method::GET, &format!("api/v1/log/entries/{index}"))?).await?;
+        base64::engine::general_purpose::STANDARD
+            .decode(view.entry.as_bytes())
+            .map_err(|_| ClientError::Unexpected(format!("log entry {index} is not base64")))
+    }
+
+    /// `GET /api/v1/tenders/{id}/envelopes` (public from the opening on).
+    pub async fn envelopes(&self, tender: Uuid) -> Result<Vec<PublicBid>, ClientError> {
+        Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}/envelopes"))?).await?.1)
+    }
+
+    /// `POST /api/v1/tenders/{id}/opening/release` with a custodian's token.
+    pub async fn release(
+        &self,
+        tender: Uuid,
+        token: &str,
+        shares: Vec<ReleaseShare>,
+    ) -> Result<ReleaseResult, ClientError> {
+        let body = serde_json::json!({ "shares": shares });
+        let req = self
+            .request(Method::POST, &format!("api/v1/tenders/{tender}/opening/release"))?
+            .bearer_auth(token)
+            .json(&body);
+        Ok(self.send(req).await?.1)
+    }
+
+    /// `GET /api/v1/tenders/{id}/record`.
+    pub async fn record(&self, tender: Uuid) -> Result<Record, ClientError> {
+        Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}/record"))?).await?.1)
+    }
+
+    /// `GET /api/v1/time`: the server clock, RFC 3339.
+    pub async fn server_time(&self) -> Result<time::OffsetDateTime, ClientError> {
+        let (_, v): (_, serde_json::Value) = self.send(self.request(Method::GET, "api/v1/time")?).await?;
+        v["now"]
+            .as_str()
+            .and_then(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+            .ok_or_else(|| ClientError::Unexpected("the server time is not RFC 3339".into()))
+    }
+
+    /// A staff call: `method path` with a bearer token and an optional JSON body.
+    pub async fn staff_call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let mut req = self.request(method, path)?.bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Ok(self.send(req).await?.1)
+    }
+}

@@ -1,0 +1,267 @@
+//! The opening half of verification: the envelopes served against the
+//! close, each envelope's signature and binding, each published form key
+//! and form, and the record's completeness. Pure: the caller fetches.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::close::{Close, root_of};
+use super::log::LoggedEvent;
+use super::report::{Check, Collector};
+use crate::client::PublicBid;
+use crate::domain::tender::Lot;
+use crate::seal::{CustodyPolicy, Envelope, SymmetricKey, check_form_key, key_id, open_form, unb64, verify_blob};
+
+/// The published terms verification needs.
+pub struct Terms {
+    /// The tender.
+    pub tender: Uuid,
+    /// The custody policy with keys, fixed at publish.
+    pub custody: CustodyPolicy,
+    /// The lots and their opening-record fields.
+    pub lots: Vec<Lot>,
+}
+
+/// One served bid, decoded.
+struct Served {
+    bid_id: Uuid,
+    envelope: Option<Envelope>,
+    form: Vec<u8>,
+}
+
+/// Outcome event kinds, as record statuses.
+const OUTCOMES: [&str; 3] = ["bid.opened", "bid.rejected", "bid.unopened"];
+
+/// Checks the envelopes against the close, then every outcome.
+pub(crate) fn check_bids(
+    terms: &Terms,
+    close: &Close,
+    events: &[LoggedEvent],
+    served: &[PublicBid],
+    c: &mut Collector,
+) {
+    let bids = check_envelopes(terms, close, served, c);
+    check_outcomes(terms, close, events, &bids, c);
+}
+
+/// `close root from served envelopes` and `envelope signatures and binding`.
+fn check_envelopes(terms: &Terms, close: &Close, served: &[PublicBid], c: &mut Collector) -> HashMap<String, Served> {
+    let (mut root_problems, mut sig_problems) = (Vec::new(), Vec::new());
+    let mut bids = HashMap::new();
+    let mut hashes = Vec::new();
+    for pb in served {
+        let decoded = (unb64(&pb.envelope), unb64(&pb.signature), unb64(&pb.form));
+        let (Ok(bytes), Ok(signature), Ok(form)) = decoded else {
+            root_problems.push(format!("bid {}: the served envelope, signature or form is not base64url", pb.bid_id));
+            continue;
+        };
+        let hash = hex::encode(crate::ledger::hash::sha256(&bytes));
+        if hash != pb.envelope_hash {
+            root_problems
+                .push(format!("bid {}: the envelope served hashes to {hash}, not {}", pb.bid_id, pb.envelope_hash));
+        }
+        let lot = close.standing.iter().find(|s| s.envelope_hash == hash).map(|s| s.lot.as_str());
+        let envelope = match Envelope::parse_signed(&bytes, &signature) {
+            Ok(env) => {
+                sig_problems.extend(binding(terms, pb.bid_id, lot, &env).map(|p| format!("envelope {hash}: {p}")));
+                Some(env)
+            }
+            Err(e) => {
+                sig_problems.push(format!("envelope {hash} (bid {}): {e}", pb.bid_id));
+                None
+            }
+        };
+        if bids.insert(hash.clone(), Served { bid_id: pb.bid_id, envelope, form }).is_some() {
+            root_problems.push(format!("envelope {hash} is served twice"));
+        }
+        hashes.push(hash);
+    }
+    let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
+    match root_of(&refs) {
+        Some(root) if root == close.root => {}
+        Some(root) => {
+            root_problems.push(format!("the envelopes served give root {root}, the close fixed {}", close.root))
+        }
+        None => root_problems.push("an envelope hash is not 32 bytes".into()),
+    }
+    for s in &close.standing {
+        if !bids.contains_key(&s.envelope_hash) {
+            root_problems.push(format!("bid {} stood at the close but its envelope is not served", s.envelope_hash));
+        }
+    }
+    for h in &hashes {
+        if !close.standing.iter().any(|s| &s.envelope_hash == h) {
+            root_problems.push(format!("envelope {h} is served but did not stand at the close"));
+        }
+    }
+    c.record(
+        Check::CloseRootFromEnvelopes,
+        format!("{} envelopes served, {} bids stood at the close", served.len(), close.standing.len()),
+        root_problems,
+    );
+    c.record(Check::EnvelopeSignatures, format!("{} envelopes verified", served.len()), sig_problems);
+    bids
+}
+
+/// Is the envelope bound to this tender, bid, lot and custody policy?
+fn binding(terms: &Terms, bid_id: Uuid, lot: Option<&str>, env: &Envelope) -> Option<String> {
+    if env.tender_id != terms.tender {
+        return Some(format!("sealed for tender {}, not this one", env.tender_id));
+    }
+    if env.bid_id != bid_id {
+        return Some(format!("sealed for bid {}, served as bid {bid_id}", env.bid_id));
+    }
+    if env.custody != terms.custody {
+        return Some("sealed to another custody policy than the one published".into());
+    }
+    if lot.is_some_and(|l| l != env.lot) {
+        return Some(format!("sealed for lot {}, logged as received for lot {}", env.lot, lot.unwrap_or_default()));
+    }
+    None
+}
+
+/// The outcome checks: record completeness, form keys and forms.
+fn check_outcomes(
+    terms: &Terms,
+    close: &Close,
+    events: &[LoggedEvent],
+    bids: &HashMap<String, Served>,
+    c: &mut Collector,
+) {
+    let outcomes: Vec<&LoggedEvent> = events.iter().filter(|e| OUTCOMES.contains(&e.kind.as_str())).collect();
+    let published = events.iter().find(|e| e.kind == "record.published");
+    let (mut record, mut keys, mut forms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for o in &outcomes {
+        let hash = o.data["envelope_hash"].as_str().unwrap_or_default();
+        *seen.entry(hash).or_default() += 1;
+        let Some(standing) = close.standing.iter().find(|s| s.envelope_hash == hash) else {
+            record.push(format!("event {} ({}) is for {hash}, which did not stand at the close", o.seq, o.kind));
+            continue;
+        };
+        let received = o.data["received_at"].as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+        if received != Some(standing.received_at) {
+            record.push(format!("event {}: the receipt time differs from the logged receipt of {hash}", o.seq));
+        }
+        let Some(served) = bids.get(hash) else { continue };
+        let Some(env) = &served.envelope else { continue };
+        if let Some(p) = identity(o, served.bid_id, env) {
+            record.push(format!("event {} ({hash}): {p}", o.seq));
+        }
+        if o.kind == "bid.opened" {
+            let (k, f) = opened(terms, o, env, &served.form);
+            keys.extend(k.map(|p| format!("event {} ({hash}): {p}", o.seq)));
+            forms.extend(f.map(|p| format!("event {} ({hash}): {p}", o.seq)));
+        } else if verify_blob(&env.form, &served.form).is_err() {
+            forms.push(format!("{hash}: the form ciphertext served does not match the envelope"));
+        }
+    }
+    for (hash, n) in &seen {
+        if *n > 1 {
+            record.push(format!("{hash} has {n} outcomes"));
+        }
+    }
+    let missing: Vec<&str> =
+        close.standing.iter().map(|s| s.envelope_hash.as_str()).filter(|h| !seen.contains_key(h)).collect();
+    let opened = outcomes.iter().filter(|o| o.kind == "bid.opened").count();
+    let summary = format!("{} of {} bids have an outcome ({opened} opened)", seen.len(), close.standing.len());
+    match published {
+        Some(p) => {
+            record.extend(missing.iter().map(|h| format!("bid {h} stood at the close but is not in the record")));
+            record.extend(summary_problems(&p.data, &outcomes));
+            c.record(Check::RecordComplete, summary, record);
+        }
+        None if record.is_empty() => {
+            c.skip(Check::RecordComplete, format!("the record is not published yet; {summary}"))
+        }
+        None => c.record(Check::RecordComplete, summary, record),
+    }
+    c.record(Check::FormKeys, format!("{opened} published form keys checked"), keys);
+    c.record(Check::FormCiphertexts, format!("{} form ciphertexts checked", bids.len()), forms);
+}
+
+/// Does the outcome name the envelope's bid, bidder and lot?
+fn identity(o: &LoggedEvent, bid_id: Uuid, env: &Envelope) -> Option<String> {
+    if o.data["bid_id"].as_str() != Some(bid_id.to_string().as_str()) {
+        return Some(format!("names bid {}, the envelope is bid {bid_id}", o.data["bid_id"]));
+    }
+    if o.data["lot"].as_str() != Some(env.lot.as_str()) {
+        return Some(format!("names lot {}, the envelope lot {}", o.data["lot"], env.lot));
+    }
+    let signer = key_id(env.bidder_public_key.as_bytes());
+    if o.data["bidder"]["id"].as_str() != Some(signer.as_str()) {
+        return Some(format!("names bidder {}, the envelope is signed by key {signer}", o.data["bidder"]["id"]));
+    }
+    None
+}
+
+/// A `bid.opened`: (form key problem, form problem).
+fn opened(terms: &Terms, o: &LoggedEvent, env: &Envelope, form: &[u8]) -> (Option<String>, Option<String>) {
+    let key = o.data["form_key"].as_str().and_then(|k| unb64(k).ok()).and_then(|k| SymmetricKey::from_bytes(&k).ok());
+    let Some(key) = key else {
+        return (Some("the published form key is not 32 bytes of base64url".into()), None);
+    };
+    if check_form_key(env, &key).is_err() {
+        return (Some("the published form key does not match the envelope's commitment".into()), None);
+    }
+    if verify_blob(&env.form, form).is_err() {
+        return (None, Some("the form ciphertext served does not match the envelope's hash".into()));
+    }
+    let plain = match open_form(env, &key, form) {
+        Ok(p) => p,
+        Err(e) => return (None, Some(format!("the form does not decrypt: {e}"))),
+    };
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&plain) else {
+        return (None, Some("the decrypted form is not a JSON object".into()));
+    };
+    if Some(&Value::Object(fields.clone())) != o.data.get("fields") {
+        return (
+            None,
+            Some(format!("the form decrypts to {}, the record publishes {}", Value::Object(fields), o.data["fields"])),
+        );
+    }
+    let fits = terms.lots.iter().find(|l| l.id == env.lot).map(|l| l.validate_form(&fields));
+    match fits {
+        Some(Ok(())) => (None, None),
+        Some(Err(e)) => (None, Some(format!("the form does not fit the lot's fields: {e}"))),
+        None => (None, Some(format!("the tender has no lot {}", env.lot))),
+    }
+}
+
+/// The `record.published` counts against the outcomes.
+fn summary_problems(data: &Value, outcomes: &[&LoggedEvent]) -> Vec<String> {
+    let count = |kind: &str| outcomes.iter().filter(|o| o.kind == kind).count() as u64;
+    let expected = [
+        ("rows", outcomes.len() as u64),
+        ("opened", count("bid.opened")),
+        ("rejected", count("bid.rejected")),
+        ("unopened", count("bid.unopened")),
+    ];
+    expected
+        .iter()
+        .filter(|(k, n)| data[*k].as_u64() != Some(*n))
+        .map(|(k, n)| format!("the published record says {k} = {}, the logged outcomes give {n}", data[*k]))
+        .collect()
+}
+
+/// The served record must be the logged outcomes, in order.
+pub(crate) fn record_served(events: &[LoggedEvent], rows: &[Value]) -> Vec<String> {
+    let outcomes: Vec<&LoggedEvent> = events.iter().filter(|e| OUTCOMES.contains(&e.kind.as_str())).collect();
+    let mut problems = Vec::new();
+    if outcomes.len() != rows.len() {
+        problems.push(format!("the record has {} rows, the log {} outcomes", rows.len(), outcomes.len()));
+    }
+    for (o, row) in outcomes.iter().zip(rows) {
+        let mut expected = o.data.clone();
+        expected["status"] = Value::from(o.kind.trim_start_matches("bid."));
+        expected["log_index"] = Value::from(o.log_index);
+        if &expected != row {
+            problems.push(format!("the row for {} differs from its logged event {}", o.data["envelope_hash"], o.seq));
+        }
+    }
+    problems
+}

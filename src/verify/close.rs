@@ -1,0 +1,111 @@
+//! The close: which bids stood when submission closed, recomputed from the
+//! logged receipts, replacements and withdrawals, against the count and
+//! root the close fixed in public.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::log::LoggedEvent;
+use crate::domain::tender::envelope_root;
+
+/// A bid standing at the close, as the log tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StandingBid {
+    /// Envelope hash, hex.
+    pub envelope_hash: String,
+    /// The lot.
+    pub lot: String,
+    /// Server time of receipt (the `bid.received` event's time).
+    pub received_at: OffsetDateTime,
+}
+
+/// What the close fixed and what the log gives.
+#[derive(Debug, Clone)]
+pub struct Close {
+    /// Deadline as recorded by the close.
+    pub closed_at: OffsetDateTime,
+    /// The count the close published.
+    pub count: u64,
+    /// The root the close published, hex.
+    pub root: String,
+    /// The standing bids recomputed from the events, in order of receipt.
+    pub standing: Vec<StandingBid>,
+}
+
+fn hash32(hex_hash: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_hash, &mut out).ok().map(|()| out)
+}
+
+/// RFC 6962 root over hex envelope hashes; `None` if one is not 32 bytes.
+pub fn root_of(hashes: &[&str]) -> Option<String> {
+    let leaves: Option<Vec<[u8; 32]>> = hashes.iter().map(|h| hash32(h)).collect();
+    leaves.map(|l| hex::encode(envelope_root(&l)))
+}
+
+/// Replays receipts and withdrawals up to the close. `Ok(None)`: not closed
+/// yet. Problems are the discrepancies found.
+pub fn replay(events: &[LoggedEvent]) -> (Option<Close>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut standing: Vec<StandingBid> = Vec::new();
+    let mut close = None;
+    for e in events {
+        let hash = e.data["envelope_hash"].as_str().unwrap_or_default().to_owned();
+        match e.kind.as_str() {
+            "bid.received" | "bid.withdrawn" if close.is_some() => {
+                problems.push(format!("event {} ({}) comes after the close", e.seq, e.kind));
+            }
+            "bid.received" => {
+                if let Some(old) = e.data["replaces"].as_str() {
+                    match standing.iter().position(|s| s.envelope_hash == old) {
+                        Some(i) => {
+                            standing.remove(i);
+                        }
+                        None => problems.push(format!("event {} replaces {old}, which was not standing", e.seq)),
+                    }
+                }
+                let lot = e.data["lot"].as_str().unwrap_or_default().to_owned();
+                standing.push(StandingBid { envelope_hash: hash, lot, received_at: e.at });
+            }
+            "bid.withdrawn" => match standing.iter().position(|s| s.envelope_hash == hash) {
+                Some(i) => {
+                    standing.remove(i);
+                }
+                None => problems.push(format!("event {} withdraws {hash}, which was not standing", e.seq)),
+            },
+            "tender.closed" => {
+                let closed_at = e.data["closed_at"].as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+                let (Some(closed_at), Some(count), Some(root)) =
+                    (closed_at, e.data["bids"].as_u64(), e.data["envelope_root"].as_str())
+                else {
+                    problems.push(format!("the close (event {}) lacks its time, count or root", e.seq));
+                    return (None, problems);
+                };
+                close = Some(Close { closed_at, count, root: root.to_owned(), standing: standing.clone() });
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else { return (None, problems) };
+    if close.standing.len() as u64 != close.count {
+        problems.push(format!(
+            "the close counts {} bids; the logged receipts and withdrawals leave {}",
+            close.count,
+            close.standing.len()
+        ));
+    }
+    let hashes: Vec<&str> = close.standing.iter().map(|s| s.envelope_hash.as_str()).collect();
+    match root_of(&hashes) {
+        Some(root) if root == close.root => {}
+        Some(root) => {
+            problems.push(format!("the close's envelope root is {}, the logged receipts give {root}", close.root))
+        }
+        None => problems.push("a logged envelope hash is not 32 bytes of hex".into()),
+    }
+    for s in &close.standing {
+        if s.received_at > close.closed_at {
+            problems.push(format!("bid {} was received after the close", s.envelope_hash));
+        }
+    }
+    (Some(close), problems)
+}

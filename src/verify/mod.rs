@@ -1,0 +1,113 @@
+//! Re-verification of a tender's opening from public data alone (trust
+//! model point 5). Everything is fetched over the public API and checked
+//! here; nothing the server says is taken on trust beyond what the log's
+//! signed checkpoints and proofs establish:
+//!
+//! 1. [`log`]: the checkpoints' signatures and consistency; every event is
+//!    exactly its log entry, included under the verified checkpoint, with
+//!    gapless sequence numbers. From here on only the logged events count.
+//! 2. [`close`]: the bids standing at the close, replayed from the logged
+//!    receipts and withdrawals, against the count and root the close fixed.
+//! 3. [`bids`]: the envelopes served are exactly those bids; each is signed
+//!    by its bidder and bound to this tender; each published form key
+//!    matches its commitment and each form decrypts to exactly the published
+//!    fields; every standing bid has exactly one outcome in the record.
+//!
+//! The result is a [`Report`] of named [`Check`]s.
+
+pub mod bids;
+pub mod close;
+pub mod log;
+pub mod report;
+
+use uuid::Uuid;
+
+pub use report::{Check, CheckResult, Report, Status};
+
+use crate::client::Client;
+use crate::domain::Tender;
+use crate::ledger::Verifier;
+use bids::Terms;
+use report::Collector;
+
+/// Verifies tender `tender` on the server behind `client`, trusting only
+/// `verifier` (the log key). `previous` is a checkpoint note the caller
+/// kept from earlier: the log must have grown from it consistently.
+pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, previous: Option<&str>) -> Report {
+    let mut c = Collector::default();
+    let facts = log::check_log(client, tender, verifier, previous, &mut c).await;
+    let Some(facts) = facts else {
+        c.skip_rest("the tender's log could not be established");
+        return Report { tender, state: "unknown".into(), tree_size: 0, results: c.finish() };
+    };
+    let tree_size = facts.checkpoint.size;
+    let events = &facts.events;
+    let state = state_of(events);
+    let report = |c: Collector, state: &str| Report { tender, state: state.to_owned(), tree_size, results: c.finish() };
+
+    let (close, problems) = close::replay(events);
+    let Some(close) = close else {
+        if problems.is_empty() {
+            c.skip_rest("submission has not closed yet");
+        } else {
+            c.record(Check::CloseRootFromEvents, "the close could not be replayed", problems);
+        }
+        return report(c, state);
+    };
+    c.record(
+        Check::CloseRootFromEvents,
+        format!("{} bids stood at the close, root {}", close.standing.len(), close.root),
+        problems,
+    );
+    if !events.iter().any(|e| e.kind == "opening.started") {
+        c.skip_rest("the opening has not started; envelopes are public from the opening on");
+        return report(c, state);
+    }
+    let terms = match terms(tender, events) {
+        Ok(t) => t,
+        Err(e) => {
+            c.fail(Check::EnvelopeSignatures, e);
+            return report(c, state);
+        }
+    };
+    match client.envelopes(tender).await {
+        Ok(served) => bids::check_bids(&terms, &close, events, &served, &mut c),
+        Err(e) => c.fail(Check::CloseRootFromEnvelopes, format!("cannot fetch the envelopes: {e}")),
+    }
+    match client.record(tender).await {
+        Ok(record) => {
+            let problems = bids::record_served(events, &record.rows);
+            c.record(Check::RecordServed, format!("{} rows served", record.rows.len()), problems);
+        }
+        Err(e) => c.fail(Check::RecordServed, format!("cannot fetch the record: {e}")),
+    }
+    report(c, state)
+}
+
+/// The tender's state as the last state-changing logged event tells it.
+fn state_of(events: &[log::LoggedEvent]) -> &'static str {
+    let mut state = "unknown";
+    for e in events {
+        state = match e.kind.as_str() {
+            "tender.published" => "published",
+            "tender.closed" => "closed",
+            "tender.cancelled" => "cancelled",
+            "opening.started" => "opening",
+            "record.published" => "opened",
+            _ => continue,
+        };
+    }
+    state
+}
+
+/// The terms as published (logged), with the custody keys bids are sealed to.
+fn terms(id: Uuid, events: &[log::LoggedEvent]) -> Result<Terms, String> {
+    let published = events
+        .iter()
+        .find(|e| e.kind == "tender.published")
+        .ok_or("the log has no tender.published event for this tender")?;
+    let tender: Tender = serde_json::from_value(published.data["tender"].clone())
+        .map_err(|e| format!("the published terms cannot be read: {e}"))?;
+    let custody = tender.custody_keys.ok_or("the published terms have no custody keys")?;
+    Ok(Terms { tender: id, custody, lots: tender.lots })
+}
