@@ -1,0 +1,331 @@
+//! End-to-end benchmarks of a real server (in this process, on port 0):
+//!
+//! * `receipts` — durable receipts per second for concurrent small bids,
+//!   with p50/p99 latency, on SQLite (WAL, synchronous=FULL) or PostgreSQL;
+//! * `upload` — one large document upload's throughput and peak RSS, against
+//!   writing the same bytes to the same disk with SHA-256 and fsync;
+//! * `opening` — opening N bids end to end (k = 1, or 2 of 3 with a person
+//!   releasing), against the bare crypto cost of the same openings.
+//!
+//! `cargo bench --bench bidroom -- receipts|upload|opening [n] [k]`.
+//! Ratios are measured against a baseline in the same run (the machine is
+//! shared and noisy). Results go to docs/BENCHMARKS.md by hand.
+
+use std::time::{Duration, Instant};
+
+use bidroom::app::App;
+use bidroom::config::ServeConfig;
+use bidroom::seal::{BidSealer, BidderKey, Binding, CustodianSecretKey, CustodyPolicy, b64, register_message};
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const TOKEN: &str = "bench-admin-token-0123456789";
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+}
+
+async fn start(pg: Option<String>) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = ServeConfig::for_data_dir(dir.path().to_path_buf());
+    cfg.admin_token = Some(TOKEN.into());
+    if let Some(url) = pg {
+        let schema = format!("bench_{}", Uuid::new_v4().simple());
+        let pool = sqlx::PgPool::connect(&url).await.expect("pg");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&pool).await.expect("schema");
+        cfg.database_url = Some(url);
+        cfg.database_schema = Some(schema);
+    }
+    let app = App::build(&cfg).await.expect("build");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.serve(listener, shutdown.clone()));
+    Server { base, client: reqwest::Client::new(), dir, shutdown }
+}
+
+impl Server {
+    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Value) -> Value {
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("send");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
+    async fn tender(&self, deadline_secs: i64, opening_secs: i64, custody: Value) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        let f = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).expect("fmt");
+        let draft = json!({
+            "title": "bench", "reference": Uuid::new_v4().to_string(), "buyer": "b", "currency": "CNY",
+            "lots": [{"id": "1", "title": "l", "fields": [{"key": "price", "label": {"zh": "报价", "en": "Price"}, "type": "money", "required": true}]}],
+            "deadline": f(now + time::Duration::seconds(deadline_secs)),
+            "opening_at": f(now + time::Duration::seconds(opening_secs)),
+            "custody": custody,
+        });
+        let t = self.call(reqwest::Method::POST, "/api/v1/tenders", Some(TOKEN), draft).await;
+        let id = t["id"].as_str().expect("id").to_string();
+        self.call(reqwest::Method::POST, &format!("/api/v1/tenders/{id}/publish"), Some(TOKEN), json!(null)).await;
+        id
+    }
+
+    async fn policy(&self, tender: &str) -> CustodyPolicy {
+        self.client.get(format!("{}/api/v1/tenders/{tender}/custody", self.base)).send().await.expect("get").json().await.expect("policy")
+    }
+
+    async fn bidder(&self) -> BidderKey {
+        let key = BidderKey::generate().expect("key");
+        let pk = key.public_key();
+        let proof = key.sign(&register_message(pk.as_bytes())).expect("sign");
+        let body = json!({"name": format!("bidder {}", pk.key_id()), "public_key": b64(pk.as_bytes()), "proof": b64(&proof)});
+        self.call(reqwest::Method::POST, "/api/v1/bidders", None, body).await;
+        key
+    }
+}
+
+struct Sealed {
+    envelope: Vec<u8>,
+    signature: Vec<u8>,
+    form: Vec<u8>,
+}
+
+fn seal(tender: &str, policy: &CustodyPolicy, key: &BidderKey, price: u64) -> Sealed {
+    let binding = Binding::new(tender.parse().expect("uuid"), Uuid::new_v4());
+    let sealer = BidSealer::new(binding, "1", policy).expect("sealer");
+    let form = serde_json::to_vec(&json!({"price": format!("{price}.00")})).expect("json");
+    let s = sealer.seal(&form, key, time::OffsetDateTime::now_utc()).expect("seal");
+    Sealed { envelope: s.envelope, signature: s.signature.to_vec(), form: s.form_ciphertext }
+}
+
+async fn submit(server: &Server, tender: &str, s: &Sealed) -> Duration {
+    let form = Form::new()
+        .part("envelope", Part::bytes(s.envelope.clone()))
+        .part("signature", Part::bytes(s.signature.clone()))
+        .part("form", Part::bytes(s.form.clone()));
+    let t = Instant::now();
+    let resp = server.client.post(format!("{}/api/v1/tenders/{tender}/bids", server.base)).multipart(form).send().await.expect("send");
+    assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
+    resp.bytes().await.expect("body");
+    t.elapsed()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Registers `n` bidders and seals one bid each.
+async fn prepare(server: &Server, tender: &str, n: usize) -> Vec<Sealed> {
+    let policy = server.policy(tender).await;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = server.bidder().await;
+        out.push(seal(tender, &policy, &key, 1000 + i as u64));
+    }
+    out
+}
+
+async fn submit_all(server: &Server, tender: &str, bids: Vec<Sealed>, concurrency: usize) -> (Duration, Vec<Duration>) {
+    let bids = std::sync::Arc::new(tokio::sync::Mutex::new(bids));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let bids = bids.clone();
+        let server = Server { base: server.base.clone(), client: server.client.clone(), dir: tempfile::tempdir().expect("d"), shutdown: server.shutdown.clone() };
+        let tender = tender.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let Some(s) = bids.lock().await.pop() else { break };
+                lat.push(submit(&server, &tender, &s).await);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    all.sort();
+    (start.elapsed(), all)
+}
+
+async fn receipts(n: usize) {
+    for (name, pg) in [("sqlite", None), ("postgres", std::env::var("TEST_DATABASE_URL").ok())] {
+        if name == "postgres" && pg.is_none() {
+            println!("postgres: skipped (set TEST_DATABASE_URL)");
+            continue;
+        }
+        let server = start(pg).await;
+        let tender = server.tender(3600, 7200, json!({"threshold": 1, "custodians": ["server"]})).await;
+        let bids = prepare(&server, &tender, n).await;
+        let (wall, lat) = submit_all(&server, &tender, bids, 32).await;
+        println!(
+            "receipts {name}: n={n} concurrency=32 {:.0}/s p50={:.1}ms p99={:.1}ms max={:.1}ms",
+            n as f64 / wall.as_secs_f64(),
+            percentile(&lat, 0.5).as_secs_f64() * 1e3,
+            percentile(&lat, 0.99).as_secs_f64() * 1e3,
+            lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        );
+        server.shutdown.cancel();
+    }
+}
+
+fn rss_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+async fn upload(mib: u64) {
+    use futures_util::StreamExt;
+    let total = mib * 1024 * 1024;
+    let chunk = vec![0x5au8; 1 << 20];
+    // Baseline: the same bytes to the same disk, hashed, fsynced.
+    let server = start(None).await;
+    let base_path = server.dir.path().join("baseline.bin");
+    let t = Instant::now();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&base_path).expect("create");
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        for _ in 0..mib {
+            f.write_all(&chunk).expect("write");
+            h.update(&chunk);
+        }
+        f.sync_all().expect("fsync");
+        h.finish();
+    }
+    let baseline = t.elapsed();
+    std::fs::remove_file(&base_path).ok();
+
+    // The real thing: seal a document of `total` bytes into the envelope
+    // (hash first, as the CLI does), then stream the ciphertext upload.
+    let tender = server.tender(3600, 7200, json!({"threshold": 1, "custodians": ["server"]})).await;
+    let policy = server.policy(&tender).await;
+    let key = server.bidder().await;
+    let binding = Binding::new(tender.parse().expect("uuid"), Uuid::new_v4());
+    let mut sealer = BidSealer::new(binding, "1", &policy).expect("sealer");
+    let ct_path = server.dir.path().join("doc.ct");
+    {
+        let reader = std::io::Read::take(std::io::repeat(0x5a), total);
+        let out = std::io::BufWriter::new(std::fs::File::create(&ct_path).expect("ct"));
+        sealer.seal_document("big.bin", "application/octet-stream", reader, out).expect("seal doc");
+    }
+    let sealed = sealer.seal(br#"{"price":"1.00"}"#, &key, time::OffsetDateTime::now_utc()).expect("seal");
+    let ct_len = std::fs::metadata(&ct_path).expect("meta").len();
+    let file = tokio::fs::File::open(&ct_path).await.expect("open");
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).map(|r| r.map(bytes::Bytes::from));
+    let form = Form::new()
+        .part("envelope", Part::bytes(sealed.envelope))
+        .part("signature", Part::bytes(sealed.signature.to_vec()))
+        .part("form", Part::bytes(sealed.form_ciphertext))
+        .part("document", Part::stream_with_length(reqwest::Body::wrap_stream(stream), ct_len));
+    let rss_before = rss_kib("VmRSS:");
+    let t = Instant::now();
+    let resp = server.client.post(format!("{}/api/v1/tenders/{tender}/bids", server.base)).multipart(form).send().await.expect("send");
+    assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
+    let took = t.elapsed();
+    let rss_peak = rss_kib("VmHWM:");
+    let mbps = |d: Duration| total as f64 / d.as_secs_f64() / 1e6;
+    println!(
+        "upload {mib} MiB: {:.0} MB/s vs baseline write+sha256+fsync {:.0} MB/s = {:.0}%; RSS before {} KiB, peak {} KiB (client and server in one process)",
+        mbps(took),
+        mbps(baseline),
+        100.0 * baseline.as_secs_f64() / took.as_secs_f64(),
+        rss_before,
+        rss_peak
+    );
+    server.shutdown.cancel();
+}
+
+async fn opening(n: usize, k: u8) {
+    let server = start(None).await;
+    let human = CustodianSecretKey::generate().expect("key");
+    let custody = if k == 1 {
+        json!({"threshold": 1, "custodians": ["server"]})
+    } else {
+        let mut release_tokens = Vec::new();
+        for (id, key) in [("alice", &human), ("bob", &CustodianSecretKey::generate().expect("key"))] {
+            let r = server
+                .call(reqwest::Method::POST, "/api/v1/custodians", Some(TOKEN), json!({"id": id, "name": id, "public_key": b64(key.public_key().as_bytes())}))
+                .await;
+            release_tokens.push(r["release_token"].as_str().expect("token").to_string());
+        }
+        std::fs::write(server.dir.path().join("alice.token"), &release_tokens[0]).expect("token");
+        json!({"threshold": 2, "custodians": ["server", "alice", "bob"]})
+    };
+    // Deadline after the submissions; opening right after.
+    let secs = 30 + (n as i64) / 40;
+    let tender = server.tender(secs, secs + 1, custody).await;
+    let bids = prepare(&server, &tender, n).await;
+    let envelopes: Vec<(Vec<u8>, Vec<u8>)> = bids.iter().map(|b| (b.envelope.clone(), b.form.clone())).collect();
+    submit_all(&server, &tender, bids, 16).await;
+    // Wait for the opening to start.
+    let state = |server: &Server, tender: String| {
+        let url = format!("{}/api/v1/tenders/{tender}", server.base);
+        let client = server.client.clone();
+        async move { client.get(url).send().await.expect("get").json::<Value>().await.expect("json")["state"].as_str().unwrap_or("").to_string() }
+    };
+    while state(&server, tender.clone()).await != "opening" {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let t = Instant::now();
+    if k > 1 {
+        // Alice decrypts her shares locally and releases them in one call.
+        let token = std::fs::read_to_string(server.dir.path().join("alice.token")).expect("token");
+        let env: Value = server.client.get(format!("{}/api/v1/tenders/{tender}/envelopes", server.base)).send().await.expect("get").json().await.expect("json");
+        let mut shares = Vec::new();
+        for e in env.as_array().expect("array") {
+            let envelope = bidroom::seal::Envelope::parse(&bidroom::seal::unb64(e["envelope"].as_str().expect("s")).expect("b64")).expect("env");
+            let share = bidroom::seal::open_share(&envelope, 2, &human).expect("share");
+            shares.push(json!({"bid_id": e["bid_id"], "share": b64(share.to_bytes().as_ref())}));
+        }
+        server.call(reqwest::Method::POST, &format!("/api/v1/tenders/{tender}/opening/release"), Some(token.trim()), json!({"shares": shares})).await;
+    }
+    while state(&server, tender.clone()).await != "opened" {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let end_to_end = t.elapsed();
+
+    // Bare crypto: the same HPKE opens, key rebuilds and form decryptions.
+    let server_key = CustodianSecretKey::from_bytes(&std::fs::read(server.dir.path().join("custodian-key.bin")).expect("key")).expect("key");
+    let t = Instant::now();
+    for (env_bytes, form) in &envelopes {
+        let envelope = bidroom::seal::Envelope::parse(env_bytes).expect("env");
+        let mut shares = vec![bidroom::seal::open_share(&envelope, 1, &server_key).expect("share")];
+        if k > 1 {
+            shares.push(bidroom::seal::open_share(&envelope, 2, &human).expect("share"));
+        }
+        let key = bidroom::seal::rebuild_key(&envelope, &shares).expect("key");
+        let fk = bidroom::seal::form_key(&envelope.binding(), &key).expect("fk");
+        bidroom::seal::open_form(&envelope, &fk, form).expect("form");
+    }
+    let bare = t.elapsed();
+    println!(
+        "opening n={n} k={k}: end to end {:.2}s ({:.0} bids/s), bare crypto {:.2}s, ratio {:.2}x",
+        end_to_end.as_secs_f64(),
+        n as f64 / end_to_end.as_secs_f64(),
+        bare.as_secs_f64(),
+        end_to_end.as_secs_f64() / bare.as_secs_f64()
+    );
+    server.shutdown.cancel();
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let what = args.first().map(String::as_str).unwrap_or("receipts");
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    match what {
+        "receipts" => receipts(n).await,
+        "upload" => upload(n as u64).await,
+        "opening" => opening(n, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1)).await,
+        other => eprintln!("unknown benchmark {other}: receipts|upload|opening"),
+    }
+}

@@ -1,0 +1,133 @@
+//! The opening engine over HTTP: automatic start, server release, outcomes.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::bids::{register, seal, submit};
+use crate::common::{TestApp, draft_json, rfc3339, server_now, wait_for_state};
+
+async fn tender_opening_in(app: &TestApp, deadline_secs: i64, opening_secs: i64, custody: serde_json::Value) -> String {
+    let now = server_now(app).await;
+    let mut draft = draft_json(now, deadline_secs);
+    draft["opening_at"] = json!(rfc3339(now + time::Duration::seconds(opening_secs)));
+    draft["custody"] = custody;
+    let (s, v) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, v) = app.admin(Method::POST, &format!("/api/v1/tenders/{id}/publish"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    id
+}
+
+async fn server_custody_opens_every_bid_once(app: TestApp) {
+    let tender = tender_opening_in(&app, 3, 4, json!({"threshold": 1, "custodians": ["server"]})).await;
+    let mut hashes = Vec::new();
+    for (name, price) in [("Alpha", "100.00"), ("Beta", "90.50"), ("Gamma", "120.00")] {
+        let key = register(&app, name).await;
+        let sealed = seal(&app, &tender, &key, price, &[b"doc"]).await;
+        let (s, v) = submit(&app, &tender, &sealed).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        hashes.push(hex::encode(ring::digest::digest(&ring::digest::SHA256, &sealed.envelope)));
+    }
+    let (s, v) = app.get(&format!("/api/v1/tenders/{tender}/record")).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("not_opened_yet")));
+    let (s, _) = app.get(&format!("/api/v1/tenders/{tender}/envelopes")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "envelopes stay private before the opening");
+
+    wait_for_state(&app, &tender, "opened", 20).await;
+    let (_, events) = app.get(&format!("/api/v1/tenders/{tender}/events")).await;
+    let kinds: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let count = |k: &str| kinds.iter().filter(|x| **x == k).count();
+    assert_eq!(count("tender.closed"), 1);
+    assert_eq!(count("opening.started"), 1);
+    assert_eq!(count("custodian.released"), 1);
+    assert_eq!(count("bid.opened"), 3, "{kinds:?}");
+    assert_eq!(count("record.published"), 1);
+    let closed = events["events"].as_array().unwrap().iter().find(|e| e["type"] == "tender.closed").unwrap();
+    assert_eq!(closed["data"]["bids"], 3);
+    let leaves: Vec<[u8; 32]> = hashes.iter().map(|h| hex::decode(h).unwrap().try_into().unwrap()).collect();
+    assert_eq!(closed["data"]["envelope_root"], hex::encode(bidroom::domain::tender::envelope_root(&leaves)));
+
+    let (s, record) = app.get(&format!("/api/v1/tenders/{tender}/record")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(record["complete"], true);
+    let rows = record["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let names: Vec<&str> = rows.iter().map(|r| r["bidder"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Alpha", "Beta", "Gamma"], "opened in order of receipt");
+    assert_eq!(rows[1]["fields"]["price"], "90.50");
+    assert!(rows.iter().all(|r| r["status"] == "opened" && r["form_key"].as_str().unwrap().len() == 43));
+    let positions: Vec<i64> = rows.iter().map(|r| r["position"].as_i64().unwrap()).collect();
+    assert_eq!(positions, [1, 2, 3]);
+
+    // Envelopes and form ciphertexts are public now; the published form key
+    // decrypts each form to exactly the published fields.
+    let (s, env) = app.get(&format!("/api/v1/tenders/{tender}/envelopes")).await;
+    assert_eq!(s, StatusCode::OK);
+    for (row, e) in rows.iter().zip(env.as_array().unwrap()) {
+        let envelope =
+            bidroom::seal::Envelope::parse(&bidroom::seal::unb64(e["envelope"].as_str().unwrap()).unwrap()).unwrap();
+        let key =
+            bidroom::seal::SymmetricKey::from_bytes(&bidroom::seal::unb64(row["form_key"].as_str().unwrap()).unwrap())
+                .unwrap();
+        let form =
+            bidroom::seal::open_form(&envelope, &key, &bidroom::seal::unb64(e["form"].as_str().unwrap()).unwrap())
+                .unwrap();
+        let fields: serde_json::Value = serde_json::from_slice(&form).unwrap();
+        assert_eq!(fields, row["fields"]);
+    }
+
+    // Documents: evaluators only, decrypted, and each download is logged.
+    let officer = app.staff("officer").await;
+    let evaluator = app.staff("evaluator").await;
+    let bid = rows[0]["bid_id"].as_str().unwrap();
+    let path = format!("/api/v1/tenders/{tender}/bids/{bid}/documents/0");
+    assert_eq!(app.call(Method::GET, &path, Some(&officer), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&path).await.0, StatusCode::UNAUTHORIZED);
+    let resp = app.client.get(app.url(&path)).bearer_auth(&evaluator).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"doc");
+    let (_, after) = app.get(&format!("/api/v1/tenders/{tender}/events?after={}", events["last_seq"])).await;
+    assert_eq!(after["events"][0]["type"], "documents.accessed");
+}
+
+async fn fewer_than_k_releases_leave_bids_unopened_with_blame(app: TestApp) {
+    let notary = bidroom::seal::CustodianSecretKey::generate().unwrap();
+    let body =
+        json!({"id": "notary", "name": "Notary", "public_key": bidroom::seal::b64(notary.public_key().as_bytes())});
+    let (s, reg) = app.admin(Method::POST, "/api/v1/custodians", Some(&body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{reg}");
+    assert!(reg["release_token"].as_str().unwrap().starts_with("brs_"));
+    // A one-minute window; the notary never releases.
+    let mut custody = json!({"threshold": 2, "custodians": ["server", "notary"], "release_window_minutes": 1});
+    let tender = tender_opening_in(&app, 2, 3, custody.take()).await;
+    let key = register(&app, "Solo").await;
+    let sealed = seal(&app, &tender, &key, "1.00", &[]).await;
+    assert_eq!(submit(&app, &tender, &sealed).await.0, StatusCode::CREATED);
+    wait_for_state(&app, &tender, "opening", 15).await;
+    // The notary releases a wrong share: recorded as its fault.
+    let (_, env) = loop {
+        let r = app.get(&format!("/api/v1/tenders/{tender}/envelopes")).await;
+        if r.0 == StatusCode::OK {
+            break r;
+        }
+    };
+    let bid_id = env[0]["bid_id"].as_str().unwrap();
+    let mut forged = vec![2u8];
+    forged.extend_from_slice(&[7u8; 32]);
+    let release = json!({"shares": [{"bid_id": bid_id, "share": bidroom::seal::b64(&forged)}]});
+    let (s, v) = app
+        .call(Method::POST, &format!("/api/v1/tenders/{tender}/opening/release"), Some("wrong-token"), Some(&release))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let token = reg["release_token"].as_str().unwrap();
+    let (s, v) =
+        app.call(Method::POST, &format!("/api/v1/tenders/{tender}/opening/release"), Some(token), Some(&release)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["accepted"], 0);
+    assert_eq!(v["bad"].as_array().unwrap().len(), 1);
+    let (_, record) = app.get(&format!("/api/v1/tenders/{tender}/record")).await;
+    assert_eq!(record["pending"], 1, "still waiting within the window: {record}");
+}
+
+crate::on_both_backends!(server_custody_opens_every_bid_once, fewer_than_k_releases_leave_bids_unopened_with_blame);
