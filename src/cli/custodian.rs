@@ -138,7 +138,7 @@ pub async fn release(args: ReleaseArgs) -> anyhow::Result<Released> {
     let count = shares.len();
     let result = client.release(tender.id, &token, shares).await.context("the release failed")?;
     println!(
-        "released: {} accepted, {} already released before, {} refused as bad",
+        "released: {} accepted, {} already released or opened, {} refused as bad",
         result.accepted,
         result.duplicates,
         result.bad.len()

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod bidder;
 pub mod common;
 pub mod custodian;
+pub mod demo;
 pub mod keygen;
 pub mod receipt;
 pub mod seal;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Re-verify a tender's opening from public data alone; exits non-zero
     /// naming each check that failed.
     Verify(verify::VerifyArgs),
+    /// Run a whole demo session against a running server: custodians, a
+    /// 2-of-3 tender, bidders, the opening, the record, and verify.
+    Demo(demo::DemoArgs),
 }
 
 /// Sets up tracing; `RUST_LOG` overrides the default level.
@@ -81,5 +85,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Receipt(cmd) => receipt::run(cmd).await.map(drop),
         Command::Custodian(cmd) => custodian::run(cmd).await.map(drop),
         Command::Verify(args) => verify::run(args).await.map(drop),
+        Command::Demo(args) => demo::run(args).await.map(drop),
     }
 }

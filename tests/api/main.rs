@@ -10,4 +10,5 @@ mod engine;
 mod errors;
 mod health;
 mod lifecycle;
+mod opening;
 mod scheduler;
