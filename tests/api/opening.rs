@@ -48,8 +48,12 @@ impl Scratch {
 
     async fn keygen(&self, kind: KindArg, name: &str) -> PathBuf {
         let out = self.path(name);
-        let args =
-            KeygenArgs { kind, out: out.clone(), iterations: ITERATIONS, passphrase_file: Some(self.passphrase.clone()) };
+        let args = KeygenArgs {
+            kind,
+            out: out.clone(),
+            iterations: ITERATIONS,
+            passphrase_file: Some(self.passphrase.clone()),
+        };
         keygen::run(args).await.expect("keygen");
         out
     }
@@ -204,9 +208,13 @@ async fn server_alone_opens_and_verify_passes(app: TestApp) {
     assert!(bidroom::cli::verify::run(args.clone()).await.expect("verify passes").passed());
     // Another log's key is refused by name.
     let other = bidroom::ledger::LogSigner::from_seed("bidroom.local/log", &[9; 32]).expect("signer");
-    let err = bidroom::cli::verify::run(bidroom::cli::verify::VerifyArgs { log_key: Some(other.verifier_key()), checkpoint: None, ..args })
-        .await
-        .expect_err("another key fails");
+    let err = bidroom::cli::verify::run(bidroom::cli::verify::VerifyArgs {
+        log_key: Some(other.verifier_key()),
+        checkpoint: None,
+        ..args
+    })
+    .await
+    .expect_err("another key fails");
     let failed = &err.downcast_ref::<bidroom::cli::verify::NotVerified>().expect("named failure").0;
     assert_eq!(failed.failed(), [Check::CheckpointSignature], "{failed}");
 }
@@ -218,7 +226,10 @@ async fn demo_runs_a_two_of_three_session(app: TestApp) {
     let hashes: Vec<&str> = outcome.rows.iter().map(|r| r["envelope_hash"].as_str().expect("hash")).collect();
     assert_eq!(hashes, outcome.standing.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(outcome.rows.iter().all(|r| r["status"] == "opened"), "{:?}", outcome.rows);
-    assert!(outcome.gone.iter().all(|g| !hashes.contains(&g.as_str())), "replaced and withdrawn bids are not in the record");
+    assert!(
+        outcome.gone.iter().all(|g| !hashes.contains(&g.as_str())),
+        "replaced and withdrawn bids are not in the record"
+    );
     let tender = outcome.tender.to_string();
     let (_, t) = app.get(&format!("/api/v1/tenders/{tender}")).await;
     assert_eq!(t["custody"]["threshold"], 2);
@@ -243,7 +254,8 @@ async fn custodians_release_through_the_cli_and_bad_shares_are_blamed(app: TestA
     assert!(format!("{err:#}").contains("not_opened_yet"), "{err:#}");
 
     wait_for_state(&app, &tender, "opening", 20).await;
-    let err = custodian::release(s.release_args(&app, &tender, &mallory, &alice_token)).await.expect_err("not a custodian");
+    let err =
+        custodian::release(s.release_args(&app, &tender, &mallory, &alice_token)).await.expect_err("not a custodian");
     assert!(format!("{err:#}").contains("not one of the custodians"), "{err:#}");
     // The server's share alone is not enough.
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
@@ -320,8 +332,11 @@ impl Db {
     }
 
     async fn delete_bid(&self, bid: Uuid) {
-        for sql in ["DELETE FROM shares WHERE bid_id = $1", "DELETE FROM outcomes WHERE bid_id = $1", "DELETE FROM bids WHERE id = $1"]
-        {
+        for sql in [
+            "DELETE FROM shares WHERE bid_id = $1",
+            "DELETE FROM outcomes WHERE bid_id = $1",
+            "DELETE FROM bids WHERE id = $1",
+        ] {
             match self {
                 Db::Sqlite(p) => sqlx::query(sql).bind(bid.to_string()).execute(p).await.map(drop),
                 Db::Postgres(p) => sqlx::query(sql).bind(bid.to_string()).execute(p).await.map(drop),
@@ -350,7 +365,10 @@ async fn tamper_entry(app: &TestApp, tender: &str, kind: &str, from: &str, to: &
 async fn verify_catches_a_changed_ciphertext_byte(app: TestApp) {
     let (tender, standing) = honest_opening(&app).await;
     assert!(verify(&app, &tender).await.passed());
-    let envelope = bidroom::seal::Envelope::parse(&std::fs::read(&standing[1].envelope_path).expect("envelope")).expect("parse");
+    let client = Client::new(&app.base).expect("client");
+    let served = client.envelopes(tender.parse().expect("uuid")).await.expect("envelopes");
+    let bid = served.iter().find(|b| b.bid_id == standing[1].bid_id).expect("served");
+    let envelope = bidroom::seal::Envelope::parse(&unb64(&bid.envelope).expect("b64")).expect("parse");
     let hash = hex::encode(envelope.form.sha256);
     let path = app.data_dir.path().join("blobs").join(&hash[..2]).join(&hash);
     let mut bytes = std::fs::read(&path).expect("form blob");

@@ -129,7 +129,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     if !report.passed() {
         return Err(NotVerified(report).into());
     }
-    let standing = [a, b, c].iter().map(|s| s.envelope_hash.clone()).collect();
+    // In order of receipt: Northern's replacement came after Bluesky.
+    let standing = [a, c, b].iter().map(|s| s.envelope_hash.clone()).collect();
     let gone = vec![first.envelope_hash, gone.envelope_hash];
     Ok(DemoOutcome { tender, standing, gone, rows: record.rows, report })
 }
