@@ -109,3 +109,62 @@ pub fn replay(events: &[LoggedEvent]) -> (Option<Close>, Vec<String>) {
     }
     (Some(close), problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(seq: i64, kind: &str, data: serde_json::Value) -> LoggedEvent {
+        let at = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seq);
+        LoggedEvent { seq, kind: kind.into(), at, data, log_index: seq as u64 }
+    }
+
+    fn h(b: u8) -> String {
+        hex::encode([b; 32])
+    }
+
+    fn close(seq: i64, hashes: &[String]) -> LoggedEvent {
+        let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        let closed_at = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seq);
+        event(
+            seq,
+            "tender.closed",
+            json!({"closed_at": closed_at.format(&Rfc3339).unwrap(), "bids": hashes.len(), "envelope_root": root_of(&refs).unwrap()}),
+        )
+    }
+
+    #[test]
+    fn receipts_replacements_and_withdrawals_give_the_close() {
+        let events = vec![
+            event(1, "bid.received", json!({"envelope_hash": h(1), "lot": "1"})),
+            event(2, "bid.received", json!({"envelope_hash": h(2), "lot": "1"})),
+            event(3, "bid.received", json!({"envelope_hash": h(3), "lot": "1", "replaces": h(1)})),
+            event(4, "bid.received", json!({"envelope_hash": h(4), "lot": "1"})),
+            event(5, "bid.withdrawn", json!({"envelope_hash": h(2)})),
+            close(6, &[h(3), h(4)]),
+        ];
+        let (c, problems) = replay(&events);
+        assert!(problems.is_empty(), "{problems:?}");
+        let standing: Vec<String> = c.unwrap().standing.into_iter().map(|s| s.envelope_hash).collect();
+        assert_eq!(standing, [h(3), h(4)]);
+    }
+
+    #[test]
+    fn a_dropped_bid_or_a_late_receipt_is_named() {
+        let events = vec![
+            event(1, "bid.received", json!({"envelope_hash": h(1), "lot": "1"})),
+            event(2, "bid.received", json!({"envelope_hash": h(2), "lot": "1"})),
+            close(3, &[h(1)]),
+            event(4, "bid.received", json!({"envelope_hash": h(5), "lot": "1"})),
+        ];
+        let (_, problems) = replay(&events);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("after the close"));
+        assert!(problems[1].contains("counts 1 bids"));
+        assert!(problems[2].contains("envelope root"));
+        let (c, problems) = replay(&events[..2]);
+        assert!(c.is_none() && problems.is_empty(), "not closed yet");
+    }
+}
