@@ -77,14 +77,22 @@ impl Server {
     }
 
     async fn policy(&self, tender: &str) -> CustodyPolicy {
-        self.client.get(format!("{}/api/v1/tenders/{tender}/custody", self.base)).send().await.expect("get").json().await.expect("policy")
+        self.client
+            .get(format!("{}/api/v1/tenders/{tender}/custody", self.base))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("policy")
     }
 
     async fn bidder(&self) -> BidderKey {
         let key = BidderKey::generate().expect("key");
         let pk = key.public_key();
         let proof = key.sign(&register_message(pk.as_bytes())).expect("sign");
-        let body = json!({"name": format!("bidder {}", pk.key_id()), "public_key": b64(pk.as_bytes()), "proof": b64(&proof)});
+        let body =
+            json!({"name": format!("bidder {}", pk.key_id()), "public_key": b64(pk.as_bytes()), "proof": b64(&proof)});
         self.call(reqwest::Method::POST, "/api/v1/bidders", None, body).await;
         key
     }
@@ -110,7 +118,13 @@ async fn submit(server: &Server, tender: &str, s: &Sealed) -> Duration {
         .part("signature", Part::bytes(s.signature.clone()))
         .part("form", Part::bytes(s.form.clone()));
     let t = Instant::now();
-    let resp = server.client.post(format!("{}/api/v1/tenders/{tender}/bids", server.base)).multipart(form).send().await.expect("send");
+    let resp = server
+        .client
+        .post(format!("{}/api/v1/tenders/{tender}/bids", server.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
     resp.bytes().await.expect("body");
     t.elapsed()
@@ -137,7 +151,12 @@ async fn submit_all(server: &Server, tender: &str, bids: Vec<Sealed>, concurrenc
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let bids = bids.clone();
-        let server = Server { base: server.base.clone(), client: server.client.clone(), dir: tempfile::tempdir().expect("d"), shutdown: server.shutdown.clone() };
+        let server = Server {
+            base: server.base.clone(),
+            client: server.client.clone(),
+            dir: tempfile::tempdir().expect("d"),
+            shutdown: server.shutdown.clone(),
+        };
         let tender = tender.to_string();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -179,11 +198,15 @@ async fn receipts(n: usize) {
 
 fn rss_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 async fn upload(mib: u64) {
-    use futures_util::StreamExt;
     let total = mib * 1024 * 1024;
     let chunk = vec![0x5au8; 1 << 20];
     // Baseline: the same bytes to the same disk, hashed, fsynced.
@@ -220,7 +243,7 @@ async fn upload(mib: u64) {
     let sealed = sealer.seal(br#"{"price":"1.00"}"#, &key, time::OffsetDateTime::now_utc()).expect("seal");
     let ct_len = std::fs::metadata(&ct_path).expect("meta").len();
     let file = tokio::fs::File::open(&ct_path).await.expect("open");
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).map(|r| r.map(bytes::Bytes::from));
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
     let form = Form::new()
         .part("envelope", Part::bytes(sealed.envelope))
         .part("signature", Part::bytes(sealed.signature.to_vec()))
@@ -228,7 +251,13 @@ async fn upload(mib: u64) {
         .part("document", Part::stream_with_length(reqwest::Body::wrap_stream(stream), ct_len));
     let rss_before = rss_kib("VmRSS:");
     let t = Instant::now();
-    let resp = server.client.post(format!("{}/api/v1/tenders/{tender}/bids", server.base)).multipart(form).send().await.expect("send");
+    let resp = server
+        .client
+        .post(format!("{}/api/v1/tenders/{tender}/bids", server.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
     let took = t.elapsed();
     let rss_peak = rss_kib("VmHWM:");
@@ -253,7 +282,12 @@ async fn opening(n: usize, k: u8) {
         let mut release_tokens = Vec::new();
         for (id, key) in [("alice", &human), ("bob", &CustodianSecretKey::generate().expect("key"))] {
             let r = server
-                .call(reqwest::Method::POST, "/api/v1/custodians", Some(TOKEN), json!({"id": id, "name": id, "public_key": b64(key.public_key().as_bytes())}))
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/custodians",
+                    Some(TOKEN),
+                    json!({"id": id, "name": id, "public_key": b64(key.public_key().as_bytes())}),
+                )
                 .await;
             release_tokens.push(r["release_token"].as_str().expect("token").to_string());
         }
@@ -270,7 +304,12 @@ async fn opening(n: usize, k: u8) {
     let state = |server: &Server, tender: String| {
         let url = format!("{}/api/v1/tenders/{tender}", server.base);
         let client = server.client.clone();
-        async move { client.get(url).send().await.expect("get").json::<Value>().await.expect("json")["state"].as_str().unwrap_or("").to_string() }
+        async move {
+            client.get(url).send().await.expect("get").json::<Value>().await.expect("json")["state"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        }
     };
     while state(&server, tender.clone()).await != "opening" {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -279,14 +318,31 @@ async fn opening(n: usize, k: u8) {
     if k > 1 {
         // Alice decrypts her shares locally and releases them in one call.
         let token = std::fs::read_to_string(server.dir.path().join("alice.token")).expect("token");
-        let env: Value = server.client.get(format!("{}/api/v1/tenders/{tender}/envelopes", server.base)).send().await.expect("get").json().await.expect("json");
+        let env: Value = server
+            .client
+            .get(format!("{}/api/v1/tenders/{tender}/envelopes", server.base))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
         let mut shares = Vec::new();
         for e in env.as_array().expect("array") {
-            let envelope = bidroom::seal::Envelope::parse(&bidroom::seal::unb64(e["envelope"].as_str().expect("s")).expect("b64")).expect("env");
+            let envelope =
+                bidroom::seal::Envelope::parse(&bidroom::seal::unb64(e["envelope"].as_str().expect("s")).expect("b64"))
+                    .expect("env");
             let share = bidroom::seal::open_share(&envelope, 2, &human).expect("share");
             shares.push(json!({"bid_id": e["bid_id"], "share": b64(share.to_bytes().as_ref())}));
         }
-        server.call(reqwest::Method::POST, &format!("/api/v1/tenders/{tender}/opening/release"), Some(token.trim()), json!({"shares": shares})).await;
+        server
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/tenders/{tender}/opening/release"),
+                Some(token.trim()),
+                json!({"shares": shares}),
+            )
+            .await;
     }
     while state(&server, tender.clone()).await != "opened" {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -294,7 +350,9 @@ async fn opening(n: usize, k: u8) {
     let end_to_end = t.elapsed();
 
     // Bare crypto: the same HPKE opens, key rebuilds and form decryptions.
-    let server_key = CustodianSecretKey::from_bytes(&std::fs::read(server.dir.path().join("custodian-key.bin")).expect("key")).expect("key");
+    let server_key =
+        CustodianSecretKey::from_bytes(&std::fs::read(server.dir.path().join("custodian-key.bin")).expect("key"))
+            .expect("key");
     let t = Instant::now();
     for (env_bytes, form) in &envelopes {
         let envelope = bidroom::seal::Envelope::parse(env_bytes).expect("env");
