@@ -4,7 +4,7 @@
 // the receipt verified here, withdrawal.
 
 import { b64url, concat, label, uuidBytes } from "./bytes.js";
-import { api, download, el, initPage, showError, showStatus, tenderIdFromPath } from "./common.js";
+import { api, download, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
 import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
 import * as keys from "./keyfile.js";
 import { sealBid, upload } from "./seal.js";
@@ -85,13 +85,13 @@ function identitySection() {
     );
   }
   box.append(
-    el("h2", { id: "h-identity" }, t("bid.identity")),
+    ...nn(el("h2", { id: "h-identity" }, t("bid.identity")),
     el("p", { id: "identity-text" }, identity ? t("bid.identity.have", { id: identity.id }) : t("bid.identity.none")),
     el("p", { class: "help" }, t("bid.identity.help")),
     identity ? null : el("div", {}, el("label", { for: "keyfile" }, t("bid.keyfile")), file),
     el("div", {}, el("label", { for: "passphrase" }, t("bid.passphrase")), pass),
     actions,
-    status,
+    status),
   );
   return box;
 }

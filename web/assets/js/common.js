@@ -130,3 +130,6 @@ export function download(name, data, type = "application/json") {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
+
+/** The children worth inserting (drops null, undefined and false; flattens). */
+export const nn = (...xs) => xs.flat().filter((x) => x !== null && x !== undefined && x !== false);

@@ -4,7 +4,7 @@
 // the opening; until then the page says so.
 
 import { b64url } from "./bytes.js";
-import { api, el, initPage, showError, tenderIdFromPath } from "./common.js";
+import { api, el, initPage, nn, showError, tenderIdFromPath } from "./common.js";
 import { onLanguageChange, t } from "./i18n.js";
 import { WrongPassphrase, importCustodianKey } from "./keyfile.js";
 
@@ -36,8 +36,8 @@ function render() {
       const mine = (tender.custody_keys ? tender.custody_keys.custodians : []).find((c) => c.public_key === pk);
       custodian = { key, index: mine ? mine.index : null };
       status.replaceChildren(
-        el("p", { class: mine ? "ok" : "error", role: "status" }, mine ? t("cust.loaded", { id: key.id, index: mine.index }) : t("cust.notcustodian")),
-        mine ? el("p", { class: "warn" }, t("cust.pending")) : null,
+        ...nn(el("p", { class: mine ? "ok" : "error", role: "status" }, mine ? t("cust.loaded", { id: key.id, index: mine.index }) : t("cust.notcustodian")),
+        mine ? el("p", { class: "warn" }, t("cust.pending")) : null),
       );
     } catch (err) {
       showError(status, err instanceof WrongPassphrase ? new Error(t("bid.keyfile.wrong")) : err);

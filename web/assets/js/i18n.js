@@ -418,8 +418,13 @@ export const viewerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone
 export function fmtTime(t) {
   const d = t instanceof Date ? t : new Date(t);
   return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
-    dateStyle: "medium",
-    timeStyle: "medium",
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
     timeZoneName: "short",
   }).format(d);
 }

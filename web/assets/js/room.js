@@ -2,7 +2,7 @@
 // countdown on the server's clock, the bid count, the event timeline, and
 // a mark saying what this browser verified against the signed log.
 
-import { api, el, initPage, serverClock, showError, tenderIdFromPath } from "./common.js";
+import { api, el, initPage, nn, serverClock, showError, tenderIdFromPath } from "./common.js";
 import { fmtDuration, fmtTime, onLanguageChange, pick, t, viewerZone } from "./i18n.js";
 import { LogFollower } from "./verify.js";
 
@@ -52,7 +52,7 @@ function renderFacts() {
     ),
   );
   document.getElementById("facts").replaceChildren(
-    el("h2", { id: "h-facts" }, t("room.facts")),
+    ...nn(el("h2", { id: "h-facts" }, t("room.facts")),
     x.description ? el("p", {}, x.description) : null,
     el(
       "dl",
@@ -73,7 +73,7 @@ function renderFacts() {
       el("dd", {}, t(`registration.${x.registration}`)),
     ),
     el("h3", {}, t("room.lots")),
-    lots,
+    lots),
   );
   document.getElementById("custody").replaceChildren(
     el("h2", {}, t("room.custody")),
@@ -167,9 +167,9 @@ function renderVerify() {
     box.className = "verify ok";
     box.dataset.status = "verified";
     box.replaceChildren(
-      el("p", { class: "mark" }, "✓ " + t("room.verify.ok", { n })),
+      ...nn(el("p", { class: "mark" }, "✓ " + t("room.verify.ok", { n })),
       el("p", {}, t("room.verify.detail", { size: cp.size, log: state.follower.verifier.name })),
-      state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null,
+      state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null),
     );
   } else {
     box.className = "verify";
@@ -210,7 +210,7 @@ async function poll() {
     state.events.push(...fresh);
     renderFacts();
     renderTimeline();
-    if (fresh.length) {
+    if (fresh.length && state.follower.verifier) {
       try {
         await state.follower.refresh();
       } catch (e) {

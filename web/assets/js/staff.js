@@ -286,7 +286,8 @@ async function refresh() {
 }
 
 async function consoleView() {
-  custodians = await api("GET", "/custodians");
+  // The server first: it is the default custodian and share 1.
+  custodians = (await api("GET", "/custodians")).sort((a, b) => (b.id === "server") - (a.id === "server"));
   main.replaceChildren(
     el("h1", {}, t("staff.title")),
     el(

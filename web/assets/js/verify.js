@@ -73,9 +73,10 @@ export async function verifyConsistency(size1, size2, root1, root2, proof) {
 
 /** Parses and imports a signed-note verifier key `name+keyid+base64(0x01 ‖ pk)`. */
 export async function parseVerifierKey(text) {
-  const parts = text.trim().split("+");
-  if (parts.length !== 3) throw new Error("verifier key: expected name+id+key");
-  const [name, idHex, keyB64] = parts;
+  // The base64 key may itself contain '+': split at the first two only.
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(text.trim());
+  if (!m) throw new Error("verifier key: expected name+id+key");
+  const [, name, idHex, keyB64] = m;
   const raw = unb64(keyB64);
   if (raw.length !== 33 || raw[0] !== 1) throw new Error("verifier key: not an Ed25519 key");
   const publicKey = raw.slice(1);
