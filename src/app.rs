@@ -13,6 +13,7 @@ use crate::config::ServeConfig;
 use crate::domain::tender::SERVER_CUSTODIAN;
 use crate::http::{AppState, auth};
 use crate::ledger::LogSigner;
+use crate::opening::OpeningConfig;
 use crate::seal::CustodianSecretKey;
 use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext};
 
@@ -111,7 +112,12 @@ impl App {
             created_at: now,
         };
         store.upsert_custodian(&record).await.context("registering the server custodian key")?;
-        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx };
+        let opening = OpeningConfig {
+            server_key: custodian,
+            pace: std::time::Duration::from_millis(cfg.opening_pace_ms),
+            wake: Arc::new(Notify::new()),
+        };
+        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx, opening };
         Ok(App { state, new_admin_token, verifier_key })
     }
 
@@ -120,6 +126,7 @@ impl App {
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
         let scheduler =
             tokio::spawn(crate::schedule::run(self.state.clone(), self.state.scheduler.clone(), shutdown.clone()));
+        let opening = tokio::spawn(crate::opening::run(self.state.clone(), shutdown.clone()));
         let router = crate::http::router(self.state);
         let stop = shutdown.clone();
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -128,6 +135,7 @@ impl App {
             .context("serving HTTP")?;
         shutdown.cancel();
         let _ = scheduler.await;
+        let _ = opening.await;
         Ok(())
     }
 }

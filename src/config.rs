@@ -22,6 +22,9 @@ pub struct ServeConfig {
     /// Sets the staff admin token instead of generating one on first start.
     #[arg(long, env = "BIDROOM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Pause between two bids opened during the 唱标, in milliseconds (0: all at once).
+    #[arg(long, env = "BIDROOM_OPENING_PACE_MS", default_value_t = 1500)]
+    pub opening_pace_ms: u64,
     /// The transparency log's origin line (its public name in checkpoints).
     #[arg(long, env = "BIDROOM_LOG_ORIGIN", default_value = "bidroom.local/log")]
     pub log_origin: String,
@@ -36,6 +39,7 @@ impl ServeConfig {
             database_url: None,
             database_schema: None,
             admin_token: None,
+            opening_pace_ms: 0,
             log_origin: "bidroom.local/log".to_string(),
         }
     }

@@ -5,10 +5,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ledger;
+pub mod opening;
 pub mod schedule;
 pub mod seal;
 pub mod store;

@@ -41,7 +41,8 @@ pub async fn run(state: AppState, wake: Arc<Notify>, shutdown: CancellationToken
 pub async fn tick(state: &AppState) -> Result<Duration, StoreError> {
     let now = state.store.now().await?;
     for id in state.store.due_to_close(now).await? {
-        let result = state.store.update_tender(id, "scheduler", "close", Box::new(|t, now| t.close(now))).await;
+        let result =
+            state.store.update_tender(id, "scheduler", "close", Box::new(|t, c| t.close(c.now, &c.envelopes))).await;
         match result {
             Ok((tender, events)) => {
                 tracing::info!(tender = %id, closed_at = ?tender.closed_at, "submission closed");

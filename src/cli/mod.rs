@@ -2,7 +2,13 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod bidder;
+pub mod common;
+pub mod keygen;
+pub mod receipt;
+pub mod seal;
 pub mod serve;
+pub mod withdraw;
 
 /// bidroom: a livestreamed, cryptographically verifiable bid-opening room.
 #[derive(Debug, Parser)]
@@ -30,6 +36,19 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the server.
     Serve(crate::config::ServeConfig),
+    /// Make a passphrase-protected bidder or custodian key file.
+    Keygen(keygen::KeygenArgs),
+    /// Bidder identity: register a key with a server.
+    #[command(subcommand)]
+    Bidder(bidder::BidderCommand),
+    /// Seal a bid (form and documents) on this machine, submit it, and
+    /// save its receipt.
+    Seal(seal::SealArgs),
+    /// Withdraw one's own bid before the deadline.
+    Withdraw(withdraw::WithdrawArgs),
+    /// Submission receipts.
+    #[command(subcommand)]
+    Receipt(receipt::ReceiptCommand),
 }
 
 /// Sets up tracing; `RUST_LOG` overrides the default level.
@@ -47,5 +66,10 @@ pub fn init_tracing(format: LogFormat) {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(cfg) => serve::run(cfg).await,
+        Command::Keygen(args) => keygen::run(args).await.map(drop),
+        Command::Bidder(cmd) => bidder::run(cmd).await.map(drop),
+        Command::Seal(args) => seal::run(args).await.map(drop),
+        Command::Withdraw(args) => withdraw::run(args).await.map(drop),
+        Command::Receipt(cmd) => receipt::run(cmd).await.map(drop),
     }
 }

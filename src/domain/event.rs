@@ -24,6 +24,27 @@ pub enum EventKind {
     /// A bid was withdrawn by its bidder before the deadline.
     #[serde(rename = "bid.withdrawn")]
     BidWithdrawn,
+    /// The opening started; custodians may release.
+    #[serde(rename = "opening.started")]
+    OpeningStarted,
+    /// A custodian released its shares (never the shares themselves).
+    #[serde(rename = "custodian.released")]
+    CustodianReleased,
+    /// A bid was opened: bidder, fields and form key become public.
+    #[serde(rename = "bid.opened")]
+    BidOpened,
+    /// A bid could not be opened by the bidder's fault.
+    #[serde(rename = "bid.rejected")]
+    BidRejected,
+    /// A bid stays unopened: fewer than k custodians released in time.
+    #[serde(rename = "bid.unopened")]
+    BidUnopened,
+    /// The opening record (开标记录表) is final.
+    #[serde(rename = "record.published")]
+    RecordPublished,
+    /// An evaluator read a bid's documents.
+    #[serde(rename = "documents.accessed")]
+    DocumentsAccessed,
 }
 
 impl EventKind {
@@ -36,6 +57,13 @@ impl EventKind {
             EventKind::TenderCancelled => "tender.cancelled",
             EventKind::BidReceived => "bid.received",
             EventKind::BidWithdrawn => "bid.withdrawn",
+            EventKind::OpeningStarted => "opening.started",
+            EventKind::CustodianReleased => "custodian.released",
+            EventKind::BidOpened => "bid.opened",
+            EventKind::BidRejected => "bid.rejected",
+            EventKind::BidUnopened => "bid.unopened",
+            EventKind::RecordPublished => "record.published",
+            EventKind::DocumentsAccessed => "documents.accessed",
         }
     }
 }

@@ -33,6 +33,10 @@ pub enum TenderState {
     Closed,
     /// Withdrawn by the buyer.
     Cancelled,
+    /// The opening is under way: custodians release, bids open one by one.
+    Opening,
+    /// The opening record has been published.
+    Opened,
 }
 
 impl TenderState {
@@ -43,6 +47,8 @@ impl TenderState {
             TenderState::Published => "published",
             TenderState::Closed => "closed",
             TenderState::Cancelled => "cancelled",
+            TenderState::Opening => "opening",
+            TenderState::Opened => "opened",
         }
     }
 
@@ -53,6 +59,8 @@ impl TenderState {
             "published" => Some(TenderState::Published),
             "closed" => Some(TenderState::Closed),
             "cancelled" => Some(TenderState::Cancelled),
+            "opening" => Some(TenderState::Opening),
+            "opened" => Some(TenderState::Opened),
             _ => None,
         }
     }
@@ -164,6 +172,16 @@ pub struct Amendment {
     pub opening_at: Option<OffsetDateTime>,
     /// Why; published with the change.
     pub reason: String,
+}
+
+/// RFC 6962 root over envelope hashes (each 32-byte hash is one leaf), in
+/// order of receipt: what the close fixes and verifiers recompute.
+pub fn envelope_root(envelopes: &[[u8; 32]]) -> [u8; 32] {
+    let mut tree = crate::ledger::MemoryTree::new();
+    for e in envelopes {
+        tree.append(e);
+    }
+    tree.root()
 }
 
 /// Storage resolution: the database keeps microseconds, so the domain does too.
@@ -329,7 +347,9 @@ impl Tender {
 
     /// Closes submission. Called by the scheduler at or after the deadline; the
     /// close is recorded at the deadline itself, even when processed late.
-    pub fn close(&mut self, now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+    /// `envelopes` are the standing bids' envelope hashes in order of receipt:
+    /// their count and RFC 6962 root fix the set of bids in public.
+    pub fn close(&mut self, now: OffsetDateTime, envelopes: &[[u8; 32]]) -> Result<Vec<EventDraft>, DomainError> {
         if self.state != TenderState::Published {
             return Err(self.refuse("close"));
         }
@@ -340,7 +360,12 @@ impl Tender {
         self.closed_at = Some(self.deadline);
         Ok(vec![EventDraft::new(
             EventKind::TenderClosed,
-            serde_json::json!({ "closed_at": rfc3339(self.deadline), "processed_at": rfc3339(now) }),
+            serde_json::json!({
+                "closed_at": rfc3339(self.deadline),
+                "processed_at": rfc3339(now),
+                "bids": envelopes.len(),
+                "envelope_root": hex::encode(envelope_root(envelopes)),
+            }),
         )])
     }
 
@@ -351,7 +376,7 @@ impl Tender {
         let was = self.state;
         match was {
             TenderState::Draft | TenderState::Published | TenderState::Closed => {}
-            TenderState::Cancelled => return Err(self.refuse("cancel")),
+            TenderState::Cancelled | TenderState::Opening | TenderState::Opened => return Err(self.refuse("cancel")),
         }
         self.state = TenderState::Cancelled;
         self.cancel_reason = Some(reason.clone());
@@ -362,6 +387,47 @@ impl Tender {
             EventKind::TenderCancelled,
             serde_json::json!({ "reason": reason, "previous_state": was.as_str() }),
         )])
+    }
+
+    /// Starts the opening at or after the opening time.
+    pub fn start_opening(&mut self, now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+        if self.state != TenderState::Closed {
+            return Err(self.refuse("open"));
+        }
+        if now < self.opening_at {
+            return Err(DomainError::Transition { action: "open", state: "before its opening time" });
+        }
+        self.state = TenderState::Opening;
+        Ok(vec![EventDraft::new(
+            EventKind::OpeningStarted,
+            serde_json::json!({
+                "opening_at": rfc3339(self.opening_at),
+                "started_at": rfc3339(now),
+                "release_until": rfc3339(self.release_until()),
+                "threshold": self.custody.threshold,
+                "custodians": self.custody.custodians,
+            }),
+        )])
+    }
+
+    /// End of the custodians' release window.
+    pub fn release_until(&self) -> OffsetDateTime {
+        self.opening_at + time::Duration::minutes(i64::from(self.custody.release_window_minutes))
+    }
+
+    /// Publishes the opening record once every bid has its outcome.
+    pub fn publish_record(
+        &mut self,
+        now: OffsetDateTime,
+        summary: serde_json::Value,
+    ) -> Result<Vec<EventDraft>, DomainError> {
+        if self.state != TenderState::Opening {
+            return Err(self.refuse("publish the record of"));
+        }
+        self.state = TenderState::Opened;
+        let mut data = summary;
+        data["published_at"] = serde_json::Value::String(rfc3339(now));
+        Ok(vec![EventDraft::new(EventKind::RecordPublished, data)])
     }
 
     /// Is this tender visible to the public?

@@ -19,6 +19,7 @@ pub mod extract;
 mod health;
 pub mod log;
 mod openapi;
+pub mod opening;
 mod pages;
 mod receipts;
 pub mod registry;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// The log's signer and origin.
     pub log: LogContext,
+    /// The opening engine's settings and the server's custodian key.
+    pub opening: crate::opening::OpeningConfig,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
     pub fn after_change(&self, events: &[Event]) {
         if !events.is_empty() {
             self.scheduler.notify_one();
+            self.opening.wake.notify_one();
         }
     }
 }
@@ -68,6 +72,11 @@ pub fn router(state: AppState) -> Router {
         .route("/tenders/{id}/admissions", post(registry::admit))
         .route("/tenders/{id}/bids", get(bids::summary).post(bids::submit).layer(DefaultBodyLimit::disable()))
         .route("/tenders/{id}/bids/{bid}/withdraw", post(bids::withdraw))
+        .route("/tenders/{id}/bids/{bid}/documents", get(opening::documents))
+        .route("/tenders/{id}/bids/{bid}/documents/{index}", get(opening::document))
+        .route("/tenders/{id}/envelopes", get(opening::envelopes))
+        .route("/tenders/{id}/opening/release", post(opening::release))
+        .route("/tenders/{id}/record", get(opening::record))
         .route("/bidders", post(registry::register_bidder))
         .route("/bidders/{id}", get(registry::get_bidder))
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))

@@ -32,6 +32,11 @@ use utoipa::OpenApi;
         super::log::inclusion,
         super::log::consistency,
         super::log::entry,
+        super::opening::envelopes,
+        super::opening::release,
+        super::opening::record,
+        super::opening::documents,
+        super::opening::document,
     ),
     components(schemas(super::error::ErrorBody))
 )]

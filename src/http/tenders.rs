@@ -175,7 +175,7 @@ pub async fn edit(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(draft): ApiJson<TenderDraft>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "edit", Box::new(move |t, now| t.edit(draft, now).map(|()| vec![]))).await
+    transition(&state, &staff, id, "edit", Box::new(move |t, c| t.edit(draft, c.now).map(|()| vec![]))).await
 }
 
 /// Publish a draft.
@@ -189,7 +189,7 @@ pub async fn publish(
     let current = visible_tender(&state, id, Some(&staff)).await?;
     // Freeze the custodians' keys as registered now; bids are sealed to them.
     let keys = super::registry::resolve_custody(&state, &current.tender).await?;
-    transition(&state, &staff, id, "publish", Box::new(move |t, now| t.publish(now, keys))).await
+    transition(&state, &staff, id, "publish", Box::new(move |t, c| t.publish(c.now, keys))).await
 }
 
 /// Move the deadline or opening time, with a reason.
@@ -200,7 +200,7 @@ pub async fn amend(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(a): ApiJson<Amendment>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "amend", Box::new(move |t, now| t.amend(a, now))).await
+    transition(&state, &staff, id, "amend", Box::new(move |t, c| t.amend(a, c.now))).await
 }
 
 /// Cancel with a reason.
@@ -211,7 +211,7 @@ pub async fn cancel(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(c): ApiJson<CancelRequest>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "cancel", Box::new(move |t, now| t.cancel(c.reason, now))).await
+    transition(&state, &staff, id, "cancel", Box::new(move |t, ctx| t.cancel(c.reason, ctx.now))).await
 }
 
 /// A tender's public event history.

@@ -33,6 +33,8 @@ pub trait BidStore: Send + Sync {
     async fn submit_bid(&self, bid: &NewBid) -> StoreResult<(StoredBid, Event)>;
     /// Withdraws an active bid before the deadline and logs `bid.withdrawn`.
     async fn withdraw_bid(&self, tender: Uuid, bid: Uuid) -> StoreResult<(StoredBid, Event)>;
+    /// The bidder's signature over a bid's envelope.
+    async fn bid_signature(&self, bid: Uuid) -> StoreResult<Vec<u8>>;
     /// Every blob hash any bid references (for cleaning up after failures).
     async fn blob_referenced(&self, hash: &str) -> StoreResult<bool>;
 }
@@ -275,6 +277,14 @@ macro_rules! shared_bids_impl {
                 tx.commit().await?;
                 let stored = self.get_bid(bid).await?.ok_or($crate::store::StoreError::NotFound("bid"))?;
                 Ok((stored, event))
+            }
+
+            async fn bid_signature(&self, bid: uuid::Uuid) -> $crate::store::StoreResult<Vec<u8>> {
+                sqlx::query_scalar("SELECT signature FROM bids WHERE id = $1")
+                    .bind(bid.to_string())
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound("bid"))
             }
 
             async fn blob_referenced(&self, hash: &str) -> $crate::store::StoreResult<bool> {

@@ -16,6 +16,7 @@ use crate::domain::{DomainError, EventDraft, Role, Tender};
 pub mod bids;
 pub mod blobs;
 mod log;
+pub mod opening;
 mod postgres;
 #[macro_use]
 mod shared;
@@ -25,6 +26,7 @@ mod types;
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
 pub use log::{LogContext, LogStore};
+pub use opening::{OpeningStore, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -55,13 +57,23 @@ pub enum StoreError {
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A domain transition run inside the store's transaction with the database
-/// time; returns the events it produced.
-pub type Transition = Box<dyn FnOnce(&mut Tender, OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> + Send>;
+/// What a transition sees besides the tender, read inside its transaction.
+#[derive(Debug, Clone)]
+pub struct TransitionContext {
+    /// The time authority's now.
+    pub now: OffsetDateTime,
+    /// Envelope hashes of the standing bids in order of receipt (loaded while
+    /// the tender accepts bids, for the close; empty otherwise).
+    pub envelopes: Vec<[u8; 32]>,
+}
+
+/// A domain transition run inside the store's transaction; returns the
+/// events it produced.
+pub type Transition = Box<dyn FnOnce(&mut Tender, &TransitionContext) -> Result<Vec<EventDraft>, DomainError> + Send>;
 
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
-pub trait Store: BidStore + LogStore + Send + Sync + 'static {
+pub trait Store: BidStore + LogStore + OpeningStore + Send + Sync + 'static {
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;
     /// Current time from the time authority (the database clock on PostgreSQL).

@@ -144,7 +144,19 @@ macro_rules! shared_store_impl {
                     .ok_or($crate::store::StoreError::NotFound("tender"))?;
                 let stored = $crate::store::shared::tender_from_row(&row)?;
                 let mut tender = stored.tender;
-                let drafts = transition(&mut tender, now)?;
+                let envelopes = if tender.state == $crate::domain::TenderState::Published {
+                    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT envelope_hash FROM bids WHERE tender_id = $1 AND status = 'active' ORDER BY log_index")
+                        .bind(id.to_string())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    rows.into_iter()
+                        .map(|h| h.try_into().map_err(|_| $crate::store::StoreError::Corrupt("envelope hash is not 32 bytes".into())))
+                        .collect::<Result<Vec<[u8; 32]>, _>>()?
+                } else {
+                    Vec::new()
+                };
+                let ctx = $crate::store::TransitionContext { now, envelopes };
+                let drafts = transition(&mut tender, &ctx)?;
                 let doc = serde_json::to_string(&tender).map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
                 let now_us = $crate::store::to_micros(now);
                 let mut seq = stored.last_seq;

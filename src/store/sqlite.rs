@@ -82,3 +82,4 @@ super::shared::shared_store_impl!(SqliteStore, sqlx::Sqlite, "");
 super::log::shared_log_impl!(SqliteStore, sqlx::Sqlite, "");
 super::bids::shared_bids_impl!(SqliteStore, sqlx::Sqlite, "");
 super::log::shared_log_read_impl!(SqliteStore);
+super::opening::shared_opening_impl!(SqliteStore, sqlx::Sqlite, "");

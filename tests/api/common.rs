@@ -208,9 +208,11 @@ macro_rules! on_both_backends {
     };
 }
 
-/// A valid tender draft whose deadline is `secs` seconds after `now`.
+/// A valid tender draft whose deadline is `secs` seconds after `now` and
+/// whose opening is an hour later (tests of the opening set their own).
 pub fn draft_json(now: time::OffsetDateTime, secs: i64) -> Value {
     let deadline = now + time::Duration::seconds(secs);
+    let opening = deadline + time::Duration::hours(1);
     serde_json::json!({
         "title": "Road maintenance 2027",
         "reference": format!("ZB-{}", uuid::Uuid::new_v4().simple()),
@@ -222,6 +224,7 @@ pub fn draft_json(now: time::OffsetDateTime, secs: i64) -> Value {
             {"key": "days", "label": {"zh": "工期", "en": "Duration (days)"}, "type": "integer", "required": true}
         ]}],
         "deadline": rfc3339(deadline),
+        "opening_at": rfc3339(opening),
     })
 }
 

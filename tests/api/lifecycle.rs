@@ -7,6 +7,7 @@ async fn create_edit_publish_amend_cancel_with_public_history(app: TestApp) {
     let officer = app.staff("officer").await;
     let now = server_now(&app).await;
     let mut draft = draft_json(now, 3600);
+    draft.as_object_mut().unwrap().remove("opening_at");
     let (s, v) = app.call(Method::POST, "/api/v1/tenders", Some(&officer), Some(&draft)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();

@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod bids;
+mod cli;
 mod errors;
 mod health;
 mod lifecycle;

@@ -149,13 +149,13 @@ fn amend_refusals() {
 #[test]
 fn close_at_deadline_records_true_deadline() {
     let mut t = published();
-    assert!(matches!(t.close(t.deadline - Duration::milliseconds(1)), Err(DomainError::Transition { .. })));
+    assert!(matches!(t.close(t.deadline - Duration::milliseconds(1), &[]), Err(DomainError::Transition { .. })));
     let late = t.deadline + Duration::hours(3);
-    let ev = t.close(late).unwrap();
+    let ev = t.close(late, &[]).unwrap();
     assert_eq!(t.state, TenderState::Closed);
     assert_eq!(t.closed_at, Some(t.deadline));
     assert_eq!(ev[0].data["closed_at"], "2026-11-27T10:00:00Z");
-    assert!(matches!(t.close(late), Err(DomainError::Transition { action: "close", state: "closed" })));
+    assert!(matches!(t.close(late, &[]), Err(DomainError::Transition { action: "close", state: "closed" })));
 }
 
 #[test]
@@ -170,10 +170,10 @@ fn cancel_from_each_state() {
     assert_eq!(ev[0].kind, EventKind::TenderCancelled);
     assert_eq!(ev[0].data["previous_state"], "published");
     assert!(matches!(p.publish(now(), keys()), Err(DomainError::Transition { .. })));
-    assert!(matches!(p.close(p.deadline), Err(DomainError::Transition { .. })));
+    assert!(matches!(p.close(p.deadline, &[]), Err(DomainError::Transition { .. })));
 
     let mut c = published();
-    c.close(c.deadline).unwrap();
+    c.close(c.deadline, &[]).unwrap();
     assert_eq!(c.cancel("too few bids".into(), now()).unwrap().len(), 1);
     let mut r = published();
     assert!(matches!(r.cancel("".into(), now()), Err(DomainError::Invalid { .. })));

@@ -1,0 +1,53 @@
+//! `bidroom bidder register`: register an identity key with a server.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::common::{KeyArgs, ServerArgs};
+use crate::client::{Bidder, RegisterRequest};
+use crate::seal::{b64, register_message};
+
+/// `bidroom bidder …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BidderCommand {
+    /// Register a bidder identity key (proving possession of it).
+    Register(RegisterArgs),
+}
+
+/// Flags of `bidroom bidder register`.
+#[derive(Debug, Clone, Args)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The bidder's name as it appears at the opening.
+    #[arg(long)]
+    pub name: String,
+}
+
+/// Runs a `bidder` subcommand.
+pub async fn run(cmd: BidderCommand) -> anyhow::Result<Bidder> {
+    match cmd {
+        BidderCommand::Register(args) => register(args).await,
+    }
+}
+
+/// Signs the registration statement and registers the key.
+pub async fn register(args: RegisterArgs) -> anyhow::Result<Bidder> {
+    let client = args.server.client()?;
+    let key = args.key.unlock_bidder().await?;
+    let public = key.public_key();
+    let proof = key.sign(&register_message(public.as_bytes()))?;
+    let request = RegisterRequest { name: args.name, public_key: b64(public.as_bytes()), proof: b64(&proof) };
+    let (bidder, created) = client.register_bidder(&request).await.context("registration failed")?;
+    anyhow::ensure!(
+        bidder.id == public.key_id(),
+        "the server registered key id {} but this key's id is {}",
+        bidder.id,
+        public.key_id()
+    );
+    let what = if created { "registered" } else { "already registered" };
+    println!("{what}: {} as {:?} (key id {})", client.base(), bidder.name, bidder.id);
+    Ok(bidder)
+}

@@ -1,0 +1,208 @@
+//! `bidroom seal`: seal a bid on this machine and submit it.
+//!
+//! Order matters: everything that can be checked locally (the form against
+//! the lot's fields, the document files) is checked before the passphrase
+//! is asked and before any byte is uploaded. Documents are encrypted once,
+//! each to a temporary file, because the envelope must carry their
+//! ciphertext hashes before it is signed; the files are then streamed to
+//! the server. Memory stays constant whatever the documents' size.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::common::{KeyArgs, ServerArgs, sha256_hex, write_new_file};
+use super::receipt::{check_fresh, save_receipt};
+use crate::client::{BidUpload, Client, Tender};
+use crate::ledger::Receipt;
+use crate::seal::{BidSealer, Binding, CustodyPolicy};
+
+/// A form is a handful of opening-record values; anything this big is a mistake.
+const MAX_FORM_FILE: u64 = 1024 * 1024;
+
+/// Flags of `bidroom seal`.
+#[derive(Debug, Clone, Args)]
+pub struct SealArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The tender's id.
+    #[arg(long, value_name = "ID")]
+    pub tender: Uuid,
+    /// The lot to bid on.
+    #[arg(long, value_name = "LOT")]
+    pub lot: String,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The opening-record values: a JSON object with the lot's field keys.
+    #[arg(long, value_name = "FILE")]
+    pub form: PathBuf,
+    /// A document to attach (repeatable); its name and media type are sealed
+    /// too, and only authorised staff can read them after the opening.
+    #[arg(long = "doc", value_name = "FILE")]
+    pub docs: Vec<PathBuf>,
+    /// Where to save the receipt [default: receipt-<bid id>.json].
+    #[arg(long, value_name = "FILE")]
+    pub receipt_out: Option<PathBuf>,
+    /// Where to save the signed envelope [default: envelope-<bid id>.json].
+    #[arg(long, value_name = "FILE")]
+    pub envelope_out: Option<PathBuf>,
+}
+
+/// What a successful `seal` produced.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    /// The new bid's id.
+    pub bid_id: Uuid,
+    /// Lowercase hex SHA-256 of the envelope.
+    pub envelope_hash: String,
+    /// The verified receipt.
+    pub receipt: Receipt,
+    /// Where the receipt was saved.
+    pub receipt_path: PathBuf,
+    /// Where the envelope was saved.
+    pub envelope_path: PathBuf,
+    /// `false` if the server already had this exact envelope.
+    pub created: bool,
+}
+
+/// Seals, submits, saves and verifies the receipt.
+pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
+    let client = args.server.client()?;
+    let form = read_form(&args.form)?;
+    let tender = client.tender(args.tender).await.context("cannot fetch the tender")?;
+    check_form(&tender, &args.lot, &form, &args.form)?;
+    let documents = documents(&args.docs)?;
+    let bid_id = Uuid::new_v4();
+    let receipt_path = args.receipt_out.clone().unwrap_or_else(|| format!("receipt-{bid_id}.json").into());
+    let envelope_path = args.envelope_out.clone().unwrap_or_else(|| format!("envelope-{bid_id}.json").into());
+    for path in [&receipt_path, &envelope_path] {
+        anyhow::ensure!(!path.exists(), "{} already exists; refusing to overwrite it", path.display());
+    }
+    let custody = fetch_custody(&client, &tender).await?;
+    let key = args.key.unlock_bidder().await?;
+
+    // Ciphertexts live here until the upload is done; dropped on any error.
+    let work = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let mut sealer = BidSealer::new(Binding::new(tender.id, bid_id), &args.lot, &custody)?;
+    let mut streams = Vec::with_capacity(documents.len());
+    for (i, doc) in documents.into_iter().enumerate() {
+        let out = work.path().join(format!("document-{i}.bdrs"));
+        sealer = seal_document(sealer, doc, out.clone()).await?;
+        streams.push(out);
+    }
+    let form_json = serde_json::to_vec(&form)?;
+    let sealed = sealer.seal(&form_json, &key, OffsetDateTime::now_utc())?;
+    let envelope_hash = sha256_hex(&sealed.envelope);
+    let envelope = sealed.envelope.clone();
+    println!("sealed bid {bid_id} for tender {} lot {} (envelope {envelope_hash})", tender.id, args.lot);
+
+    let upload = BidUpload {
+        envelope: sealed.envelope,
+        signature: sealed.signature,
+        form: sealed.form_ciphertext,
+        documents: streams,
+    };
+    let submitted = client.submit_bid(tender.id, upload).await.context("submission failed")?;
+    let answer = submitted.answer;
+    anyhow::ensure!(answer.bid_id == bid_id, "the server answered for bid {}, not {bid_id}", answer.bid_id);
+    // Saved before they are checked: a receipt that fails to verify is
+    // evidence too, and the envelope is what the receipt is about.
+    write_new_file(&envelope_path, &envelope, false)?;
+    save_receipt(&receipt_path, &answer.receipt)?;
+    check_fresh(&client, &answer.receipt, Some(&envelope_hash)).await?;
+    let r = &answer.receipt;
+    println!(
+        "received at {} (log entry {} of {}); receipt verified and saved to {}",
+        super::common::rfc3339(r.received_at),
+        r.leaf_index,
+        r.tree_size,
+        receipt_path.display()
+    );
+    Ok(Sealed {
+        bid_id,
+        envelope_hash,
+        receipt: answer.receipt,
+        receipt_path,
+        envelope_path,
+        created: submitted.created,
+    })
+}
+
+/// Reads the form file as a JSON object.
+fn read_form(path: &Path) -> anyhow::Result<Map<String, Value>> {
+    let len = std::fs::metadata(path).with_context(|| format!("cannot read form {}", path.display()))?.len();
+    anyhow::ensure!(len <= MAX_FORM_FILE, "form {} is larger than 1 MiB", path.display());
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read form {}", path.display()))?;
+    let value: Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("form {} is not JSON", path.display()))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => anyhow::bail!("form {} must be a JSON object of field values", path.display()),
+    }
+}
+
+/// Validates the form against the lot's opening-record fields.
+fn check_form(tender: &Tender, lot: &str, form: &Map<String, Value>, path: &Path) -> anyhow::Result<()> {
+    let Some(l) = tender.lot(lot) else {
+        let ids: Vec<&str> = tender.lots.iter().map(|l| l.id.as_str()).collect();
+        anyhow::bail!("tender {} has no lot {lot:?} (lots: {})", tender.id, ids.join(", "));
+    };
+    l.validate_form(form).with_context(|| format!("form {} is not valid for lot {lot}", path.display()))
+}
+
+/// A document to seal: its path, the name and media type for the manifest.
+struct Document {
+    path: PathBuf,
+    name: String,
+    media_type: String,
+}
+
+fn documents(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
+    paths
+        .iter()
+        .map(|path| {
+            let meta = std::fs::metadata(path).with_context(|| format!("cannot read document {}", path.display()))?;
+            anyhow::ensure!(meta.is_file(), "document {} is not a file", path.display());
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .with_context(|| format!("document {} has no file name", path.display()))?;
+            let media_type = mime_guess::from_path(path).first_or_octet_stream().essence_str().to_owned();
+            Ok(Document { path: path.clone(), name, media_type })
+        })
+        .collect()
+}
+
+/// The custody policy to seal to, checked against the tender's summary of it.
+async fn fetch_custody(client: &Client, tender: &Tender) -> anyhow::Result<CustodyPolicy> {
+    let custody = client.custody(tender.id).await.context("cannot fetch the tender's custody policy")?;
+    let ids: Vec<&str> = custody.custodians.iter().map(|c| c.id.as_str()).collect();
+    // The keys come from one endpoint and the published terms from another;
+    // a bid sealed to keys the terms do not name could never be opened.
+    anyhow::ensure!(
+        custody.threshold == tender.custody.threshold && ids == tender.custody.custodians,
+        "the server's custody keys ({} of {:?}) do not match the tender's published policy ({} of {:?})",
+        custody.threshold,
+        ids,
+        tender.custody.threshold,
+        tender.custody.custodians
+    );
+    Ok(custody)
+}
+
+/// Encrypts one document into `out` on a blocking thread.
+async fn seal_document(mut sealer: BidSealer, doc: Document, out: PathBuf) -> anyhow::Result<BidSealer> {
+    tokio::task::spawn_blocking(move || {
+        let reader = std::fs::File::open(&doc.path).with_context(|| format!("cannot open {}", doc.path.display()))?;
+        let writer = std::io::BufWriter::new(std::fs::File::create(&out)?);
+        sealer
+            .seal_document(&doc.name, &doc.media_type, reader, writer)
+            .with_context(|| format!("cannot seal {}", doc.path.display()))?;
+        Ok(sealer)
+    })
+    .await?
+}

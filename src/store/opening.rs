@@ -1,0 +1,273 @@
+//! The opening's persistence: released shares, bid outcomes written exactly
+//! once with their events, custodian tokens.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{CustodianRecord, Event, StoreResult, StoredBid};
+use crate::domain::EventDraft;
+
+/// One share a custodian released.
+#[derive(Debug, Clone)]
+pub struct ReleasedShare {
+    /// The bid.
+    pub bid_id: Uuid,
+    /// The 33 share bytes (empty when the custodian could not decrypt it).
+    pub share: Vec<u8>,
+    /// Did it match the envelope's share commitment?
+    pub good: bool,
+}
+
+/// A stored share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredShare {
+    /// Custodian index (1-based).
+    pub index: u8,
+    /// Custodian id.
+    pub custodian: String,
+    /// Share bytes.
+    pub share: Vec<u8>,
+    /// Matched its commitment.
+    pub good: bool,
+}
+
+/// Persistence of the opening.
+#[async_trait]
+pub trait OpeningStore: Send + Sync {
+    /// Closed tenders whose opening time has come.
+    async fn due_to_open(&self, at: time::OffsetDateTime) -> StoreResult<Vec<Uuid>>;
+    /// Tenders whose opening is under way.
+    async fn openings_under_way(&self) -> StoreResult<Vec<Uuid>>;
+    /// Gives a custodian a release token (hash only).
+    async fn set_custodian_token(&self, id: &str, token_hash: &[u8]) -> StoreResult<()>;
+    /// The custodian owning a release token.
+    async fn custodian_by_token_hash(&self, token_hash: &[u8]) -> StoreResult<Option<CustodianRecord>>;
+    /// Records shares a custodian released, with a `custodian.released`
+    /// event, during the release window; shares already released are kept as
+    /// they were. Returns the event (none if nothing new).
+    async fn release_shares(
+        &self,
+        tender: Uuid,
+        custodian: &str,
+        index: u8,
+        shares: &[ReleasedShare],
+        draft: EventDraft,
+    ) -> StoreResult<Option<Event>>;
+    /// Bids standing at the close that have no outcome yet, in order of
+    /// receipt, with the shares released for them.
+    async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>>;
+    /// The shares released for one bid.
+    async fn shares_of(&self, bid: Uuid) -> StoreResult<Vec<StoredShare>>;
+    /// Writes a bid's outcome and its event, unless it already has one
+    /// (then `None`): the exactly-once step of the opening. `make` gets the
+    /// bid's position in the record.
+    async fn record_outcome(
+        &self,
+        tender: Uuid,
+        bid: Uuid,
+        outcome: &'static str,
+        form_key: Option<Vec<u8>>,
+        make: Box<dyn FnOnce(i64) -> EventDraft + Send>,
+    ) -> StoreResult<Option<Event>>;
+    /// Bids that stood at the close, with or without an outcome.
+    async fn bids_at_close(&self, tender: Uuid) -> StoreResult<Vec<StoredBid>>;
+    /// Appends one event to a tender's stream without changing its state.
+    async fn append_tender_event(&self, tender: Uuid, draft: EventDraft) -> StoreResult<Event>;
+}
+
+/// Implements [`OpeningStore`] for a backend.
+macro_rules! shared_opening_impl {
+    ($store:ty, $db:ty, $for_update:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::store::OpeningStore for $store {
+            async fn due_to_open(&self, at: time::OffsetDateTime) -> $crate::store::StoreResult<Vec<uuid::Uuid>> {
+                let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM tenders WHERE state = 'closed' AND opening_at <= $1 ORDER BY opening_at")
+                    .bind($crate::store::to_micros(at))
+                    .fetch_all(self.reader())
+                    .await?;
+                ids.iter().map(|s| $crate::store::shared::parse_uuid(s)).collect()
+            }
+
+            async fn openings_under_way(&self) -> $crate::store::StoreResult<Vec<uuid::Uuid>> {
+                let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM tenders WHERE state = 'opening' ORDER BY opening_at")
+                    .fetch_all(self.reader())
+                    .await?;
+                ids.iter().map(|s| $crate::store::shared::parse_uuid(s)).collect()
+            }
+
+            async fn set_custodian_token(&self, id: &str, token_hash: &[u8]) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE custodians SET token_hash = $2 WHERE id = $1").bind(id).bind(token_hash).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn custodian_by_token_hash(&self, token_hash: &[u8]) -> $crate::store::StoreResult<Option<$crate::store::CustodianRecord>> {
+                let row = sqlx::query("SELECT id, name, public_key, created_at, token_hash FROM custodians WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(self.reader())
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let stored: Vec<u8> = sqlx::Row::try_get(&row, "token_hash")?;
+                if !$crate::store::shared::ct_eq(&stored, token_hash) {
+                    return Ok(None);
+                }
+                $crate::store::bids::custodian_from_row(&row).map(Some)
+            }
+
+            async fn release_shares(
+                &self,
+                tender: uuid::Uuid,
+                custodian: &str,
+                index: u8,
+                shares: &[$crate::store::ReleasedShare],
+                draft: $crate::domain::EventDraft,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Event>> {
+                let mut tx = self.begin_write().await?;
+                let now = Self::clock(&mut tx).await?;
+                let row = sqlx::query(concat!("SELECT doc, last_seq FROM tenders WHERE id = $1", $for_update))
+                    .bind(tender.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound("tender"))?;
+                let stored = $crate::store::shared::tender_from_row(&row)?;
+                if stored.tender.state != $crate::domain::TenderState::Opening {
+                    return Err($crate::domain::DomainError::Transition { action: "release shares for", state: stored.tender.state.as_str() }.into());
+                }
+                if now >= stored.tender.release_until() {
+                    return Err($crate::domain::DomainError::Transition { action: "release shares for", state: "past its release window" }.into());
+                }
+                let now_us = $crate::store::to_micros(now);
+                let mut new = 0;
+                for s in shares {
+                    let done = sqlx::query(
+                        "INSERT INTO shares (bid_id, custodian_index, custodian_id, share, good, released_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(s.bid_id.to_string())
+                    .bind(i64::from(index))
+                    .bind(custodian)
+                    .bind(s.share.as_slice())
+                    .bind(i64::from(s.good))
+                    .bind(now_us)
+                    .execute(&mut *tx)
+                    .await?;
+                    new += done.rows_affected();
+                }
+                if new == 0 {
+                    return Ok(None);
+                }
+                let seq = stored.last_seq + 1;
+                let entry = $crate::store::log::encode_event(tender, seq, now, draft)?;
+                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
+                let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, indices[0]);
+                tx.commit().await?;
+                Ok(Some(event))
+            }
+
+            async fn pending_openings(
+                &self,
+                tender: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<($crate::store::StoredBid, Vec<$crate::store::StoredShare>)>> {
+                let rows = sqlx::query(concat!(
+                    $crate::store::bids::BID_COLUMNS!(),
+                    " WHERE tender_id = $1 AND status = 'active' AND id NOT IN (SELECT bid_id FROM outcomes WHERE tender_id = $1) ORDER BY log_index"
+                ))
+                .bind(tender.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let bid = $crate::store::bids::bid_from_row(row)?;
+                    let shares = self.shares_of(bid.id).await?;
+                    out.push((bid, shares));
+                }
+                Ok(out)
+            }
+
+            async fn shares_of(&self, bid: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StoredShare>> {
+                let rows: Vec<(i64, String, Vec<u8>, i64)> =
+                    sqlx::query_as("SELECT custodian_index, custodian_id, share, good FROM shares WHERE bid_id = $1 ORDER BY custodian_index")
+                        .bind(bid.to_string())
+                        .fetch_all(self.reader())
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(index, custodian, share, good)| $crate::store::StoredShare { index: index as u8, custodian, share, good: good != 0 })
+                    .collect())
+            }
+
+            async fn record_outcome(
+                &self,
+                tender: uuid::Uuid,
+                bid: uuid::Uuid,
+                outcome: &'static str,
+                form_key: Option<Vec<u8>>,
+                make: Box<dyn FnOnce(i64) -> $crate::domain::EventDraft + Send>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Event>> {
+                let mut tx = self.begin_write().await?;
+                let now = Self::clock(&mut tx).await?;
+                let row = sqlx::query(concat!("SELECT doc, last_seq FROM tenders WHERE id = $1", $for_update))
+                    .bind(tender.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound("tender"))?;
+                let stored = $crate::store::shared::tender_from_row(&row)?;
+                if stored.tender.state != $crate::domain::TenderState::Opening {
+                    return Ok(None);
+                }
+                let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE bid_id = $1")
+                    .bind(bid.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if done > 0 {
+                    return Ok(None);
+                }
+                let position: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE tender_id = $1")
+                    .bind(tender.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let position = position + 1;
+                let seq = stored.last_seq + 1;
+                let now_us = $crate::store::to_micros(now);
+                let entry = $crate::store::log::encode_event(tender, seq, now, make(position))?;
+                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
+                sqlx::query("INSERT INTO outcomes (bid_id, tender_id, position, outcome, log_index, form_key) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(bid.to_string())
+                    .bind(tender.to_string())
+                    .bind(position)
+                    .bind(outcome)
+                    .bind(indices[0])
+                    .bind(form_key)
+                    .execute(&mut *tx)
+                    .await?;
+                let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, indices[0]);
+                tx.commit().await?;
+                Ok(Some(event))
+            }
+
+            async fn append_tender_event(&self, tender: uuid::Uuid, draft: $crate::domain::EventDraft) -> $crate::store::StoreResult<$crate::store::Event> {
+                let mut tx = self.begin_write().await?;
+                let now = Self::clock(&mut tx).await?;
+                let last_seq: i64 = sqlx::query_scalar(concat!("SELECT last_seq FROM tenders WHERE id = $1", $for_update))
+                    .bind(tender.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound("tender"))?;
+                let seq = last_seq + 1;
+                let now_us = $crate::store::to_micros(now);
+                let entry = $crate::store::log::encode_event(tender, seq, now, draft)?;
+                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
+                let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, indices[0]);
+                tx.commit().await?;
+                Ok(event)
+            }
+
+            async fn bids_at_close(&self, tender: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StoredBid>> {
+                // After the close no bid changes status, so the standing bids
+                // are exactly those the close counted.
+                $crate::store::BidStore::active_bids(self, tender).await
+            }
+        }
+    };
+}
+pub(crate) use shared_opening_impl;
