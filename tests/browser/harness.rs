@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use bidroom::app::App;
 use bidroom::config::ServeConfig;
-use bidroom::seal::{BidderKey, CustodianSecretKey, b64, register_message};
+use bidroom::seal::{BidderKey, Binding, CustodianSecretKey, CustodyPolicy, b64, register_message, seal_bid};
+use bidroom::store::DynStore;
 use fantoccini::{Client, ClientBuilder};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ pub struct Server {
     pub base: String,
     pub data_dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    pub store: DynStore,
     shutdown: CancellationToken,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -33,7 +35,10 @@ impl Server {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = ServeConfig::for_data_dir(data_dir.path().to_path_buf());
         cfg.admin_token = Some(ADMIN_TOKEN.to_string());
+        // Open bids one by one, as a person watching would see them.
+        cfg.opening_pace_ms = 300;
         let app = App::build(&cfg).await.expect("server builds");
+        let store = app.state.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
@@ -42,6 +47,7 @@ impl Server {
             base: format!("http://{addr}"),
             data_dir,
             http: reqwest::Client::new(),
+            store,
             shutdown,
             handle: Some(handle),
         }
@@ -95,6 +101,46 @@ impl Server {
         let key = CustodianSecretKey::generate().expect("key");
         let body = json!({"id": id, "name": name, "public_key": b64(key.public_key().as_bytes())});
         self.admin(Method::POST, "/api/v1/custodians", Some(&body)).await;
+        key
+    }
+
+    /// Gives a custodian a release token (staff hand these out; no API yet).
+    pub async fn release_token(&self, custodian: &str) -> String {
+        let token = format!("release-{custodian}-{}", uuid::Uuid::new_v4().simple());
+        self.store
+            .set_custodian_token(custodian, &bidroom::http::auth::token_hash(&token))
+            .await
+            .expect("set custodian token");
+        token
+    }
+
+    /// Submits a bid sealed by the Rust code (as the CLI would); returns the bidder's key.
+    pub async fn rust_bid(&self, id: &str, name: &str, form: &str) -> BidderKey {
+        let key = self.bidder(name).await;
+        let custody: CustodyPolicy =
+            serde_json::from_value(self.get(&format!("/api/v1/tenders/{id}/custody")).await).expect("policy");
+        let tender_id: uuid::Uuid = id.parse().expect("uuid");
+        let sealed = seal_bid(
+            Binding::new(tender_id, uuid::Uuid::new_v4()),
+            "1",
+            form.as_bytes(),
+            &custody,
+            &key,
+            time::OffsetDateTime::now_utc(),
+        )
+        .expect("seal");
+        let form = reqwest::multipart::Form::new()
+            .part("envelope", reqwest::multipart::Part::bytes(sealed.envelope.clone()))
+            .part("signature", reqwest::multipart::Part::bytes(sealed.signature.to_vec()))
+            .part("form", reqwest::multipart::Part::bytes(sealed.form_ciphertext.clone()));
+        let resp = self
+            .http
+            .post(self.url(&format!("/api/v1/tenders/{id}/bids")))
+            .multipart(form)
+            .send()
+            .await
+            .expect("submit");
+        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap_or_default());
         key
     }
 

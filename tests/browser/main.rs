@@ -10,4 +10,5 @@ mod harness;
 mod bidder;
 mod crypto;
 mod public;
+mod session;
 mod staff;

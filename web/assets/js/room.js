@@ -4,6 +4,7 @@
 
 import { api, el, initPage, nn, serverClock, showError, tenderIdFromPath } from "./common.js";
 import { fmtDuration, fmtTime, onLanguageChange, pick, t, viewerZone } from "./i18n.js";
+import { verifyOpenedBid } from "./record.js";
 import { LogFollower } from "./verify.js";
 
 const POLL_MS = 2000;
@@ -15,6 +16,9 @@ const state = {
   events: [],
   checks: new Map(), // seq -> {ok, error}
   bids: null,
+  record: null,
+  envelopes: new Map(), // bid id -> public bid
+  rowChecks: new Map(), // bid id -> {ok, error}
   failure: null,
   follower: new LogFollower(),
 };
@@ -107,6 +111,83 @@ function renderClock() {
   document.getElementById("zone").textContent = t("room.zone", { zone: viewerZone(), server: serverClock.zone });
 }
 
+function custodianName(cid) {
+  if (cid === "server") return t("room.custody.server");
+  const c = state.custodians.find((x) => x.id === cid);
+  return c && c.name ? `${c.name} (${cid})` : cid;
+}
+
+const bidderName = (b) => (b ? b.name || b.id : "?");
+
+function fieldText(row) {
+  const lot = state.tender.lots.find((l) => l.id === row.lot);
+  return Object.entries(row.fields || {})
+    .map(([k, v]) => {
+      const f = lot && lot.fields.find((x) => x.key === k);
+      return `${f ? pick(f.label) : k}: ${v}`;
+    })
+    .join("; ");
+}
+
+function renderRecord() {
+  const box = document.getElementById("record");
+  const r = state.record;
+  if (!r) {
+    box.replaceChildren();
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const rows = r.rows.map((row) => {
+    const check = state.rowChecks.get(row.bid_id);
+    const checkText = row.status !== "opened" ? "—" : !check ? "…" : check.ok ? t("record.check.ok") : t("record.check.fail", { reason: check.error });
+    return el(
+      "tr",
+      { dataset: { bid: row.bid_id, status: row.status } },
+      el("td", {}, String(row.position)),
+      el("td", {}, bidderName(row.bidder)),
+      el("td", {}, row.lot),
+      el("td", {}, fmtTime(row.received_at)),
+      el("td", {}, t(`record.status.${row.status}`)),
+      el("td", { class: "fields" }, row.status === "opened" ? fieldText(row) : row.reason || ""),
+      el("td", { class: `check ${check ? (check.ok ? "ok" : "bad") : ""}` }, checkText),
+    );
+  });
+  box.replaceChildren(
+    el("h2", {}, t("record.title")),
+    el(
+      "div",
+      { class: "table-wrap" },
+      el(
+        "table",
+        { id: "record-table" },
+        el("thead", {}, el("tr", {}, ["record.no", "record.bidder", "record.lot", "record.received", "record.status", "room.lots", "record.check"].map((k) => el("th", { scope: "col" }, k === "room.lots" ? pick({ zh: "开标记录表字段", en: "Fields" }) : t(k))))),
+        el("tbody", {}, rows),
+      ),
+    ),
+    el("p", { class: "help" }, r.complete ? t("record.final") : t("record.pending", { n: r.pending })),
+  );
+}
+
+async function refreshRecord() {
+  if (!["opening", "opened"].includes(state.tender.state)) return;
+  state.record = await api("GET", `/tenders/${id}/record`);
+  const need = state.record.rows.filter((r) => r.status === "opened" && !state.rowChecks.has(r.bid_id));
+  if (need.length && need.some((r) => !state.envelopes.has(r.bid_id))) {
+    for (const b of await api("GET", `/tenders/${id}/envelopes`)) state.envelopes.set(b.bid_id, b);
+  }
+  for (const row of need) {
+    const pub = state.envelopes.get(row.bid_id);
+    try {
+      if (!pub) throw new Error("the envelope is not public");
+      await verifyOpenedBid(id, row, pub);
+      state.rowChecks.set(row.bid_id, { ok: true });
+    } catch (e) {
+      state.rowChecks.set(row.bid_id, { ok: false, error: e.message });
+    }
+  }
+}
+
 function describe(ev) {
   const d = ev.data || {};
   const hash = (d.envelope_hash || "").slice(0, 12);
@@ -123,6 +204,20 @@ function describe(ev) {
       return t(d.replaces ? "ev.bid.received.replaces" : "ev.bid.received", { lot: d.lot, hash, count: d.bids_received });
     case "bid.withdrawn":
       return t("ev.bid.withdrawn", { lot: d.lot, hash, count: d.bids_received });
+    case "opening.started":
+      return t("ev.opening.started", { until: fmtTime(d.release_until) });
+    case "custodian.released":
+      return d.bad_shares && d.bad_shares.length
+        ? t("ev.custodian.released.bad", { custodian: custodianName(d.custodian), shares: d.shares, bad: d.bad_shares.length })
+        : t("ev.custodian.released", { custodian: custodianName(d.custodian), shares: d.shares });
+    case "bid.opened":
+    case "bid.rejected":
+    case "bid.unopened":
+      return t(`ev.${ev.type}`, { position: d.position, bidder: bidderName(d.bidder), lot: d.lot, reason: d.reason });
+    case "record.published":
+      return t("ev.record.published", { opened: d.opened, rejected: d.rejected, unopened: d.unopened });
+    case "documents.accessed":
+      return t("ev.documents.accessed");
     default:
       return t("ev.other", { type: ev.type });
   }
@@ -157,7 +252,8 @@ function renderBids() {
 function renderVerify() {
   const box = document.getElementById("verify");
   const n = state.events.length;
-  const failed = [...state.checks.values()].filter((c) => !c.ok);
+  const failed = [...state.checks.values(), ...state.rowChecks.values()].filter((c) => !c.ok);
+  const opened = [...state.rowChecks.values()].filter((c) => c.ok).length;
   const cp = state.follower.checkpoint;
   if (state.failure || failed.length) {
     box.className = "verify bad";
@@ -169,7 +265,8 @@ function renderVerify() {
     box.replaceChildren(
       ...nn(el("p", { class: "mark" }, "✓ " + t("room.verify.ok", { n })),
       el("p", {}, t("room.verify.detail", { size: cp.size, log: state.follower.verifier.name })),
-      state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null),
+      state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null,
+      opened ? el("p", { id: "record-verified" }, t("room.verify.record", { n: opened })) : null),
     );
   } else {
     box.className = "verify";
@@ -184,6 +281,7 @@ function renderAll() {
   renderClock();
   renderBids();
   renderTimeline();
+  renderRecord();
   renderVerify();
 }
 
@@ -219,6 +317,8 @@ async function poll() {
       await verifyNew();
     }
     renderTimeline();
+    await refreshRecord();
+    renderRecord();
   }
   renderBids();
   renderVerify();
@@ -260,6 +360,7 @@ async function start() {
     el("section", { class: "panel", id: "bids", "aria-live": "polite" }),
     el("section", { class: "panel", id: "custody" }),
     el("section", { id: "actions" }),
+    el("section", { class: "panel", id: "record", hidden: true, "aria-live": "polite" }),
     el("section", { id: "timeline", "aria-live": "polite" }),
     el("section", { class: "panel", id: "facts", "aria-labelledby": "h-facts" }),
   );
