@@ -166,6 +166,33 @@ function bidSection() {
   const progress = el("progress", { id: "progress", max: 100, value: 0, hidden: true, "aria-label": t("bid.progress") });
   const status = el("div", { id: "bid-status", "aria-live": "polite" });
   const submit = el("button", { type: "submit", id: "seal" }, t("bid.seal"));
+  // After a failed upload the same sealed bid is sent again: the server
+  // answers a repeat of an envelope it already holds with the same receipt.
+  let unsent = null;
+  const retry = el("button", { type: "button", id: "retry", class: "secondary", hidden: true }, t("bid.retry"));
+  const send = async (sealed) => {
+    retry.hidden = true;
+    showStatus(status, t("bid.uploading"), "help");
+    progress.hidden = false;
+    progress.value = 0;
+    try {
+      const answer = await upload(id, sealed, (loaded, total) => {
+        progress.value = Math.round((100 * loaded) / total);
+      });
+      unsent = null;
+      progress.value = 100;
+      const saved = { bid_id: answer.bid_id, receipt: answer.receipt, envelope_hash: sealed.envelopeHash };
+      localStorage.setItem(BID_KEY, JSON.stringify(saved));
+      status.replaceChildren();
+      await showReceipt(saved);
+    } catch (err) {
+      // A refusal (4xx) will not change on retry; a cut connection or a 5xx may.
+      unsent = err.status && err.status < 500 ? null : sealed;
+      retry.hidden = !unsent;
+      showError(status, err);
+    }
+  };
+  retry.addEventListener("click", () => unsent && send(unsent));
   const form = el(
     "form",
     { novalidate: true, id: "bid-form" },
@@ -174,7 +201,7 @@ function bidSection() {
     fields,
     el("label", { for: "documents" }, t("bid.documents")),
     docs,
-    el("div", { class: "actions" }, submit),
+    el("div", { class: "actions" }, submit, retry),
     progress,
     status,
   );
@@ -202,16 +229,7 @@ function bidSection() {
       progress.hidden = false;
       progress.removeAttribute("value");
       const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: [...docs.files], signer: identity });
-      showStatus(status, t("bid.uploading"), "help");
-      progress.value = 0;
-      const answer = await upload(id, sealed, (loaded, total) => {
-        progress.value = Math.round((100 * loaded) / total);
-      });
-      progress.value = 100;
-      const saved = { bid_id: answer.bid_id, receipt: answer.receipt, envelope_hash: sealed.envelopeHash };
-      localStorage.setItem(BID_KEY, JSON.stringify(saved));
-      status.replaceChildren();
-      await showReceipt(saved);
+      await send(sealed);
     } catch (err) {
       showError(status, err);
     } finally {

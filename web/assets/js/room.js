@@ -104,7 +104,8 @@ function renderClock() {
   } else if (now < opening) {
     heading = `${t("room.countdown.closed")} ${t("room.countdown.opening")}`;
     value = fmtDuration(opening - now);
-  } else heading = x.state === "published" ? t("room.countdown.closed") : t("room.countdown.due");
+  } else if (x.state === "opened") heading = t("room.countdown.opened");
+  else heading = x.state === "published" ? t("room.countdown.closed") : t("room.countdown.due");
   document.getElementById("countdown-label").textContent = heading;
   document.getElementById("countdown").textContent = value;
   document.getElementById("servertime").textContent = `${t("room.servertime")}: ${fmtTime(new Date(now))}`;
@@ -348,6 +349,7 @@ async function start() {
     el("h1", { id: "title" }, state.tender.title),
     el("div", { id: "net" }),
     el("section", { class: "verify", id: "verify", "aria-live": "polite" }),
+    el("section", { class: "panel", id: "record", hidden: true, "aria-live": "polite" }),
     el(
       "section",
       { class: "panel", id: "clock", "aria-labelledby": "countdown-label" },
@@ -360,7 +362,6 @@ async function start() {
     el("section", { class: "panel", id: "bids", "aria-live": "polite" }),
     el("section", { class: "panel", id: "custody" }),
     el("section", { id: "actions" }),
-    el("section", { class: "panel", id: "record", hidden: true, "aria-live": "polite" }),
     el("section", { id: "timeline", "aria-live": "polite" }),
     el("section", { class: "panel", id: "facts", "aria-labelledby": "h-facts" }),
   );
