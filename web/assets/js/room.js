@@ -122,10 +122,13 @@ const bidderName = (b) => (b ? b.name || b.id : "?");
 
 function fieldText(row) {
   const lot = state.tender.lots.find((l) => l.id === row.lot);
-  return Object.entries(row.fields || {})
-    .map(([k, v]) => {
+  const values = row.fields || {};
+  // In the lot's field order, as on the paper 开标记录表.
+  const keys = [...(lot ? lot.fields.map((f) => f.key) : []), ...Object.keys(values)].filter((k, i, all) => k in values && all.indexOf(k) === i);
+  return keys
+    .map((k) => {
       const f = lot && lot.fields.find((x) => x.key === k);
-      return `${f ? pick(f.label) : k}: ${v}`;
+      return `${f ? pick(f.label) : k}: ${values[k]}`;
     })
     .join("; ");
 }
