@@ -207,7 +207,6 @@ fn rss_kib(field: &str) -> u64 {
 }
 
 async fn upload(mib: u64) {
-    use futures_util::StreamExt;
     let total = mib * 1024 * 1024;
     let chunk = vec![0x5au8; 1 << 20];
     // Baseline: the same bytes to the same disk, hashed, fsynced.
@@ -244,7 +243,7 @@ async fn upload(mib: u64) {
     let sealed = sealer.seal(br#"{"price":"1.00"}"#, &key, time::OffsetDateTime::now_utc()).expect("seal");
     let ct_len = std::fs::metadata(&ct_path).expect("meta").len();
     let file = tokio::fs::File::open(&ct_path).await.expect("open");
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).map(|r| r.map(bytes::Bytes::from));
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
     let form = Form::new()
         .part("envelope", Part::bytes(sealed.envelope))
         .part("signature", Part::bytes(sealed.signature.to_vec()))

@@ -20,6 +20,7 @@ mod health;
 pub mod log;
 mod openapi;
 pub mod opening;
+mod pages;
 mod receipts;
 pub mod registry;
 pub mod staff;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/log/key", get(log::key))
         .route("/log/tile/{*rest}", get(log::tile))
         .nest("/api/v1", api)
+        .merge(pages::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -20,7 +20,7 @@ use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
 use crate::domain::{DomainError, EventDraft, EventKind, TenderState};
 use crate::http::AppState;
 use crate::seal::{CustodianSecretKey, Envelope, Share, b64, open_share};
-use crate::store::{ReleasedShare, StoreError, StoredBid, StoredShare};
+use crate::store::{Outcome, ReleasedShare, StoreError, StoredBid, StoredShare};
 
 pub mod documents;
 pub mod evaluate;
@@ -114,20 +114,34 @@ async fn step(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
     }
     let window_over = state.store.now().await? >= tender.release_until();
     let k = usize::from(policy.threshold);
-    let mut opened_one = false;
+    let mut names = Names::default();
+    let mut batch = Vec::new();
+    let mut evaluating = Vec::new();
     for (bid, shares) in &pending {
         let good: Vec<Share> =
             shares.iter().filter(|s| s.good).filter_map(|s| Share::from_bytes(&s.share).ok()).collect();
         if good.len() >= k {
-            if opened_one && !state.opening.pace.is_zero() {
-                tokio::time::sleep(state.opening.pace).await;
+            let who = names.get(state, &bid.bidder_id).await?;
+            if state.opening.pace.is_zero() {
+                // All at once: evaluate in parallel, write in batches.
+                evaluating.push(tokio::spawn(prepare_open(state.clone(), tender.clone(), bid.clone(), good, who)));
+                if evaluating.len() >= BATCH {
+                    batch.extend(join_all(std::mem::take(&mut evaluating)).await?);
+                    record(state, id, std::mem::take(&mut batch)).await?;
+                }
+            } else {
+                let outcome = prepare_open(state.clone(), tender.clone(), bid.clone(), good, who).await?;
+                if record(state, id, vec![outcome]).await? {
+                    tokio::time::sleep(state.opening.pace).await;
+                }
             }
-            open_bid(state, &tender, bid, &good).await?;
-            opened_one = true;
         } else if window_over {
-            leave_unopened(state, &tender, bid, shares, &policy).await?;
+            let who = names.get(state, &bid.bidder_id).await?;
+            batch.push(unopened(bid, shares, &policy, who));
         }
     }
+    batch.extend(join_all(evaluating).await?);
+    record(state, id, batch).await?;
     if state.store.pending_openings(id).await?.is_empty() {
         finish(state, id).await?;
     }
@@ -179,24 +193,71 @@ async fn auto_release(
     }
 }
 
-async fn open_bid(state: &AppState, tender: &Tender, bid: &StoredBid, good: &[Share]) -> Result<(), OpeningError> {
-    let envelope = load_envelope(state, bid).await?;
-    let form_hash = bid.blobs.get(1).ok_or_else(|| OpeningError::Corrupt(format!("bid {} has no form", bid.id)))?;
-    let form = read_blob(state, form_hash).await?;
-    let lot = tender.lots.iter().find(|l| l.id == bid.lot).cloned();
-    let shares = good.to_vec();
-    let evaluation = tokio::task::spawn_blocking(move || evaluate(&envelope, &shares, &form, lot.as_ref()))
-        .await
-        .map_err(|e| OpeningError::Corrupt(e.to_string()))?;
-    let bidder = state.store.get_bidder(&bid.bidder_id).await?;
-    let who = bidder_json(&bid.bidder_id, bidder.as_ref().map(|b| b.name.as_str()));
-    let base = json!({
+/// Outcomes written per transaction when opening all at once.
+const BATCH: usize = 256;
+
+/// Bidder names, looked up once per step.
+#[derive(Default)]
+struct Names(std::collections::HashMap<String, serde_json::Value>);
+
+impl Names {
+    async fn get(&mut self, state: &AppState, id: &str) -> Result<serde_json::Value, OpeningError> {
+        if let Some(v) = self.0.get(id) {
+            return Ok(v.clone());
+        }
+        let bidder = state.store.get_bidder(id).await?;
+        let v = bidder_json(id, bidder.as_ref().map(|b| b.name.as_str()));
+        self.0.insert(id.to_string(), v.clone());
+        Ok(v)
+    }
+}
+
+async fn join_all(
+    tasks: Vec<tokio::task::JoinHandle<Result<Outcome, OpeningError>>>,
+) -> Result<Vec<Outcome>, OpeningError> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.map_err(|e| OpeningError::Corrupt(e.to_string()))??);
+    }
+    Ok(out)
+}
+
+/// Writes outcomes; true if any was new.
+async fn record(state: &AppState, tender: Uuid, outcomes: Vec<Outcome>) -> Result<bool, OpeningError> {
+    if outcomes.is_empty() {
+        return Ok(false);
+    }
+    let events = state.store.record_outcomes(tender, outcomes).await?;
+    state.after_change(&events);
+    Ok(!events.is_empty())
+}
+
+fn bid_json(bid: &StoredBid, who: serde_json::Value) -> serde_json::Value {
+    json!({
         "bid_id": bid.id,
         "envelope_hash": bid.envelope_hash,
         "received_at": crate::domain::tender::rfc3339(bid.received_at),
         "bidder": who,
         "lot": bid.lot,
-    });
+    })
+}
+
+/// Opens one bid (off the async workers) and builds its outcome.
+async fn prepare_open(
+    state: AppState,
+    tender: Tender,
+    bid: StoredBid,
+    good: Vec<Share>,
+    who: serde_json::Value,
+) -> Result<Outcome, OpeningError> {
+    let envelope = load_envelope(&state, &bid).await?;
+    let form_hash = bid.blobs.get(1).ok_or_else(|| OpeningError::Corrupt(format!("bid {} has no form", bid.id)))?;
+    let form = read_blob(&state, form_hash).await?;
+    let lot = tender.lots.iter().find(|l| l.id == bid.lot).cloned();
+    let evaluation = tokio::task::spawn_blocking(move || evaluate(&envelope, &good, &form, lot.as_ref()))
+        .await
+        .map_err(|e| OpeningError::Corrupt(e.to_string()))?;
+    let base = bid_json(&bid, who);
     let (outcome, form_key, kind, extra) = match evaluation {
         Evaluation::Opened { fields, form_key } => (
             "opened",
@@ -208,18 +269,12 @@ async fn open_bid(state: &AppState, tender: &Tender, bid: &StoredBid, good: &[Sh
             ("rejected", None, EventKind::BidRejected, json!({ "blame": "bidder", "reason": reason }))
         }
     };
-    let event = state
-        .store
-        .record_outcome(
-            tender.id,
-            bid.id,
-            outcome,
-            form_key,
-            Box::new(move |position| EventDraft::new(kind, merge(base, extra, position))),
-        )
-        .await?;
-    state.after_change(event.as_slice());
-    Ok(())
+    Ok(Outcome {
+        bid: bid.id,
+        outcome,
+        form_key,
+        make: Box::new(move |position| EventDraft::new(kind, merge(base, extra, position))),
+    })
 }
 
 fn merge(mut base: serde_json::Value, extra: serde_json::Value, position: i64) -> serde_json::Value {
@@ -230,46 +285,29 @@ fn merge(mut base: serde_json::Value, extra: serde_json::Value, position: i64) -
     base
 }
 
-async fn leave_unopened(
-    state: &AppState,
-    tender: &Tender,
+/// The outcome of a bid without k good shares when the window ended.
+fn unopened(
     bid: &StoredBid,
     shares: &[StoredShare],
     policy: &crate::seal::CustodyPolicy,
-) -> Result<(), OpeningError> {
-    let missing: Vec<&str> = policy
-        .custodians
-        .iter()
-        .filter(|c| !shares.iter().any(|s| s.index == c.index))
-        .map(|c| c.id.as_str())
-        .collect();
-    let faulty: Vec<&str> = shares.iter().filter(|s| !s.good).map(|s| s.custodian.as_str()).collect();
-    let bidder = state.store.get_bidder(&bid.bidder_id).await?;
-    let base = json!({
-        "bid_id": bid.id,
-        "envelope_hash": bid.envelope_hash,
-        "received_at": crate::domain::tender::rfc3339(bid.received_at),
-        "bidder": bidder_json(&bid.bidder_id, bidder.as_ref().map(|b| b.name.as_str())),
-        "lot": bid.lot,
-    });
+    who: serde_json::Value,
+) -> Outcome {
+    let missing: Vec<String> =
+        policy.custodians.iter().filter(|c| !shares.iter().any(|s| s.index == c.index)).map(|c| c.id.clone()).collect();
+    let faulty: Vec<String> = shares.iter().filter(|s| !s.good).map(|s| s.custodian.clone()).collect();
+    let base = bid_json(bid, who);
     let extra = json!({
         "reason": format!("fewer than {} good shares when the release window ended", policy.threshold),
+        "blame": if faulty.is_empty() { "custodians (not released)" } else { "custodians" },
         "not_released_by": missing,
         "bad_shares_from": faulty,
-        "blame": if faulty.is_empty() { "custodians (not released)" } else { "custodians" },
     });
-    let event = state
-        .store
-        .record_outcome(
-            tender.id,
-            bid.id,
-            "unopened",
-            None,
-            Box::new(move |p| EventDraft::new(EventKind::BidUnopened, merge(base, extra, p))),
-        )
-        .await?;
-    state.after_change(event.as_slice());
-    Ok(())
+    Outcome {
+        bid: bid.id,
+        outcome: "unopened",
+        form_key: None,
+        make: Box::new(move |p| EventDraft::new(EventKind::BidUnopened, merge(base, extra, p))),
+    }
 }
 
 /// Publishes the record once every bid has its outcome.

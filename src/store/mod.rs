@@ -26,7 +26,7 @@ mod types;
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
 pub use log::{LogContext, LogStore};
-pub use opening::{OpeningStore, ReleasedShare, StoredShare};
+pub use opening::{OpeningStore, Outcome, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;

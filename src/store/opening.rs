@@ -18,6 +18,18 @@ pub struct ReleasedShare {
     pub good: bool,
 }
 
+/// One bid's outcome at the opening, to record.
+pub struct Outcome {
+    /// The bid.
+    pub bid: Uuid,
+    /// `opened`, `rejected` or `unopened`.
+    pub outcome: &'static str,
+    /// The published form key, when opened.
+    pub form_key: Option<Vec<u8>>,
+    /// Builds the event given the bid's position in the record.
+    pub make: Box<dyn FnOnce(i64) -> EventDraft + Send>,
+}
+
 /// A stored share.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredShare {
@@ -58,17 +70,10 @@ pub trait OpeningStore: Send + Sync {
     async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>>;
     /// The shares released for one bid.
     async fn shares_of(&self, bid: Uuid) -> StoreResult<Vec<StoredShare>>;
-    /// Writes a bid's outcome and its event, unless it already has one
-    /// (then `None`): the exactly-once step of the opening. `make` gets the
-    /// bid's position in the record.
-    async fn record_outcome(
-        &self,
-        tender: Uuid,
-        bid: Uuid,
-        outcome: &'static str,
-        form_key: Option<Vec<u8>>,
-        make: Box<dyn FnOnce(i64) -> EventDraft + Send>,
-    ) -> StoreResult<Option<Event>>;
+    /// Writes bids' outcomes and their events in one transaction, skipping
+    /// any bid that already has one: the exactly-once step of the opening.
+    /// Returns the events written.
+    async fn record_outcomes(&self, tender: Uuid, outcomes: Vec<Outcome>) -> StoreResult<Vec<Event>>;
     /// Bids that stood at the close, with or without an outcome.
     async fn bids_at_close(&self, tender: Uuid) -> StoreResult<Vec<StoredBid>>;
     /// Appends one event to a tender's stream without changing its state.
@@ -175,10 +180,21 @@ macro_rules! shared_opening_impl {
                 .bind(tender.to_string())
                 .fetch_all(self.reader())
                 .await?;
+                let shares: Vec<(String, i64, String, Vec<u8>, i64)> = sqlx::query_as(
+                    "SELECT s.bid_id, s.custodian_index, s.custodian_id, s.share, s.good FROM shares s JOIN bids b ON b.id = s.bid_id \
+                     WHERE b.tender_id = $1 ORDER BY s.bid_id, s.custodian_index",
+                )
+                .bind(tender.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                let mut by_bid: std::collections::HashMap<String, Vec<$crate::store::StoredShare>> = std::collections::HashMap::new();
+                for (bid, index, custodian, share, good) in shares {
+                    by_bid.entry(bid).or_default().push($crate::store::StoredShare { index: index as u8, custodian, share, good: good != 0 });
+                }
                 let mut out = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let bid = $crate::store::bids::bid_from_row(row)?;
-                    let shares = self.shares_of(bid.id).await?;
+                    let shares = by_bid.remove(&bid.id.to_string()).unwrap_or_default();
                     out.push((bid, shares));
                 }
                 Ok(out)
@@ -196,14 +212,11 @@ macro_rules! shared_opening_impl {
                     .collect())
             }
 
-            async fn record_outcome(
+            async fn record_outcomes(
                 &self,
                 tender: uuid::Uuid,
-                bid: uuid::Uuid,
-                outcome: &'static str,
-                form_key: Option<Vec<u8>>,
-                make: Box<dyn FnOnce(i64) -> $crate::domain::EventDraft + Send>,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Event>> {
+                outcomes: Vec<$crate::store::Outcome>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Event>> {
                 let mut tx = self.begin_write().await?;
                 let now = Self::clock(&mut tx).await?;
                 let row = sqlx::query(concat!("SELECT doc, last_seq FROM tenders WHERE id = $1", $for_update))
@@ -213,36 +226,48 @@ macro_rules! shared_opening_impl {
                     .ok_or($crate::store::StoreError::NotFound("tender"))?;
                 let stored = $crate::store::shared::tender_from_row(&row)?;
                 if stored.tender.state != $crate::domain::TenderState::Opening {
-                    return Ok(None);
+                    return Ok(Vec::new());
                 }
-                let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE bid_id = $1")
-                    .bind(bid.to_string())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if done > 0 {
-                    return Ok(None);
-                }
-                let position: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE tender_id = $1")
+                let mut position: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE tender_id = $1")
                     .bind(tender.to_string())
                     .fetch_one(&mut *tx)
                     .await?;
-                let position = position + 1;
-                let seq = stored.last_seq + 1;
+                let mut seq = stored.last_seq;
+                let mut entries = Vec::with_capacity(outcomes.len());
+                let mut rows = Vec::with_capacity(outcomes.len());
+                for o in outcomes {
+                    let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE bid_id = $1")
+                        .bind(o.bid.to_string())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if done > 0 {
+                        continue;
+                    }
+                    position += 1;
+                    seq += 1;
+                    entries.push($crate::store::log::encode_event(tender, seq, now, (o.make)(position))?);
+                    rows.push((o.bid, o.outcome, o.form_key, position, seq));
+                }
+                if entries.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let now_us = $crate::store::to_micros(now);
-                let entry = $crate::store::log::encode_event(tender, seq, now, make(position))?;
-                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
-                sqlx::query("INSERT INTO outcomes (bid_id, tender_id, position, outcome, log_index, form_key) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(bid.to_string())
-                    .bind(tender.to_string())
-                    .bind(position)
-                    .bind(outcome)
-                    .bind(indices[0])
-                    .bind(form_key)
-                    .execute(&mut *tx)
-                    .await?;
-                let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, indices[0]);
+                let indices = Self::append_log(&mut tx, self.log(), &entries, now).await?;
+                let mut events = Vec::with_capacity(entries.len());
+                for ((entry, index), (bid, outcome, form_key, position, seq)) in entries.iter().zip(indices).zip(rows) {
+                    sqlx::query("INSERT INTO outcomes (bid_id, tender_id, position, outcome, log_index, form_key) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(bid.to_string())
+                        .bind(tender.to_string())
+                        .bind(position)
+                        .bind(outcome)
+                        .bind(index)
+                        .bind(form_key)
+                        .execute(&mut *tx)
+                        .await?;
+                    events.push($crate::store::shared::record_event!(tx, tender, seq, now_us, entry, index));
+                }
                 tx.commit().await?;
-                Ok(Some(event))
+                Ok(events)
             }
 
             async fn append_tender_event(&self, tender: uuid::Uuid, draft: $crate::domain::EventDraft) -> $crate::store::StoreResult<$crate::store::Event> {

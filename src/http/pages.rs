@@ -1,0 +1,109 @@
+//! The web pages: HTML shells and their static assets (`web/`), embedded in
+//! release builds and read from disk in debug builds. The pages are plain ES
+//! modules that talk to the JSON API; nothing here renders data.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+
+/// The `web/` folder.
+#[derive(rust_embed::RustEmbed)]
+#[folder = "web/"]
+struct Web;
+
+/// Content-Security-Policy of every page: own origin only, no inline code.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                   connect-src 'self'; media-src 'self' blob: https:; frame-src https:; object-src 'none'; \
+                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Routes of the pages and `/assets/`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|h: HeaderMap| async move { serve("index.html", &h) }))
+        .route("/staff", get(|h: HeaderMap| async move { serve("staff.html", &h) }))
+        .route("/tenders/{id}", get(|h: HeaderMap| async move { serve("room.html", &h) }))
+        .route("/tenders/{id}/bid", get(|h: HeaderMap| async move { serve("bid.html", &h) }))
+        .route("/tenders/{id}/custodian", get(|h: HeaderMap| async move { serve("custodian.html", &h) }))
+        .route("/assets/{*path}", get(asset))
+}
+
+async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    if path.split('/').any(|p| p.is_empty() || p.starts_with('.')) {
+        return not_found();
+    }
+    serve(&format!("assets/{path}"), &headers)
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Serves one file of `web/` with an ETag (its SHA-256), revalidated on
+/// every use so a new release is picked up at once.
+fn serve(path: &str, headers: &HeaderMap) -> Response {
+    let Some(file) = Web::get(path) else {
+        return not_found();
+    };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+    let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == etag);
+    let mut response =
+        if fresh { StatusCode::NOT_MODIFIED.into_response() } else { file.data.into_owned().into_response() };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if path.ends_with(".html") {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_and_its_scripts_exist() {
+        for page in ["index.html", "room.html", "bid.html", "custodian.html", "staff.html"] {
+            let html = Web::get(page).unwrap_or_else(|| panic!("web/{page} is missing"));
+            let text = String::from_utf8(html.data.into_owned()).expect("utf-8");
+            for part in text.split("src=\"/assets/").skip(1) {
+                let asset = part.split('"').next().unwrap_or_default();
+                assert!(Web::get(&format!("assets/{asset}")).is_some(), "{page} loads missing assets/{asset}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_external_resources() {
+        for name in Web::iter() {
+            let file = Web::get(&name).expect("listed file");
+            let text = String::from_utf8_lossy(&file.data);
+            for bad in ["http://", "https://", "//cdn", "@import url("] {
+                assert!(!text.contains(bad), "web/{name} refers to an external resource ({bad})");
+            }
+        }
+    }
+}

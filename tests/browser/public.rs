@@ -1,0 +1,96 @@
+//! The public pages: the tender list with search, and the room following
+//! a tender live (poll) to a record it verified itself, in both languages.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Browser, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_search_and_a_room_that_verifies_itself() {
+    let server = Server::start().await;
+    server.custodian("alice", "Alice Notary").await;
+    server.custodian("bob", "Bob Supervisor").await;
+    let custody = json!({"threshold": 2, "custodians": ["server", "alice", "bob"], "release_window_minutes": 45});
+    let open = server.tender("Road maintenance 2027", 3 * 24 * 3600, Some(custody)).await;
+    let soon = server.tender("School canteen supplies", 3600, None).await;
+    let open_id = open["id"].as_str().expect("id").to_string();
+    server.rust_bid(&open_id, "Acme Roads", r#"{"price":"99.00","days":30}"#).await;
+    server.rust_bid(&open_id, "Beta Build", r#"{"price":"98.50","days":45}"#).await;
+    let now = server.now().await;
+    let new_deadline = now + time::Duration::days(4);
+    let amend = json!({"deadline": new_deadline.format(&time::format_description::well_known::Rfc3339).expect("fmt"), "reason": "Clarification of lot 1"});
+    server.admin(Method::POST, &format!("/api/v1/tenders/{open_id}/amend"), Some(&amend)).await;
+
+    let Some(b) = Browser::start("public", "en-US").await else { return };
+
+    // The list: grouped, and searchable.
+    b.goto(&server.url("/")).await;
+    b.wait_for("document.querySelector('#group-open li')", 20).await;
+    assert!(b.text("#group-open").await.contains("Road maintenance 2027"));
+    assert!(b.text("#group-soon").await.contains("School canteen supplies"));
+    b.screenshot("1-list").await;
+    b.phone_screenshot("1-list").await;
+    b.fill("#q", soon["reference"].as_str().expect("reference")).await;
+    b.click("#search button[type=submit]").await;
+    b.wait_for("!document.getElementById('groups').innerText.includes('Road maintenance')", 10).await;
+    assert!(b.text("#groups").await.contains("School canteen supplies"));
+
+    // The room: facts, custody in words, count, timeline, and the verification mark.
+    b.goto(&server.url(&format!("/tenders/{open_id}"))).await;
+    b.wait_for(
+        "document.getElementById('verify') && document.getElementById('verify').dataset.status === 'verified'",
+        30,
+    )
+    .await;
+    let verify = b.text("#verify").await;
+    assert!(verify.contains("all 4 events are in the signed public log"), "{verify}");
+    assert!(verify.contains("Ed25519 signature by bidroom.local/log"), "{verify}");
+    let custody_text = b.text("#custody-text").await;
+    assert!(
+        custody_text.contains("The bids open when 2 of these 3 custodians release their key shares: the server itself")
+            && custody_text.contains("Alice Notary (alice), Bob Supervisor (bob)")
+            && custody_text.contains("45 minutes"),
+        "{custody_text}"
+    );
+    assert_eq!(b.text("#bid-count").await, "2");
+    let timeline = b.text("#events").await;
+    assert!(timeline.contains("Clarification of lot 1") && timeline.matches("✓ verified").count() == 4, "{timeline}");
+    let countdown = b.text("#countdown").await;
+    assert!(countdown.contains(" d "), "a countdown of days on the server clock: {countdown}");
+    assert!(b.text("#zone").await.contains("The server's clock runs in UTC"));
+    b.screenshot("2-room").await;
+    b.phone_screenshot("2-room").await;
+
+    // 中文.
+    b.click("#lang-switch").await;
+    b.wait_for("document.documentElement.lang === 'zh-CN'", 5).await;
+    let zh = b.text("#verify").await;
+    assert!(zh.contains("已在您的浏览器中验证"), "{zh}");
+    assert!(b.text("#custody-text").await.contains("以下 3 位密钥保管人中有 2 位"));
+    b.screenshot("3-room-zh").await;
+    b.click("#lang-switch").await;
+
+    // Live: a tender closing in a few seconds; the open page sees the close and verifies it.
+    let closing = server.tender("Snow clearing", 4, None).await;
+    let closing_id = closing["id"].as_str().expect("id").to_string();
+    b.goto(&server.url(&format!("/tenders/{closing_id}"))).await;
+    b.wait_for(
+        "document.getElementById('verify') && document.getElementById('verify').dataset.status === 'verified'",
+        30,
+    )
+    .await;
+    b.wait_for("document.querySelector('#events li[data-type=\"tender.closed\"].ok')", 30).await;
+    // With no bids, the opening that follows the close publishes an empty record.
+    b.wait_for("document.querySelector('#events li[data-type=\"record.published\"].ok')", 30).await;
+    b.wait_for("document.getElementById('verify').dataset.status === 'verified'", 20).await;
+    assert!(
+        b.text("#verify").await.contains("consistency proof"),
+        "a viewer that saw an older checkpoint checks consistency"
+    );
+    assert!(b.text("#state").await.contains("Opened"));
+    b.screenshot("4-room-closed").await;
+
+    b.close().await;
+    server.stop().await;
+}

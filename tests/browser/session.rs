@@ -1,0 +1,94 @@
+//! A whole session in the browser: a bid sealed in the page, two sealed by
+//! the Rust code, the deadline, the opening, a custodian releasing in the
+//! page, and the room filling in the record and verifying every opened
+//! bid's form itself.
+
+use bidroom::seal::{CustodianSecretKey, KeyFile};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Browser, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
+    let server = Server::start().await;
+    let alice: CustodianSecretKey = server.custodian("alice", "Alice Notary").await;
+    let token = server.release_token("alice").await;
+    let key_path = server.data_dir.path().join("alice-key.json");
+    std::fs::write(
+        &key_path,
+        KeyFile::seal_custodian(&alice, "alice passphrase", 1000).expect("seal").to_json().expect("json"),
+    )
+    .expect("write key file");
+    let custody = json!({"threshold": 2, "custodians": ["server", "alice"], "release_window_minutes": 5});
+    let tender = server.tender("Harbour dredging", 600, Some(custody)).await;
+    let id = tender["id"].as_str().expect("id").to_string();
+    let Some(b) = Browser::start("session", "en-US").await else { return };
+
+    // A bidder seals in the page.
+    b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
+    b.wait_for("document.getElementById('generate-key')", 20).await;
+    b.click("#generate-key").await;
+    b.wait_for("document.getElementById('bidder-name')", 20).await;
+    b.fill("#bidder-name", "Browser Dredging Co").await;
+    b.click("#register-go").await;
+    b.wait_for("document.getElementById('field-price')", 20).await;
+    b.fill("#field-price", "777000.00").await;
+    b.fill("#field-days", "120").await;
+    b.click("#seal").await;
+    b.wait_for("((document.getElementById('receipt-status') || {}).innerText || '').startsWith('✓')", 60).await;
+    server.rust_bid(&id, "Harbour Works", r#"{"price":"812000.00","days":100}"#).await;
+    server.rust_bid(&id, "Deep Sea Ltd", r#"{"price":"799500.50","days":95}"#).await;
+
+    // Bring the deadline (and the opening with it) forward; the room follows live.
+    let soon = server.now().await + time::Duration::seconds(3);
+    let amend = json!({"deadline": soon.format(&time::format_description::well_known::Rfc3339).expect("fmt"), "reason": "All expected bids are in"});
+    server.admin(Method::POST, &format!("/api/v1/tenders/{id}/amend"), Some(&amend)).await;
+    b.goto(&server.url(&format!("/tenders/{id}"))).await;
+    b.wait_for("document.querySelector('#events li[data-type=\"opening.started\"]')", 30).await;
+    b.wait_for("document.querySelector('#events li[data-type=\"custodian.released\"]')", 30).await;
+    b.wait_for("document.querySelector('#record-table')", 30).await;
+    b.screenshot("1-room-opening").await;
+
+    // The custodian releases in the page.
+    b.goto(&server.url(&format!("/tenders/{id}/custodian"))).await;
+    b.wait_for("document.getElementById('keyfile')", 20).await;
+    let input = b.client.find(fantoccini::Locator::Css("#keyfile")).await.expect("file input");
+    input.send_keys(&key_path.display().to_string()).await.expect("attach");
+    b.fill("#passphrase", "alice passphrase").await;
+    b.click("#load-key button[type=submit]").await;
+    b.wait_for("document.getElementById('key-status')", 20).await;
+    assert!(b.text("#key-status").await.contains("custodian 2 of this tender"), "{}", b.text("#key-status").await);
+    b.fill("#release-token", &token).await;
+    b.click("#release").await;
+    b.wait_for("document.getElementById('released')", 30).await;
+    assert!(b.text("#released").await.contains("3 share(s) accepted"), "{}", b.text("#released").await);
+    b.screenshot("2-custodian-released").await;
+
+    // The room: the record fills in and every opened bid is checked in the page.
+    b.goto(&server.url(&format!("/tenders/{id}"))).await;
+    b.wait_for("document.querySelector('#events li[data-type=\"record.published\"]')", 60).await;
+    b.wait_for(
+        "document.getElementById('verify').dataset.status === 'verified' && document.getElementById('record-verified').innerText.includes('(3 bid(s))')",
+        30,
+    )
+    .await;
+    let verify = b.text("#verify").await;
+    assert!(verify.contains("(3 bid(s))"), "{verify}");
+    let table = b.text("#record-table").await;
+    assert_eq!(table.matches("✓ decrypted and matches").count(), 3, "{table}");
+    assert!(table.contains("Browser Dredging Co") && table.contains("777000.00") && table.contains("120"), "{table}");
+    assert!(table.contains("Deep Sea Ltd") && table.contains("799500.50"), "{table}");
+    assert!(b.text("#record").await.contains("The record is final"));
+    assert!(b.text("#state").await.contains("Opened"));
+    let record = server.get(&format!("/api/v1/tenders/{id}/record")).await;
+    assert_eq!(record["rows"].as_array().map(Vec::len), Some(3));
+    b.screenshot("3-record").await;
+    b.phone_screenshot("3-record").await;
+    b.click("#lang-switch").await;
+    b.wait_for("document.getElementById('record').innerText.includes('开标记录表')", 5).await;
+    b.screenshot("4-record-zh").await;
+
+    b.close().await;
+    server.stop().await;
+}

@@ -1,0 +1,115 @@
+//! The staff console: sign in, create a tender with two lots, publish,
+//! amend with a reason, cancel.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{ADMIN_TOKEN, Browser, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_create_publish_amend_and_cancel() {
+    let server = Server::start().await;
+    server.custodian("notary", "Notary Office").await;
+    let Some(b) = Browser::start("staff", "zh-CN").await else { return };
+
+    b.goto(&server.url("/staff")).await;
+    b.wait_for("document.getElementById('token')", 20).await;
+    assert_eq!(
+        b.js("return document.documentElement.lang", vec![]).await,
+        "zh-CN",
+        "Chinese from the browser's language"
+    );
+    b.screenshot("1-signin-zh").await;
+    b.fill("#token", "wrong-token").await;
+    b.click("#signin button[type=submit]").await;
+    b.wait_for("document.querySelector('#signin-status .error')", 10).await;
+    b.fill("#token", ADMIN_TOKEN).await;
+    b.click("#signin button[type=submit]").await;
+    b.wait_for("document.getElementById('whoami')", 10).await;
+    b.click("#lang-switch").await;
+    b.wait_for("document.getElementById('new-tender').innerText === 'New tender'", 10).await;
+
+    b.click("#new-tender").await;
+    b.wait_for("document.getElementById('tender-form')", 10).await;
+    b.fill("#title", "Street lighting renewal").await;
+    b.fill("#reference", "ZB-2027-0042").await;
+    b.fill("#buyer", "City of Example").await;
+    b.fill("#description", "LED retrofit of 4000 lamps").await;
+    // datetime-local in the viewer's zone: two days ahead, opening an hour later.
+    b.js(
+        "const p = (n) => String(n).padStart(2, '0');\
+         const f = (d) => `${d.getFullYear()}-${p(d.getMonth()+1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;\
+         const d = new Date(Date.now() + 2 * 86400000);\
+         document.getElementById('deadline').value = f(d);\
+         document.getElementById('opening').value = f(new Date(d.getTime() + 3600000));",
+        vec![],
+    )
+    .await;
+    b.fill("fieldset.lot .lot-title", "Old town").await;
+    b.click("fieldset.lot .add-field").await;
+    b.fill("fieldset.lot .field-row:nth-of-type(2) .f-key", "warranty").await;
+    b.fill("fieldset.lot .field-row:nth-of-type(2) .f-zh", "质保期").await;
+    b.fill("fieldset.lot .field-row:nth-of-type(2) .f-en", "Warranty (years)").await;
+    b.js(
+        "const s = document.querySelector('fieldset.lot .field-row:nth-of-type(2) .f-type'); s.value = 'integer';",
+        vec![],
+    )
+    .await;
+    b.click("#add-lot").await;
+    b.fill("fieldset.lot:nth-of-type(2) .lot-title", "New town").await;
+    b.click("fieldset.lot:nth-of-type(2) .add-field").await;
+    b.fill("fieldset.lot:nth-of-type(2) .f-key", "price").await;
+    b.fill("fieldset.lot:nth-of-type(2) .f-zh", "投标报价").await;
+    b.fill("fieldset.lot:nth-of-type(2) .f-en", "Price").await;
+    b.click("#cust-notary").await;
+    b.fill("#threshold", "2").await;
+    b.screenshot("2-new-tender").await;
+    b.click("#save").await;
+    b.wait_for("document.querySelector('#drafts li')", 10).await;
+
+    let list = server.admin(Method::GET, "/api/v1/tenders?state=draft", None).await;
+    let draft = &list["items"][0];
+    assert_eq!(draft["title"], "Street lighting renewal");
+    assert_eq!(draft["lots"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        draft["lots"][0]["fields"][1],
+        json!({"key": "warranty", "label": {"zh": "质保期", "en": "Warranty (years)"}, "type": "integer", "required": false})
+    );
+    assert_eq!(draft["custody"]["custodians"], json!(["server", "notary"]));
+    assert_eq!(draft["custody"]["threshold"], 2);
+    let id = draft["id"].as_str().expect("id").to_string();
+
+    b.click(&format!("#tender-{id} button.publish")).await;
+    b.client.accept_alert().await.expect("confirm publish");
+    b.wait_for(&format!("document.querySelector('#tender-{id}[data-state=published]')"), 10).await;
+    assert_eq!(server.get(&format!("/api/v1/tenders/{id}")).await["state"], "published");
+    b.screenshot("3-published").await;
+
+    b.click(&format!("#tender-{id} button.amend")).await;
+    b.js(
+        "const p = (n) => String(n).padStart(2, '0');\
+         for (const c of ['.amend-deadline', '.amend-opening']) {\
+           const i = document.querySelector('.amend-form ' + c); const d = new Date(i.value); d.setDate(d.getDate() + 1);\
+           i.value = `${d.getFullYear()}-${p(d.getMonth()+1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;\
+         }",
+        vec![],
+    )
+    .await;
+    b.fill(".amend-form .reason", "More time for site visits").await;
+    b.click(".amend-form button[type=submit]").await;
+    b.wait_for("document.getElementById('console-status').innerText.includes('Amended')", 10).await;
+    let events = server.get(&format!("/api/v1/tenders/{id}/events")).await;
+    assert_eq!(events["events"][1]["type"], "tender.amended");
+    assert_eq!(events["events"][1]["data"]["reason"], "More time for site visits");
+
+    b.click(&format!("#tender-{id} button.cancel")).await;
+    b.fill(".cancel-form .reason", "Budget withdrawn").await;
+    b.click(".cancel-form button[type=submit]").await;
+    b.wait_for(&format!("document.querySelector('#tender-{id}[data-state=cancelled]')"), 10).await;
+    assert_eq!(server.get(&format!("/api/v1/tenders/{id}")).await["cancel_reason"], "Budget withdrawn");
+    b.screenshot("4-cancelled").await;
+    b.phone_screenshot("4-cancelled").await;
+
+    b.close().await;
+    server.stop().await;
+}

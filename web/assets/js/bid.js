@@ -1,0 +1,322 @@
+// `/tenders/{id}/bid`: the bidder. Identity key (made and kept in this
+// browser, saved to a passphrase-protected file), registration, the lot's
+// form with validation, sealing in the browser, upload with progress,
+// the receipt verified here, withdrawal.
+
+import { b64url, concat, label, uuidBytes } from "./bytes.js";
+import { api, download, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
+import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
+import * as keys from "./keyfile.js";
+import { sealBid, upload } from "./seal.js";
+import { parseVerifierKey, verifyReceipt } from "./verify.js";
+
+const id = tenderIdFromPath();
+const main = document.getElementById("main");
+let tender = null;
+let identity = null;
+let bidder = null;
+const BID_KEY = `bidroom.bid.${id}`;
+
+
+/** Checks one value against its field type; returns [value, error key]. */
+function parseValue(field, raw) {
+  const v = raw.trim();
+  if (!v) return [undefined, field.required ? "bid.invalid.required" : null];
+  switch (field.type) {
+    case "money":
+      return /^\d{1,18}(\.\d{1,2})?$/.test(v) ? [v, null] : [undefined, "bid.invalid.money"];
+    case "integer":
+      return /^-?\d{1,15}$/.test(v) ? [Number(v), null] : [undefined, "bid.invalid.integer"];
+    case "decimal":
+      return /^-?\d{1,18}(\.\d{1,18})?$/.test(v) ? [v, null] : [undefined, "bid.invalid.decimal"];
+    case "date": {
+      const ok = /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v);
+      return ok ? [v, null] : [undefined, "bid.invalid.date"];
+    }
+    default:
+      return [...raw].length <= 2000 ? [raw, null] : [undefined, "bid.invalid.text"];
+  }
+}
+
+function identitySection() {
+  const box = el("section", { class: "panel", id: "identity", "aria-labelledby": "h-identity" });
+  const status = el("div", { id: "identity-status", "aria-live": "polite" });
+  const pass = el("input", { type: "password", id: "passphrase", autocomplete: "new-password" });
+  const file = el("input", { type: "file", id: "keyfile", accept: ".json,application/json" });
+  const actions = el("div", { class: "actions" });
+  if (identity) {
+    actions.append(
+      el("button", { type: "button", id: "export-key", onclick: async () => {
+        if (pass.value.length < 8) return showError(status, new Error(t("bid.passphrase.short")));
+        try {
+          const json = await keys.exportBidderKey(identity.privateKey, pass.value);
+          download(`bidroom-bidder-${identity.id}.json`, json);
+        } catch (e) {
+          showError(status, e);
+        }
+      } }, t("bid.identity.export")),
+      el("button", { type: "button", class: "secondary", id: "forget-key", onclick: async () => {
+        await keys.forgetBidderKey();
+        identity = null;
+        bidder = null;
+        render();
+      } }, t("bid.identity.forget")),
+    );
+  } else {
+    actions.append(
+      el("button", { type: "button", id: "generate-key", onclick: async () => {
+        identity = await keys.generateBidderKey();
+        await keys.storeBidderKey(identity);
+        await lookUpBidder();
+        render();
+        document.getElementById("passphrase").focus();
+      } }, t("bid.identity.generate")),
+      el("button", { type: "button", class: "secondary", id: "import-key", onclick: async () => {
+        try {
+          if (!file.files[0]) throw new Error(t("bid.keyfile"));
+          identity = await keys.importBidderKey(await file.files[0].text(), pass.value);
+          await keys.storeBidderKey(identity);
+          await lookUpBidder();
+          render();
+        } catch (e) {
+          showError(status, e instanceof keys.WrongPassphrase ? new Error(t("bid.keyfile.wrong")) : e);
+        }
+      } }, t("bid.identity.import")),
+    );
+  }
+  box.append(
+    ...nn(el("h2", { id: "h-identity" }, t("bid.identity")),
+    el("p", { id: "identity-text" }, identity ? t("bid.identity.have", { id: identity.id }) : t("bid.identity.none")),
+    el("p", { class: "help" }, t("bid.identity.help")),
+    identity ? null : el("div", {}, el("label", { for: "keyfile" }, t("bid.keyfile")), file),
+    el("div", {}, el("label", { for: "passphrase" }, t("bid.passphrase")), pass),
+    actions,
+    status),
+  );
+  return box;
+}
+
+function registerSection() {
+  const box = el("section", { class: "panel", id: "register", "aria-labelledby": "h-register" });
+  box.append(el("h2", { id: "h-register" }, t("bid.register")));
+  if (!identity) return box;
+  if (bidder) {
+    box.append(el("p", { class: "ok", id: "registered" }, t("bid.register.done", { name: bidder.name, id: bidder.id })));
+    return box;
+  }
+  const name = el("input", { id: "bidder-name", required: true, autocomplete: "organization" });
+  const status = el("div", { "aria-live": "polite" });
+  const form = el(
+    "form",
+    {},
+    el("label", { for: "bidder-name" }, t("bid.register.name")),
+    name,
+    el("div", { class: "actions" }, el("button", { type: "submit", id: "register-go" }, t("bid.register.go"))),
+    status,
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const proof = await keys.sign(identity.privateKey, concat(label("bidroom/v1/register"), identity.pub));
+      bidder = await api("POST", "/bidders", { body: { name: name.value.trim(), public_key: b64url(identity.pub), proof: b64url(proof) } });
+      render();
+    } catch (err) {
+      showError(status, err);
+    }
+  });
+  box.append(form);
+  return box;
+}
+
+function fieldInputs(lot) {
+  return lot.fields.map((f) => {
+    const input = el("input", {
+      id: `field-${f.key}`,
+      name: f.key,
+      required: f.required,
+      inputmode: f.type === "money" || f.type === "decimal" ? "decimal" : f.type === "integer" ? "numeric" : null,
+      type: f.type === "date" ? "date" : "text",
+      "aria-describedby": `err-${f.key}`,
+      dataset: { type: f.type },
+    });
+    return el(
+      "div",
+      { class: "form-field" },
+      el("label", { for: input.id }, pick(f.label), f.required ? ` (${t("room.required")})` : "", ` — ${t(`type.${f.type}`)}`),
+      input,
+      el("p", { class: "field-error", id: `err-${f.key}`, "aria-live": "polite" }),
+    );
+  });
+}
+
+function bidSection() {
+  const box = el("section", { class: "panel", id: "bid", "aria-labelledby": "h-bid" });
+  box.append(el("h2", { id: "h-bid" }, t("bid.form")));
+  if (tender.state !== "published" || Date.now() > Date.parse(tender.deadline) + 60000) {
+    box.append(el("p", { class: "warn" }, t("bid.closed")));
+    return box;
+  }
+  if (!identity || !bidder) return box;
+  const lotSelect = el("select", { id: "lot" }, tender.lots.map((l) => el("option", { value: l.id }, `${l.id} — ${l.title}`)));
+  const fields = el("div", { id: "fields" });
+  const showFields = () => fields.replaceChildren(...fieldInputs(tender.lots.find((l) => l.id === lotSelect.value)));
+  lotSelect.addEventListener("change", showFields);
+  showFields();
+  const docs = el("input", { type: "file", id: "documents", multiple: true });
+  const progress = el("progress", { id: "progress", max: 100, value: 0, hidden: true, "aria-label": t("bid.progress") });
+  const status = el("div", { id: "bid-status", "aria-live": "polite" });
+  const submit = el("button", { type: "submit", id: "seal" }, t("bid.seal"));
+  // After a failed upload the same sealed bid is sent again: the server
+  // answers a repeat of an envelope it already holds with the same receipt.
+  let unsent = null;
+  const retry = el("button", { type: "button", id: "retry", class: "secondary", hidden: true }, t("bid.retry"));
+  const send = async (sealed) => {
+    retry.hidden = true;
+    showStatus(status, t("bid.uploading"), "help");
+    progress.hidden = false;
+    progress.value = 0;
+    try {
+      const answer = await upload(id, sealed, (loaded, total) => {
+        progress.value = Math.round((100 * loaded) / total);
+      });
+      unsent = null;
+      progress.value = 100;
+      const saved = { bid_id: answer.bid_id, receipt: answer.receipt, envelope_hash: sealed.envelopeHash };
+      localStorage.setItem(BID_KEY, JSON.stringify(saved));
+      status.replaceChildren();
+      await showReceipt(saved);
+    } catch (err) {
+      // A refusal (4xx) will not change on retry; a cut connection or a 5xx may.
+      unsent = err.status && err.status < 500 ? null : sealed;
+      retry.hidden = !unsent;
+      showError(status, err);
+    }
+  };
+  retry.addEventListener("click", () => unsent && send(unsent));
+  const form = el(
+    "form",
+    { novalidate: true, id: "bid-form" },
+    el("label", { for: "lot" }, t("bid.lot")),
+    lotSelect,
+    fields,
+    el("label", { for: "documents" }, t("bid.documents")),
+    docs,
+    el("div", { class: "actions" }, submit, retry),
+    progress,
+    status,
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const lot = tender.lots.find((l) => l.id === lotSelect.value);
+    const values = {};
+    let firstBad = null;
+    for (const f of lot.fields) {
+      const input = document.getElementById(`field-${f.key}`);
+      const [value, error] = parseValue(f, input.value);
+      document.getElementById(`err-${f.key}`).textContent = error ? t(error) : "";
+      input.setAttribute("aria-invalid", error ? "true" : "false");
+      if (error && !firstBad) firstBad = input;
+      if (value !== undefined) values[f.key] = value;
+    }
+    if (firstBad) {
+      showError(status, new Error(t("bid.fix")));
+      firstBad.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      showStatus(status, t("bid.sealing"), "help");
+      progress.hidden = false;
+      progress.removeAttribute("value");
+      const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: [...docs.files], signer: identity });
+      await send(sealed);
+    } catch (err) {
+      showError(status, err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  box.append(form);
+  return box;
+}
+
+async function showReceipt(saved) {
+  const box = document.getElementById("receipt");
+  box.hidden = false;
+  const status = el("div", { "aria-live": "polite" });
+  let text;
+  let cls = "ok";
+  try {
+    const verifier = await parseVerifierKey(await (await fetch("/log/key")).text());
+    await verifyReceipt(saved.receipt, verifier, saved.envelope_hash);
+    text = "✓ " + t("bid.receipt.ok", { bid: saved.bid_id, at: fmtTime(saved.receipt.received_at), hash: saved.envelope_hash });
+  } catch (e) {
+    cls = "error";
+    text = `✗ ${e.message}`;
+  }
+  box.replaceChildren(
+    el("h2", {}, t("bid.receipt")),
+    el("p", { class: cls, id: "receipt-status", role: "status" }, text),
+    el("p", {}, el("code", { class: "hash", id: "bid-id" }, saved.bid_id)),
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { type: "button", class: "secondary", id: "download-receipt", onclick: () => download(`bidroom-receipt-${saved.bid_id}.json`, JSON.stringify(saved.receipt, null, 2)) }, t("bid.receipt.download")),
+      identity && tender.state === "published"
+        ? el("button", { type: "button", class: "danger", id: "withdraw", onclick: async () => {
+            if (!confirm(t("bid.withdraw.confirm"))) return;
+            try {
+              const msg = concat(label("bidroom/v1/withdraw"), uuidBytes(id), uuidBytes(saved.bid_id));
+              const sig = await keys.sign(identity.privateKey, msg);
+              await api("POST", `/tenders/${id}/bids/${saved.bid_id}/withdraw`, { body: { signature: b64url(sig) } });
+              localStorage.removeItem(BID_KEY);
+              showStatus(status, t("bid.withdrawn"));
+            } catch (e) {
+              showError(status, e);
+            }
+          } }, t("bid.withdraw"))
+        : null,
+    ),
+    status,
+  );
+}
+
+async function lookUpBidder() {
+  bidder = null;
+  if (!identity) return;
+  try {
+    bidder = await api("GET", `/bidders/${identity.id}`);
+  } catch {
+    bidder = null;
+  }
+}
+
+function render() {
+  main.replaceChildren(
+    el("h1", {}, `${t("bid.title")}: ${tender.title}`),
+    el("p", {}, el("a", { href: `/tenders/${id}` }, t("back")), ` · ${t("room.deadline")}: ${fmtTime(tender.deadline)}`),
+    identitySection(),
+    registerSection(),
+    bidSection(),
+    el("section", { class: "panel", id: "receipt", hidden: true, "aria-live": "polite" }),
+  );
+  const saved = localStorage.getItem(BID_KEY);
+  if (saved) showReceipt(JSON.parse(saved));
+
+}
+
+async function start() {
+  initPage();
+  try {
+    tender = await api("GET", `/tenders/${id}`);
+    identity = (await keys.loadBidderKey().catch(() => undefined)) || null;
+    await lookUpBidder();
+  } catch (e) {
+    showError(main, e);
+    return;
+  }
+  render();
+}
+
+onLanguageChange(() => tender && render());
+start();

@@ -1,0 +1,135 @@
+// Page scaffolding: DOM helper, API calls, the server clock, the header.
+
+import { applyI18n, lang, setLanguage, t, zoneOf } from "./i18n.js";
+
+/** Creates an element: el("a", {href: "/"}, "text", child…). `on*` attributes become listeners. */
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") e.addEventListener(k.slice(2), v);
+    else if (k === "class") e.className = v;
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else if (v === true) e.setAttribute(k, "");
+    else e.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+/** An error answer of the API. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.message ? body.message : `HTTP ${status}`);
+    this.status = status;
+    this.code = body && body.code;
+    this.field = body && body.field;
+  }
+}
+
+/** Calls the JSON API; throws ApiError with the server's code and message. */
+export async function api(method, path, { body, token } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const r = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: "no-store",
+  });
+  const text = await r.text();
+  let value = null;
+  try {
+    value = text ? JSON.parse(text) : null;
+  } catch {
+    value = { message: text };
+  }
+  if (!r.ok) throw new ApiError(r.status, value);
+  return value;
+}
+
+/** The server's clock: offset from this device's, measured at the midpoint of a request. */
+export const serverClock = {
+  offset: 0,
+  zone: "UTC",
+  synced: false,
+  async sync() {
+    const before = Date.now();
+    const v = await api("GET", "/time");
+    const after = Date.now();
+    this.offset = v.unix_ms - (before + after) / 2;
+    this.zone = zoneOf(v.now);
+    this.synced = true;
+    return this;
+  },
+  now() {
+    return Date.now() + this.offset;
+  },
+};
+
+/** Builds the site header with navigation and the language switch, and applies translations. */
+export function initPage() {
+  const header = document.getElementById("site-header");
+  if (header) {
+    const button = el("button", { type: "button", class: "lang", id: "lang-switch" });
+    const label = () => {
+      button.textContent = t("lang.switch");
+      button.setAttribute("aria-label", t("lang.switch.label"));
+      button.lang = lang === "zh" ? "en" : "zh-CN";
+    };
+    label();
+    button.addEventListener("click", () => {
+      setLanguage(lang === "zh" ? "en" : "zh");
+      label();
+    });
+    header.replaceChildren(
+      el(
+        "div",
+        { class: "bar" },
+        el("a", { href: "/", class: "brand" }, el("strong", {}, "bidroom"), " ", el("span", { "data-i18n": "site.tagline" })),
+        el(
+          "nav",
+          { "aria-label": "main" },
+          el("a", { href: "/", "data-i18n": "nav.tenders" }),
+          el("a", { href: "/staff", "data-i18n": "nav.staff" }),
+          button,
+        ),
+      ),
+    );
+  }
+  applyI18n();
+}
+
+/** Shows an error message in `target` (role=alert). */
+export function showError(target, err) {
+  const msg = err instanceof ApiError ? `${err.message}${err.field ? ` (${err.field})` : ""}` : String(err.message || err);
+  target.replaceChildren(el("p", { class: "error", role: "alert" }, `${t("error.prefix")}: ${msg}`));
+}
+
+/** A short status line in `target` (role=status). */
+export function showStatus(target, text, kind = "ok") {
+  target.replaceChildren(el("p", { class: kind, role: "status" }, text));
+}
+
+/** The path segment after /tenders/. */
+export function tenderIdFromPath() {
+  const m = /^\/tenders\/([0-9a-fA-F-]{36})/.exec(location.pathname);
+  return m ? m[1] : null;
+}
+
+/** Offers bytes or text to the user as a file download. */
+export function download(name, data, type = "application/json") {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = el("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** The children worth inserting (drops null, undefined and false; flattens). */
+export const nn = (...xs) => xs.flat().filter((x) => x !== null && x !== undefined && x !== false);
