@@ -90,7 +90,8 @@ impl App {
             }
             None => None,
         };
-        let state = AppState { store, scheduler: Arc::new(Notify::new()) };
+        let live = crate::live::Hub::new(store.clone(), cfg.live.clone());
+        let state = AppState { store, scheduler: Arc::new(Notify::new()), live };
         Ok(App { state, new_admin_token, verifier_key })
     }
 
@@ -99,6 +100,8 @@ impl App {
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
         let scheduler =
             tokio::spawn(crate::schedule::run(self.state.clone(), self.state.scheduler.clone(), shutdown.clone()));
+        let listener = axum::serve::ListenerExt::tap_io(listener, self.state.live.config().socket_tuner());
+        let live = tokio::spawn(crate::live::run(self.state.live.clone(), shutdown.clone()));
         let router = crate::http::router(self.state);
         let stop = shutdown.clone();
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -107,6 +110,7 @@ impl App {
             .context("serving HTTP")?;
         shutdown.cancel();
         let _ = scheduler.await;
+        let _ = live.await;
         Ok(())
     }
 }

@@ -25,6 +25,9 @@ pub struct ServeConfig {
     /// The transparency log's origin line (its public name in checkpoints).
     #[arg(long, env = "BIDROOM_LOG_ORIGIN", default_value = "bidroom.local/log")]
     pub log_origin: String,
+    /// The live room's limits.
+    #[command(flatten)]
+    pub live: crate::live::LiveConfig,
 }
 
 impl ServeConfig {
@@ -37,6 +40,7 @@ impl ServeConfig {
             database_schema: None,
             admin_token: None,
             log_origin: "bidroom.local/log".to_string(),
+            live: crate::live::LiveConfig::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ledger;
+pub mod live;
 pub mod schedule;
 pub mod seal;
 pub mod store;

@@ -29,6 +29,8 @@ pub struct AppState {
     pub store: DynStore,
     /// Wakes the scheduler when times change.
     pub scheduler: Arc<Notify>,
+    /// The live room's event hub.
+    pub live: crate::live::Hub,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
     pub fn after_change(&self, events: &[Event]) {
         if !events.is_empty() {
             self.scheduler.notify_one();
+            self.live.publish(events);
         }
     }
 }
@@ -55,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tenders/{id}/amend", post(tenders::amend))
         .route("/tenders/{id}/cancel", post(tenders::cancel))
         .route("/tenders/{id}/events", get(tenders::events))
+        .route("/tenders/{id}/live", get(crate::live::live))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/me", get(staff::me))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
