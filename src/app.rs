@@ -10,9 +10,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServeConfig;
+use crate::domain::tender::SERVER_CUSTODIAN;
 use crate::http::{AppState, auth};
 use crate::ledger::LogSigner;
-use crate::store::{self, DynStore, LogContext};
+use crate::seal::CustodianSecretKey;
+use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext};
 
 /// A built server, ready to serve.
 pub struct App {
@@ -26,6 +28,8 @@ pub struct App {
 
 /// File in the data directory holding the log's Ed25519 key (PKCS#8).
 const LOG_KEY_FILE: &str = "log-key.pk8";
+/// File in the data directory holding the server's HPKE custodian key.
+const CUSTODIAN_KEY_FILE: &str = "custodian-key.bin";
 
 /// Reads a secret file, or creates it with `make` (mode 0600) on first start.
 pub fn load_or_create_secret(path: &Path, make: impl FnOnce() -> anyhow::Result<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
@@ -66,6 +70,14 @@ impl App {
         let signer = LogSigner::from_pkcs8(&cfg.log_origin, &pkcs8).context("loading the log key")?;
         let verifier_key = signer.verifier_key();
         let log = LogContext { signer: Arc::new(signer), origin: cfg.log_origin.clone() };
+        let log_ctx = log.clone();
+        let custodian_secret = load_or_create_secret(&cfg.data_dir.join(CUSTODIAN_KEY_FILE), || {
+            Ok(CustodianSecretKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?.to_bytes().to_vec())
+        })?;
+        let custodian = Arc::new(
+            CustodianSecretKey::from_bytes(&custodian_secret).map_err(|e| anyhow::anyhow!("custodian key: {e}"))?,
+        );
+        let blobs = BlobStore::open(&cfg.data_dir).context("opening the blob directory")?;
         let store: DynStore = match &cfg.database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Arc::new(
                 store::PgStore::connect(url, cfg.database_schema.as_deref(), log)
@@ -90,8 +102,17 @@ impl App {
             }
             None => None,
         };
+        // The server is a custodian too; its key lives in the data directory.
+        let now = store.now().await?;
+        let record = CustodianRecord {
+            id: SERVER_CUSTODIAN.to_string(),
+            name: "bidroom server (automatic release)".to_string(),
+            public_key: custodian.public_key().as_bytes().to_vec(),
+            created_at: now,
+        };
+        store.upsert_custodian(&record).await.context("registering the server custodian key")?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone());
-        let state = AppState { store, scheduler: Arc::new(Notify::new()), live };
+        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx, live };
         Ok(App { state, new_admin_token, verifier_key })
     }
 

@@ -22,6 +22,20 @@ pub enum DomainError {
     /// The opening time would come before the submission deadline.
     #[error("the opening time must not be before the submission deadline")]
     OpeningBeforeDeadline,
+    /// Submission closed at the deadline.
+    #[error("the submission deadline {deadline} has passed (server time {now}); nothing was stored")]
+    DeadlinePassed {
+        /// The deadline, RFC 3339.
+        deadline: String,
+        /// Server time of the refusal, RFC 3339.
+        now: String,
+    },
+    /// The tender is not accepting bids in its state.
+    #[error("the tender is {state} and does not accept bids")]
+    NotAcceptingBids {
+        /// Current state.
+        state: &'static str,
+    },
     /// The tender's state does not allow this action.
     #[error("cannot {action} a tender that is {state}")]
     Transition {

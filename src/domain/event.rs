@@ -18,6 +18,12 @@ pub enum EventKind {
     /// The tender was cancelled.
     #[serde(rename = "tender.cancelled")]
     TenderCancelled,
+    /// A sealed bid was received (its envelope hash, never its bidder).
+    #[serde(rename = "bid.received")]
+    BidReceived,
+    /// A bid was withdrawn by its bidder before the deadline.
+    #[serde(rename = "bid.withdrawn")]
+    BidWithdrawn,
 }
 
 impl EventKind {
@@ -28,6 +34,8 @@ impl EventKind {
             EventKind::TenderAmended => "tender.amended",
             EventKind::TenderClosed => "tender.closed",
             EventKind::TenderCancelled => "tender.cancelled",
+            EventKind::BidReceived => "bid.received",
+            EventKind::BidWithdrawn => "bid.withdrawn",
         }
     }
 }

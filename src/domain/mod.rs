@@ -2,6 +2,7 @@
 //! every change. Nothing here does I/O; the store and HTTP layers call in with
 //! the current time and persist what comes out.
 
+pub mod bid;
 pub mod error;
 pub mod event;
 pub mod staff;

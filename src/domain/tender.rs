@@ -16,7 +16,10 @@ mod fields;
 mod policy;
 
 pub use fields::{FieldDef, FieldKind, Label, Lot};
-pub use policy::{CustodyPolicy, Registration};
+pub use policy::{BidLimits, CustodyPolicy, Registration, SERVER_CUSTODIAN};
+
+/// The custody policy resolved to public keys, as bids are sealed to it.
+pub type SealedCustody = crate::seal::CustodyPolicy;
 
 /// Where a tender is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -86,6 +89,9 @@ pub struct TenderDraft {
     /// How bidders get admitted.
     #[serde(default)]
     pub registration: Registration,
+    /// Limits on each bid.
+    #[serde(default)]
+    pub limits: BidLimits,
 }
 
 /// A tender as stored and published.
@@ -120,6 +126,13 @@ pub struct Tender {
     pub custody: CustodyPolicy,
     /// Bidder admission.
     pub registration: Registration,
+    /// Limits on each bid.
+    pub limits: BidLimits,
+    /// The custody policy with each custodian's public key, fixed at publish:
+    /// bids are sealed to exactly this.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custody_keys: Option<SealedCustody>,
     /// When the draft was created.
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -159,7 +172,7 @@ pub fn truncate_micros(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(micros).unwrap_or(t)
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
@@ -192,6 +205,7 @@ impl TenderDraft {
         }
         fields::validate_lots(&self.lots)?;
         self.custody.validate()?;
+        self.limits.validate()?;
         if let Some(opening) = self.opening_at
             && opening < self.deadline
         {
@@ -227,6 +241,8 @@ impl Tender {
             opening_at: truncate_micros(draft.opening_at.unwrap_or(deadline)),
             custody: draft.custody,
             registration: draft.registration,
+            limits: draft.limits,
+            custody_keys: None,
             created_at: now,
             published_at: None,
             closed_at: None,
@@ -249,13 +265,23 @@ impl Tender {
     }
 
     /// Publishes a draft: its terms and custody policy become public and fixed.
-    pub fn publish(&mut self, now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+    /// `keys` is the custody policy resolved to the custodians' public keys;
+    /// it must name the same custodians, in order, with the same threshold.
+    pub fn publish(&mut self, now: OffsetDateTime, keys: SealedCustody) -> Result<Vec<EventDraft>, DomainError> {
         if self.state != TenderState::Draft {
             return Err(self.refuse("publish"));
         }
         if self.deadline <= now {
             return Err(DomainError::TimeInPast { field: "deadline", now: rfc3339(now) });
         }
+        let ids: Vec<&str> = keys.custodians.iter().map(|c| c.id.as_str()).collect();
+        if keys.threshold != self.custody.threshold
+            || ids != self.custody.custodians.iter().map(String::as_str).collect::<Vec<_>>()
+        {
+            return Err(DomainError::invalid("custody", "the resolved custodian keys do not match the custody policy"));
+        }
+        keys.validate().map_err(|e| DomainError::invalid("custody", e.to_string()))?;
+        self.custody_keys = Some(keys);
         self.state = TenderState::Published;
         self.published_at = Some(now);
         let terms = serde_json::to_value(&*self).unwrap_or_default();

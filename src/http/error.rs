@@ -104,6 +104,8 @@ impl From<DomainError> for ApiError {
                 field: Some("opening_at".into()),
             },
             DomainError::Transition { .. } => ApiError::new(StatusCode::CONFLICT, "transition_not_allowed", message),
+            DomainError::DeadlinePassed { .. } => ApiError::new(StatusCode::CONFLICT, "deadline_passed", message),
+            DomainError::NotAcceptingBids { .. } => ApiError::new(StatusCode::CONFLICT, "tender_not_open", message),
         }
     }
 }

@@ -10,13 +10,17 @@ use tokio::sync::Notify;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::store::{DynStore, Event};
+use crate::store::{BlobStore, DynStore, Event, LogContext};
 
 pub mod auth;
+pub mod bids;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod log;
 mod openapi;
+mod receipts;
+pub mod registry;
 pub mod staff;
 pub mod tenders;
 
@@ -29,6 +33,10 @@ pub struct AppState {
     pub store: DynStore,
     /// Wakes the scheduler when times change.
     pub scheduler: Arc<Notify>,
+    /// Ciphertext files.
+    pub blobs: BlobStore,
+    /// The log's signer and origin.
+    pub log: LogContext,
     /// The live room's event hub.
     pub live: crate::live::Hub,
 }
@@ -58,6 +66,17 @@ pub fn router(state: AppState) -> Router {
         .route("/tenders/{id}/amend", post(tenders::amend))
         .route("/tenders/{id}/cancel", post(tenders::cancel))
         .route("/tenders/{id}/events", get(tenders::events))
+        .route("/tenders/{id}/custody", get(registry::custody))
+        .route("/tenders/{id}/admissions", post(registry::admit))
+        .route("/tenders/{id}/bids", get(bids::summary).post(bids::submit).layer(DefaultBodyLimit::disable()))
+        .route("/tenders/{id}/bids/{bid}/withdraw", post(bids::withdraw))
+        .route("/bidders", post(registry::register_bidder))
+        .route("/bidders/{id}", get(registry::get_bidder))
+        .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))
+        .route("/log/checkpoint", get(log::checkpoint_json))
+        .route("/log/inclusion", get(log::inclusion))
+        .route("/log/consistency", get(log::consistency))
+        .route("/log/entries/{index}", get(log::entry))
         .route("/tenders/{id}/live", get(crate::live::live))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/me", get(staff::me))
@@ -65,8 +84,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/key", get(log::key))
+        .route("/log/tile/{*rest}", get(log::tile))
         .nest("/api/v1", api)
         .with_state(state)
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -74,4 +97,24 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Refuses a JSON request whose declared length is over the limit before
+/// reading any of it (the limit alone would read up to the limit first).
+/// Bid uploads are exempt: their limits come from the tender.
+async fn refuse_declared_oversize(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let upload = req.uri().path().ends_with("/bids");
+    if !upload && declared.is_some_and(|n| n > JSON_BODY_LIMIT as u64) {
+        return error::body_too_large().into_response();
+    }
+    next.run(req).await
 }

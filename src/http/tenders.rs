@@ -185,7 +185,11 @@ pub async fn publish(
     StaffUser(staff): StaffUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "publish", Box::new(|t, now| t.publish(now))).await
+    require_manager(&staff)?;
+    let current = visible_tender(&state, id, Some(&staff)).await?;
+    // Freeze the custodians' keys as registered now; bids are sealed to them.
+    let keys = super::registry::resolve_custody(&state, &current.tender).await?;
+    transition(&state, &staff, id, "publish", Box::new(move |t, now| t.publish(now, keys))).await
 }
 
 /// Move the deadline or opening time, with a reason.

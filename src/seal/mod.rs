@@ -29,6 +29,7 @@ mod open;
 mod rng;
 mod sealer;
 mod shamir;
+mod statements;
 mod stream;
 
 #[cfg(test)]
@@ -54,4 +55,5 @@ pub use open::{
 };
 pub use sealer::{BidSealer, Manifest, ManifestEntry, SealedBid, seal_bid};
 pub use shamir::{BidKey, Share, combine, split};
+pub use statements::{register_message, room_sign_in_message, withdraw_message};
 pub use stream::{SEGMENT_LEN, StreamDecryptor, StreamEncryptor, StreamSummary, decrypt_stream, encrypt_stream};

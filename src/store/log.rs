@@ -79,6 +79,103 @@ pub(crate) fn event_from_entry(entry: &[u8], log_index: i64) -> StoreResult<Even
     })
 }
 
+/// Reads of the log for proofs, tiles and receipts.
+#[async_trait::async_trait]
+pub trait LogStore: Send + Sync {
+    /// Number of entries.
+    async fn log_size(&self) -> StoreResult<u64>;
+    /// The signed checkpoint of exactly this size, if one was signed.
+    async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<super::StoredCheckpoint>>;
+    /// Hashes of stored complete nodes (missing ones are absent).
+    async fn log_nodes(
+        &self,
+        ids: &[ledger::NodeId],
+    ) -> StoreResult<std::collections::HashMap<ledger::NodeId, ledger::Hash>>;
+    /// Hashes of the nodes at `level` with indices in `start..end`, in order.
+    async fn log_level_range(&self, level: u8, start: u64, end: u64) -> StoreResult<Vec<ledger::Hash>>;
+    /// Entries with indices in `start..end`, in order.
+    async fn log_entries(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>>;
+}
+
+/// Implements [`LogStore`] for a backend.
+macro_rules! shared_log_read_impl {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::LogStore for $store {
+            async fn log_size(&self) -> $crate::store::StoreResult<u64> {
+                let size: i64 =
+                    sqlx::query_scalar("SELECT size FROM log_head WHERE id = 1").fetch_one(self.reader()).await?;
+                Ok(size as u64)
+            }
+
+            async fn checkpoint_at(
+                &self,
+                size: u64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::StoredCheckpoint>> {
+                let row = sqlx::query("SELECT size, root, note FROM log_checkpoints WHERE size = $1")
+                    .bind(size as i64)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map($crate::store::shared::checkpoint_from_row).transpose()
+            }
+
+            async fn log_nodes(
+                &self,
+                ids: &[$crate::ledger::NodeId],
+            ) -> $crate::store::StoreResult<std::collections::HashMap<$crate::ledger::NodeId, $crate::ledger::Hash>>
+            {
+                let mut out = std::collections::HashMap::with_capacity(ids.len());
+                let mut conn = self.reader().acquire().await?;
+                for id in ids {
+                    let hash: Option<Vec<u8>> =
+                        sqlx::query_scalar("SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2")
+                            .bind(i64::from(id.level))
+                            .bind(id.index as i64)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    if let Some(h) = hash {
+                        let h: $crate::ledger::Hash = h
+                            .try_into()
+                            .map_err(|_| $crate::store::StoreError::Corrupt("log node is not 32 bytes".into()))?;
+                        out.insert(*id, h);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn log_level_range(
+                &self,
+                level: u8,
+                start: u64,
+                end: u64,
+            ) -> $crate::store::StoreResult<Vec<$crate::ledger::Hash>> {
+                let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT hash FROM log_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+                )
+                .bind(i64::from(level))
+                .bind(start as i64)
+                .bind(end as i64)
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter()
+                    .map(|h| {
+                        h.try_into().map_err(|_| $crate::store::StoreError::Corrupt("log node is not 32 bytes".into()))
+                    })
+                    .collect()
+            }
+
+            async fn log_entries(&self, start: u64, end: u64) -> $crate::store::StoreResult<Vec<Vec<u8>>> {
+                Ok(sqlx::query_scalar("SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+                    .bind(start as i64)
+                    .bind(end as i64)
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+        }
+    };
+}
+pub(crate) use shared_log_read_impl;
+
 /// Generates the backend's log append: `append_log(tx, ctx, entries, now)`
 /// returns the log index of each entry and signs a checkpoint of the new head.
 macro_rules! shared_log_impl {

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::domain::{DomainError, EventDraft, Role, Tender};
 
+pub mod bids;
+pub mod blobs;
 mod log;
 mod postgres;
 #[macro_use]
@@ -20,7 +22,9 @@ mod shared;
 mod sqlite;
 mod types;
 
-pub use log::LogContext;
+pub use bids::BidStore;
+pub use blobs::{BlobInfo, BlobStore};
+pub use log::{LogContext, LogStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -57,7 +61,7 @@ pub type Transition = Box<dyn FnOnce(&mut Tender, OffsetDateTime) -> Result<Vec<
 
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: BidStore + LogStore + Send + Sync + 'static {
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;
     /// Current time from the time authority (the database clock on PostgreSQL).

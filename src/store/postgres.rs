@@ -69,3 +69,5 @@ impl PgStore {
 
 super::shared::shared_store_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
 super::log::shared_log_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
+super::bids::shared_bids_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
+super::log::shared_log_read_impl!(PgStore);

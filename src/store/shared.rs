@@ -237,6 +237,30 @@ macro_rules! audit {
 }
 pub(crate) use audit;
 
+/// Records one logged event of a tender and moves its sequence number;
+/// evaluates to the [`crate::store::Event`].
+macro_rules! record_event {
+    ($tx:ident, $tender:expr, $seq:expr, $now_us:expr, $entry:expr, $log_index:expr) => {{
+        let event = $crate::store::log::event_from_entry($entry, $log_index)?;
+        sqlx::query("INSERT INTO events (tender_id, seq, kind, at, log_index) VALUES ($1, $2, $3, $4, $5)")
+            .bind($tender.to_string())
+            .bind($seq)
+            .bind(&event.kind)
+            .bind($now_us)
+            .bind($log_index)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("UPDATE tenders SET last_seq = $2, updated_at = $3 WHERE id = $1")
+            .bind($tender.to_string())
+            .bind($seq)
+            .bind($now_us)
+            .execute(&mut *$tx)
+            .await?;
+        event
+    }};
+}
+pub(crate) use record_event;
+
 use sqlx::Row;
 use uuid::Uuid;
 

@@ -80,3 +80,5 @@ async fn applied_all(pool: &SqlitePool, migrator: &sqlx::migrate::Migrator) -> S
 
 super::shared::shared_store_impl!(SqliteStore, sqlx::Sqlite, "");
 super::log::shared_log_impl!(SqliteStore, sqlx::Sqlite, "");
+super::bids::shared_bids_impl!(SqliteStore, sqlx::Sqlite, "");
+super::log::shared_log_read_impl!(SqliteStore);

@@ -80,3 +80,89 @@ pub struct StoredCheckpoint {
     /// The signed note text (C2SP tlog-checkpoint).
     pub note: String,
 }
+
+/// A registered bidder identity.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Bidder {
+    /// Key id: hex of the first 8 bytes of SHA-256(public key).
+    pub id: String,
+    /// Name of the bidding company or person.
+    pub name: String,
+    /// SEC1 uncompressed P-256 public key, base64url.
+    #[serde(serialize_with = "crate::store::types::b64")]
+    #[schema(value_type = String)]
+    pub public_key: Vec<u8>,
+    /// Registered at.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// A registered custodian (HPKE public key).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CustodianRecord {
+    /// Custodian id used in custody policies (`server` is the server).
+    pub id: String,
+    /// Name, e.g. "Notary Office No. 2".
+    pub name: String,
+    /// SEC1 uncompressed P-256 HPKE public key, base64url.
+    #[serde(serialize_with = "crate::store::types::b64")]
+    #[schema(value_type = String)]
+    pub public_key: Vec<u8>,
+    /// Registered at.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// A bid to record, after its files are durable.
+#[derive(Debug, Clone)]
+pub struct NewBid {
+    /// Bid id from the envelope.
+    pub id: Uuid,
+    /// Tender id.
+    pub tender_id: Uuid,
+    /// Signer's key id.
+    pub bidder_id: String,
+    /// Lot id.
+    pub lot: String,
+    /// SHA-256 of the exact envelope bytes.
+    pub envelope_hash: [u8; 32],
+    /// The bidder's signature over the envelope.
+    pub signature: Vec<u8>,
+    /// Blob hashes (hex): envelope, form, then documents in order.
+    pub blobs: Vec<String>,
+    /// Ciphertext bytes uploaded.
+    pub total_bytes: i64,
+}
+
+/// A stored bid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredBid {
+    /// Bid id.
+    pub id: Uuid,
+    /// Tender id.
+    pub tender_id: Uuid,
+    /// Signer's key id.
+    pub bidder_id: String,
+    /// Lot id.
+    pub lot: String,
+    /// SHA-256 of the envelope, hex.
+    pub envelope_hash: String,
+    /// Blob hashes (hex): envelope, form, documents.
+    pub blobs: Vec<String>,
+    /// Status.
+    pub status: crate::domain::bid::BidStatus,
+    /// Server receipt time.
+    pub received_at: OffsetDateTime,
+    /// Log index of its `bid.received` event.
+    pub log_index: i64,
+    /// Tree size of the checkpoint its receipt uses.
+    pub receipt_size: i64,
+    /// Log index and checkpoint size of its withdrawal, if withdrawn.
+    pub withdrawal: Option<(i64, i64)>,
+}
+
+pub(crate) fn b64<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::seal::b64(bytes))
+}

@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod bids;
 mod errors;
 mod health;
 mod lifecycle;

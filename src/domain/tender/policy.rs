@@ -74,3 +74,33 @@ pub enum Registration {
     /// Only identities approved by staff may bid.
     Approved,
 }
+
+/// Limits on each bid of a tender, checked from the envelope before any
+/// ciphertext is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BidLimits {
+    /// Most documents one bid may attach.
+    pub max_documents: u32,
+    /// Most ciphertext bytes one bid may upload (form and documents).
+    pub max_bid_bytes: u64,
+}
+
+impl Default for BidLimits {
+    fn default() -> Self {
+        BidLimits { max_documents: 32, max_bid_bytes: 4 * 1024 * 1024 * 1024 }
+    }
+}
+
+impl BidLimits {
+    /// Sane bounds.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if !(0..=1000).contains(&self.max_documents) {
+            return Err(DomainError::invalid("limits.max_documents", "must be 0 to 1000"));
+        }
+        if !(1024..=64 * 1024 * 1024 * 1024).contains(&self.max_bid_bytes) {
+            return Err(DomainError::invalid("limits.max_bid_bytes", "must be 1 KiB to 64 GiB"));
+        }
+        Ok(())
+    }
+}

@@ -22,9 +22,17 @@ fn draft() -> TenderDraft {
     .unwrap()
 }
 
+fn keys() -> SealedCustody {
+    let pk = crate::seal::CustodianSecretKey::derive_from_ikm(b"server custodian test key material").public_key();
+    crate::seal::CustodyPolicy {
+        threshold: 1,
+        custodians: vec![crate::seal::Custodian { index: 1, id: "server".into(), public_key: pk }],
+    }
+}
+
 fn published() -> Tender {
     let mut t = Tender::create(Uuid::nil(), draft(), now()).unwrap();
-    t.publish(now()).unwrap();
+    t.publish(now(), keys()).unwrap();
     t
 }
 
@@ -79,26 +87,26 @@ fn edit_only_in_draft() {
     d.title = "Renamed".into();
     t.edit(d.clone(), now()).unwrap();
     assert_eq!(t.title, "Renamed");
-    t.publish(now()).unwrap();
+    t.publish(now(), keys()).unwrap();
     assert!(matches!(t.edit(d, now()), Err(DomainError::Transition { action: "edit", state: "published" })));
 }
 
 #[test]
 fn publish_emits_event_with_terms_and_only_once() {
     let mut t = Tender::create(Uuid::nil(), draft(), now()).unwrap();
-    let ev = t.publish(now()).unwrap();
+    let ev = t.publish(now(), keys()).unwrap();
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].kind, EventKind::TenderPublished);
     assert_eq!(ev[0].data["tender"]["custody"]["threshold"], 1);
     assert_eq!(t.published_at, Some(now()));
-    assert!(matches!(t.publish(now()), Err(DomainError::Transition { action: "publish", .. })));
+    assert!(matches!(t.publish(now(), keys()), Err(DomainError::Transition { action: "publish", .. })));
 }
 
 #[test]
 fn publish_refused_after_draft_deadline_passed() {
     let mut t = Tender::create(Uuid::nil(), draft(), now()).unwrap();
     let late = t.deadline + Duration::seconds(1);
-    assert!(matches!(t.publish(late), Err(DomainError::TimeInPast { .. })));
+    assert!(matches!(t.publish(late, keys()), Err(DomainError::TimeInPast { .. })));
     assert_eq!(t.state, TenderState::Draft);
 }
 
@@ -161,7 +169,7 @@ fn cancel_from_each_state() {
     let ev = p.cancel("requirements changed".into(), now()).unwrap();
     assert_eq!(ev[0].kind, EventKind::TenderCancelled);
     assert_eq!(ev[0].data["previous_state"], "published");
-    assert!(matches!(p.publish(now()), Err(DomainError::Transition { .. })));
+    assert!(matches!(p.publish(now(), keys()), Err(DomainError::Transition { .. })));
     assert!(matches!(p.close(p.deadline), Err(DomainError::Transition { .. })));
 
     let mut c = published();
@@ -188,4 +196,18 @@ fn form_validation() {
     for b in bad {
         assert!(lot.validate_form(b.as_object().unwrap()).is_err(), "{b}");
     }
+}
+
+#[test]
+fn publish_freezes_matching_custody_keys_only() {
+    let mut t = Tender::create(Uuid::nil(), draft(), now()).unwrap();
+    let mut wrong = keys();
+    wrong.custodians[0].id = "notary".into();
+    assert!(matches!(t.publish(now(), wrong), Err(DomainError::Invalid { .. })));
+    let mut wrong_k = keys();
+    wrong_k.threshold = 2;
+    assert!(t.publish(now(), wrong_k).is_err());
+    assert_eq!(t.state, TenderState::Draft);
+    t.publish(now(), keys()).unwrap();
+    assert_eq!(t.custody_keys, Some(keys()));
 }

@@ -1,0 +1,154 @@
+//! Ciphertext files: content-addressed by SHA-256 under `blobs/`, written to
+//! a temporary file, fsynced, renamed, and the directory fsynced, so a file
+//! that has a name is complete and durable.
+
+use std::path::{Path, PathBuf};
+
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+/// The blob directory.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+/// A blob being written; dropped before [`BlobWriter::commit`], it deletes
+/// its temporary file, so a cut-off upload leaves nothing behind.
+pub struct BlobWriter {
+    file: Option<BufWriter<tokio::fs::File>>,
+    tmp: PathBuf,
+    hasher: ring::digest::Context,
+    len: u64,
+}
+
+/// A committed blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// SHA-256 of the bytes.
+    pub sha256: [u8; 32],
+    /// Length in bytes.
+    pub len: u64,
+    /// The same bytes were stored already (nothing new was written).
+    pub existed: bool,
+}
+
+impl BlobStore {
+    /// Opens (creating) `data_dir/blobs` and `data_dir/tmp`.
+    pub fn open(data_dir: &Path) -> std::io::Result<Self> {
+        let root = data_dir.join("blobs");
+        let tmp = data_dir.join("tmp");
+        std::fs::create_dir_all(&root)?;
+        std::fs::create_dir_all(&tmp)?;
+        Ok(BlobStore { root, tmp })
+    }
+
+    /// Where the blob with this hex hash lives.
+    pub fn path(&self, hex_hash: &str) -> PathBuf {
+        let prefix = hex_hash.get(..2).unwrap_or("xx");
+        self.root.join(prefix).join(hex_hash)
+    }
+
+    /// Starts a new blob.
+    pub async fn begin(&self) -> std::io::Result<BlobWriter> {
+        let tmp = self.tmp.join(format!("{}.part", uuid::Uuid::new_v4().simple()));
+        let file = tokio::fs::File::create(&tmp).await?;
+        Ok(BlobWriter {
+            // Large buffer: fewer blocking-pool round trips per byte.
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+            tmp,
+            hasher: ring::digest::Context::new(&ring::digest::SHA256),
+            len: 0,
+        })
+    }
+
+    /// Writes a whole small blob.
+    pub async fn put(&self, bytes: &[u8]) -> std::io::Result<BlobInfo> {
+        let mut w = self.begin().await?;
+        w.write(bytes).await?;
+        w.commit(self).await
+    }
+
+    /// Deletes a blob (after a failed submission that wrote it).
+    pub async fn remove(&self, hex_hash: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.path(hex_hash)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl BlobWriter {
+    /// Appends bytes.
+    pub async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        let file = self.file.as_mut().ok_or_else(|| std::io::Error::other("blob already committed"))?;
+        file.write_all(chunk).await?;
+        self.hasher.update(chunk);
+        self.len += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Nothing written yet?
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Makes the blob durable under its hash.
+    pub async fn commit(mut self, store: &BlobStore) -> std::io::Result<BlobInfo> {
+        let mut file = self.file.take().ok_or_else(|| std::io::Error::other("blob already committed"))?;
+        file.flush().await?;
+        let file = file.into_inner();
+        file.sync_all().await?;
+        drop(file);
+        let digest = self.hasher.clone().finish();
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(digest.as_ref());
+        let hex_hash = hex::encode(sha256);
+        let dest = store.path(&hex_hash);
+        let existed = tokio::fs::try_exists(&dest).await.unwrap_or(false);
+        if existed {
+            tokio::fs::remove_file(&self.tmp).await?;
+        } else {
+            let dir = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| store.root.clone());
+            tokio::fs::create_dir_all(&dir).await?;
+            tokio::fs::rename(&self.tmp, &dest).await?;
+            // The rename is durable only once the directory is synced.
+            tokio::fs::File::open(&dir).await?.sync_all().await?;
+        }
+        self.tmp = PathBuf::new();
+        Ok(BlobInfo { sha256, len: self.len, existed })
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn commit_names_by_hash_and_drop_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let info = store.put(b"abc").await.unwrap();
+        let hex_hash = hex::encode(info.sha256);
+        assert_eq!(hex_hash, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(std::fs::read(store.path(&hex_hash)).unwrap(), b"abc");
+        assert!(store.put(b"abc").await.unwrap().existed);
+        let mut w = store.begin().await.unwrap();
+        w.write(b"partial upload").await.unwrap();
+        drop(w);
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+}
