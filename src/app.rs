@@ -31,6 +31,9 @@ const LOG_KEY_FILE: &str = "log-key.pk8";
 /// File in the data directory holding the server's HPKE custodian key.
 const CUSTODIAN_KEY_FILE: &str = "custodian-key.bin";
 
+/// File in the data directory keying live-room pseudonyms of bidders.
+const LIVE_SECRET_FILE: &str = "live-pseudonym.key";
+
 /// Reads a secret file, or creates it with `make` (mode 0600) on first start.
 pub fn load_or_create_secret(path: &Path, make: impl FnOnce() -> anyhow::Result<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
     match std::fs::read(path) {
@@ -111,7 +114,13 @@ impl App {
             created_at: now,
         };
         store.upsert_custodian(&record).await.context("registering the server custodian key")?;
-        let live = crate::live::Hub::new(store.clone(), cfg.live.clone());
+        let live_secret = load_or_create_secret(&cfg.data_dir.join(LIVE_SECRET_FILE), || {
+            let mut b = vec![0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+                .map_err(|_| anyhow::anyhow!("random generator failed"))?;
+            Ok(b)
+        })?;
+        let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret);
         let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx, live };
         Ok(App { state, new_admin_token, verifier_key })
     }

@@ -24,6 +24,9 @@ pub enum EventKind {
     /// A bid was withdrawn by its bidder before the deadline.
     #[serde(rename = "bid.withdrawn")]
     BidWithdrawn,
+    /// A bidder signed in to the live room (a pseudonym, never the identity).
+    #[serde(rename = "room.signed_in")]
+    RoomSignIn,
 }
 
 impl EventKind {
@@ -36,6 +39,7 @@ impl EventKind {
             EventKind::TenderCancelled => "tender.cancelled",
             EventKind::BidReceived => "bid.received",
             EventKind::BidWithdrawn => "bid.withdrawn",
+            EventKind::RoomSignIn => "room.signed_in",
         }
     }
 }

@@ -11,12 +11,16 @@ use tokio::time::{Instant, timeout};
 use uuid::Uuid;
 
 use super::frames::{self, Frame};
+use super::room::Room;
+use super::sign_in::{self, SignIn, SignInError};
 use super::{Hub, IpSlot};
 
 /// Events read from the store per query while replaying.
 const REPLAY_PAGE: i64 = 500;
 /// Most frames gathered into one flush.
 const MAX_BATCH: usize = 64;
+/// Failed sign-ins a connection may make before it is closed.
+const MAX_FAILED_SIGN_INS: u32 = 3;
 /// How long a closing handshake may take before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -38,8 +42,7 @@ pub(crate) struct Session {
     /// Replay starts after this sequence number.
     pub after: i64,
     /// The sign-in challenge sent in the hello.
-    #[allow(dead_code)]
-    pub nonce: [u8; 16],
+    pub nonce: [u8; 32],
     /// The client address's connection slot, held for the connection's life.
     pub slot: IpSlot,
 }
@@ -65,10 +68,10 @@ fn too_slow(last: i64) -> End {
 /// Serves one viewer until it leaves, misbehaves, falls behind, or the server
 /// shuts down.
 pub(crate) async fn run(mut ws: WebSocket, session: Session, hello: Utf8Bytes) {
-    let Session { hub, tender, last_seq, after, nonce: _, slot } = session;
+    let Session { hub, tender, last_seq, after, nonce, slot } = session;
     let viewer = hub.join(tender, last_seq);
     let mut last = after;
-    let end = serve(&mut ws, &hub, tender, viewer, hello, &mut last).await;
+    let end = serve(&mut ws, &hub, tender, viewer, hello, &nonce, &mut last).await;
     if let End::Close(code, reason) = end {
         let frame = CloseFrame { code, reason: reason.into() };
         let _ = timeout(CLOSE_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
@@ -82,6 +85,7 @@ async fn serve(
     tender: Uuid,
     mut viewer: super::Viewer,
     hello: Utf8Bytes,
+    nonce: &[u8; 32],
     last: &mut i64,
 ) -> End {
     let cfg = hub.config();
@@ -100,6 +104,7 @@ async fn serve(
     let ping_every = cfg.ping_interval();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     let mut heard = true;
+    let mut bidder = Bidder { room: viewer.room.clone(), pseudonym: None, failures: 0 };
     loop {
         tokio::select! {
             biased;
@@ -128,7 +133,21 @@ async fn serve(
                             _ => return End::Gone,
                         }
                     }
-                    Some(Ok(Message::Text(_))) | Some(Ok(Message::Binary(_))) => {
+                    Some(Ok(Message::Text(text))) => {
+                        let Some(req) = SignIn::parse(&text) else {
+                            return End::Close(code::POLICY, "viewers only read; only a sign-in may be sent".into());
+                        };
+                        let reply = bidder.sign_in(hub, tender, nonce, &req).await;
+                        if bidder.failures > MAX_FAILED_SIGN_INS {
+                            return End::Close(code::POLICY, "too many failed sign-ins".into());
+                        }
+                        match timeout(wt, ws.send(Message::Text(reply))).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => return End::Gone,
+                            Err(_) => return too_slow(*last),
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
                         return End::Close(code::POLICY, "viewers only read".into());
                     }
                 }
@@ -230,4 +249,47 @@ async fn fill_gap(ws: &mut WebSocket, hub: &Hub, tender: Uuid, last: &mut i64, u
         return Err(End::Close(code::INTERNAL, format!("events missing, resume from seq {last}")));
     }
     Ok(())
+}
+
+/// A connection's sign-in state; counts the bidder out of the room when the
+/// connection ends.
+struct Bidder {
+    room: std::sync::Arc<Room>,
+    pseudonym: Option<String>,
+    failures: u32,
+}
+
+impl Bidder {
+    /// Handles a sign-in request; returns the reply frame.
+    async fn sign_in(&mut self, hub: &Hub, tender: Uuid, nonce: &[u8; 32], req: &SignIn) -> Utf8Bytes {
+        if self.pseudonym.is_some() {
+            return frames::error("already_signed_in", "this connection is signed in already");
+        }
+        let pseudonym = match sign_in::verify(hub, tender, nonce, req).await {
+            Ok(p) => p,
+            Err(e) => {
+                if matches!(e, SignInError::Refused) {
+                    self.failures += 1;
+                }
+                return frames::error("sign_in_refused", &e.to_string());
+            }
+        };
+        let first = self.room.bidder_joined(&pseudonym);
+        self.pseudonym = Some(pseudonym.clone());
+        // Only a bidder new to the room is an event; its other tabs are not.
+        if first {
+            if let Err(e) = sign_in::record(hub, tender, &pseudonym, self.room.bidders()).await {
+                return frames::error("sign_in_not_recorded", &e.to_string());
+            }
+        }
+        frames::signed_in(&pseudonym)
+    }
+}
+
+impl Drop for Bidder {
+    fn drop(&mut self) {
+        if let Some(p) = &self.pseudonym {
+            self.room.bidder_left(p);
+        }
+    }
 }

@@ -122,3 +122,8 @@ pub fn hello(h: &Hello) -> Utf8Bytes {
 pub fn error(code: &str, message: &str) -> Utf8Bytes {
     json(&serde_json::json!({"type": "error", "code": code, "message": message}))
 }
+
+/// `{"type":"signed_in","bidder":"<pseudonym>"}`, the answer to a sign-in.
+pub fn signed_in(pseudonym: &str) -> Utf8Bytes {
+    json(&serde_json::json!({"type": "signed_in", "bidder": pseudonym}))
+}

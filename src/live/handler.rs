@@ -65,7 +65,7 @@ pub async fn live(
             "too many live connections from this address",
         )
     })?;
-    let mut nonce = [0u8; 16];
+    let mut nonce = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
         .map_err(|_| ApiError::internal("random generator failed"))?;
     let now = store.now().await?;

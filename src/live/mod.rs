@@ -25,6 +25,7 @@ mod conn;
 pub mod frames;
 mod handler;
 mod room;
+mod sign_in;
 
 pub use config::LiveConfig;
 pub use handler::{__path_live, live};
@@ -53,11 +54,15 @@ struct Inner {
     closing: CancellationToken,
     /// The checkpoint most recently pushed (its size).
     pushed_size: Mutex<i64>,
+    /// Keys the pseudonyms of signed-in bidders.
+    pseudonyms: sign_in::PseudonymKey,
 }
 
 impl Hub {
-    /// A hub reading history from `store`.
-    pub fn new(store: DynStore, config: LiveConfig) -> Hub {
+    /// A hub reading history from `store`; `secret` keys the pseudonyms
+    /// under which signed-in bidders appear (keep it stable across restarts
+    /// and shared between nodes, so a bidder keeps its pseudonym).
+    pub fn new(store: DynStore, config: LiveConfig, secret: &[u8]) -> Hub {
         Hub {
             inner: Arc::new(Inner {
                 store,
@@ -67,6 +72,7 @@ impl Hub {
                 log_moved: Notify::new(),
                 closing: CancellationToken::new(),
                 pushed_size: Mutex::new(0),
+                pseudonyms: sign_in::PseudonymKey::new(secret),
             }),
         }
     }
@@ -79,6 +85,11 @@ impl Hub {
     /// The room's tunables.
     pub fn config(&self) -> &LiveConfig {
         &self.inner.config
+    }
+
+    /// A bidder's pseudonym in a tender's room.
+    pub(crate) fn pseudonym(&self, tender: Uuid, key_id: &str) -> String {
+        self.inner.pseudonyms.pseudonym(tender, key_id)
     }
 
     /// Cancelled at shutdown.

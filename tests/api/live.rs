@@ -186,6 +186,38 @@ async fn refuses_drafts_bad_cursors_and_plain_requests(app: TestApp) {
     assert_eq!(v["code"], "websocket_required");
 }
 
+async fn bidder_signs_in_under_a_pseudonym(app: TestApp) {
+    let id = published_tender(&app, 3600).await;
+    let key = crate::bids::register(&app, "Acme Roads Ltd").await;
+    let mut ws = connect(&app, &id, None).await;
+    let hello = next_of(&mut ws, "hello").await;
+    let nonce: [u8; 32] = bidroom::seal::unb64(hello["nonce"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let tender = uuid::Uuid::parse_str(&id).unwrap();
+    // A signature over someone else's nonce is refused, the socket stays.
+    let wrong = key.sign(&bidroom::seal::room_sign_in_message(tender, &[0; 32])).unwrap();
+    let req = json!({"type": "sign_in", "bidder": key.public_key().key_id(), "signature": bidroom::seal::b64(&wrong)});
+    ws.send(Message::text(req.to_string())).await.unwrap();
+    assert_eq!(next_of(&mut ws, "error").await["code"], "sign_in_refused");
+    let sig = key.sign(&bidroom::seal::room_sign_in_message(tender, &nonce)).unwrap();
+    let req = json!({"type": "sign_in", "bidder": key.public_key().key_id(), "signature": bidroom::seal::b64(&sig)});
+    ws.send(Message::text(req.to_string())).await.unwrap();
+    let ok = next_of(&mut ws, "signed_in").await;
+    let pseudonym = ok["bidder"].as_str().unwrap().to_string();
+    assert_eq!(pseudonym.len(), 16);
+    let event = next_of(&mut ws, "event").await;
+    let event = if event["event"]["type"] == "room.signed_in" { event } else { next_of(&mut ws, "event").await };
+    assert_eq!(event["event"]["type"], "room.signed_in", "{event}");
+    assert_eq!(event["event"]["data"], json!({"bidder": pseudonym, "signed_in": 1}));
+    let text = event.to_string();
+    assert!(!text.contains(&key.public_key().key_id()) && !text.contains("Acme"), "identity leaked: {text}");
+    loop {
+        let p = next_of(&mut ws, "presence").await;
+        if p["bidders"] == 1 {
+            break;
+        }
+    }
+}
+
 /// A server with tight live-room limits, to see them bite quickly.
 fn tight(cfg: &mut bidroom::config::ServeConfig) {
     cfg.live.write_timeout_ms = 300;
@@ -269,6 +301,7 @@ crate::on_both_backends!(
     refuses_viewer_writes,
     hello_carries_the_server_clock,
     refuses_drafts_bad_cursors_and_plain_requests,
+    bidder_signs_in_under_a_pseudonym,
 );
 
 mod tight {
