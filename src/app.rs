@@ -81,12 +81,15 @@ impl App {
             CustodianSecretKey::from_bytes(&custodian_secret).map_err(|e| anyhow::anyhow!("custodian key: {e}"))?,
         );
         let blobs = BlobStore::open(&cfg.data_dir).context("opening the blob directory")?;
+        let mut pg_pool = None;
         let store: DynStore = match &cfg.database_url {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Arc::new(
-                store::PgStore::connect(url, cfg.database_schema.as_deref(), log)
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pg = store::PgStore::connect(url, cfg.database_schema.as_deref(), log)
                     .await
-                    .context("connecting to PostgreSQL")?,
-            ),
+                    .context("connecting to PostgreSQL")?;
+                pg_pool = Some(pg.pool().clone());
+                Arc::new(pg)
+            }
             Some(url) => Arc::new(store::SqliteStore::connect(url, log).await.context("opening SQLite")?),
             None => {
                 let path = cfg.data_dir.join("bidroom.db");
@@ -120,7 +123,7 @@ impl App {
                 .map_err(|_| anyhow::anyhow!("random generator failed"))?;
             Ok(b)
         })?;
-        let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret);
+        let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
         let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx, live };
         Ok(App { state, new_admin_token, verifier_key })
     }

@@ -24,6 +24,7 @@ mod config;
 mod conn;
 pub mod frames;
 mod handler;
+mod pg;
 mod room;
 mod sign_in;
 
@@ -56,13 +57,17 @@ struct Inner {
     pushed_size: Mutex<i64>,
     /// Keys the pseudonyms of signed-in bidders.
     pseudonyms: sign_in::PseudonymKey,
+    /// The database other nodes announce their events on, if shared.
+    postgres: Option<sqlx::PgPool>,
 }
 
 impl Hub {
     /// A hub reading history from `store`; `secret` keys the pseudonyms
     /// under which signed-in bidders appear (keep it stable across restarts
     /// and shared between nodes, so a bidder keeps its pseudonym).
-    pub fn new(store: DynStore, config: LiveConfig, secret: &[u8]) -> Hub {
+    /// `postgres` (several nodes on one database) makes it listen for the
+    /// other nodes' events.
+    pub fn new(store: DynStore, config: LiveConfig, secret: &[u8], postgres: Option<sqlx::PgPool>) -> Hub {
         Hub {
             inner: Arc::new(Inner {
                 store,
@@ -73,6 +78,7 @@ impl Hub {
                 closing: CancellationToken::new(),
                 pushed_size: Mutex::new(0),
                 pseudonyms: sign_in::PseudonymKey::new(secret),
+                postgres,
             }),
         }
     }
@@ -129,6 +135,18 @@ impl Hub {
         let room = self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner()).get(&tender).cloned();
         if let Some(room) = room {
             if let AfterPublish::Fill(after) = room.request_fill(seq) {
+                self.spawn_fill(tender, room, after);
+            }
+        }
+        self.inner.log_moved.notify_one();
+    }
+
+    /// Makes every room re-read the store (after missed notices).
+    fn refresh_all(&self) {
+        let rooms: Vec<(Uuid, Arc<Room>)> =
+            self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (*k, v.clone())).collect();
+        for (tender, room) in rooms {
+            if let AfterPublish::Fill(after) = room.request_fill(i64::MAX) {
                 self.spawn_fill(tender, room, after);
             }
         }
@@ -222,6 +240,9 @@ impl Hub {
 /// The hub's background work — presence, checkpoints, pruning — until
 /// `shutdown`; then every connection is told to close.
 pub async fn run(hub: Hub, shutdown: CancellationToken) {
+    if let Some(pool) = hub.inner.postgres.clone() {
+        tokio::spawn(pg::listen(hub.clone(), pool, shutdown.clone()));
+    }
     let mut tick = tokio::time::interval(PRESENCE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -218,6 +218,41 @@ async fn bidder_signs_in_under_a_pseudonym(app: TestApp) {
     }
 }
 
+/// A second server node on the same PostgreSQL schema: events committed
+/// through the first node reach the second node's viewers.
+async fn other_nodes_events_reach_this_nodes_viewers(app: TestApp) {
+    let crate::common::Backend::Postgres { url, schema } = app.backend.clone() else { return };
+    // Nodes share their keys (log, custodian, pseudonyms): copy them over.
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(app.data_dir.path()).unwrap() {
+        let f = f.unwrap();
+        if f.file_type().unwrap().is_file() {
+            std::fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
+        }
+    }
+    let mut cfg = bidroom::config::ServeConfig::for_data_dir(dir.path().to_path_buf());
+    cfg.database_url = Some(url);
+    cfg.database_schema = Some(schema);
+    cfg.admin_token = Some(crate::common::ADMIN_TOKEN.to_string());
+    let node_b = bidroom::app::App::build(&cfg).await.expect("second node builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr_b = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let serving = tokio::spawn(node_b.serve(listener, stop.clone()));
+
+    let id = published_tender(&app, 3600).await;
+    let url = format!("ws://{addr_b}/api/v1/tenders/{id}/live");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connects to node B");
+    next_of(&mut ws, "hello").await;
+    assert_eq!(next_seqs(&mut ws, 1).await, [1]);
+    for n in 1..4 {
+        amend(&app, &id, n).await;
+    }
+    assert_eq!(next_seqs(&mut ws, 3).await, [2, 3, 4], "node A's events, live on node B");
+    stop.cancel();
+    serving.await.unwrap().unwrap();
+}
+
 /// A server with tight live-room limits, to see them bite quickly.
 fn tight(cfg: &mut bidroom::config::ServeConfig) {
     cfg.live.write_timeout_ms = 300;
@@ -313,6 +348,11 @@ mod tight {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_limits_connections_per_address() {
         crate::common::run_postgres_with(super::tight, super::limits_connections_per_address).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_other_nodes_events_reach_this_nodes_viewers() {
+        crate::common::run_postgres(super::other_nodes_events_reach_this_nodes_viewers).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
