@@ -49,10 +49,10 @@ impl LiveConfig {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "TCP_NODELAY not set");
             }
-            if let Some(n) = send_buffer {
-                if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(n) {
-                    tracing::debug!(error = %e, "SO_SNDBUF not set");
-                }
+            if let Some(n) = send_buffer
+                && let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(n)
+            {
+                tracing::debug!(error = %e, "SO_SNDBUF not set");
             }
         }
     }

@@ -122,10 +122,10 @@ impl Hub {
 
     fn publish_tender(&self, tender: Uuid, events: &[Event]) {
         let room = self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner()).get(&tender).cloned();
-        if let Some(room) = room {
-            if let AfterPublish::Fill(after) = room.publish(events) {
-                self.spawn_fill(tender, room, after);
-            }
+        if let Some(room) = room
+            && let AfterPublish::Fill(after) = room.publish(events)
+        {
+            self.spawn_fill(tender, room, after);
         }
     }
 
@@ -133,10 +133,10 @@ impl Hub {
     /// the database): read it from the store if anyone here watches it.
     pub fn notice(&self, tender: Uuid, seq: i64) {
         let room = self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner()).get(&tender).cloned();
-        if let Some(room) = room {
-            if let AfterPublish::Fill(after) = room.request_fill(seq) {
-                self.spawn_fill(tender, room, after);
-            }
+        if let Some(room) = room
+            && let AfterPublish::Fill(after) = room.request_fill(seq)
+        {
+            self.spawn_fill(tender, room, after);
         }
         self.inner.log_moved.notify_one();
     }

@@ -83,10 +83,10 @@ fn main() -> anyhow::Result<()> {
 /// when allowed).
 fn raise_fd_limit() {
     const WANT: u64 = 1 << 20;
-    if rlimit::setrlimit(rlimit::Resource::NOFILE, WANT, WANT).is_err() {
-        if let Err(e) = rlimit::increase_nofile_limit(WANT) {
-            eprintln!("could not raise the open-file limit: {e}");
-        }
+    if rlimit::setrlimit(rlimit::Resource::NOFILE, WANT, WANT).is_err()
+        && let Err(e) = rlimit::increase_nofile_limit(WANT)
+    {
+        eprintln!("could not raise the open-file limit: {e}");
     }
 }
 
