@@ -105,10 +105,14 @@ async fn serve(
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     let mut heard = true;
     let mut bidder = Bidder { room: viewer.room.clone(), pseudonym: None, failures: 0 };
+    // Made once: a fresh `cancelled()` per turn would lock the token's
+    // waiter list on every frame of every viewer.
+    let closing = hub.closing().cancelled();
+    tokio::pin!(closing);
     loop {
         tokio::select! {
             biased;
-            () = hub.closing().cancelled() => return End::Close(code::GOING_AWAY, "server shutting down".into()),
+            () = &mut closing => return End::Close(code::GOING_AWAY, "server shutting down".into()),
             r = rx.recv() => {
                 let first = match r {
                     Ok(f) => f,
