@@ -32,6 +32,9 @@ const LOG_KEY_FILE: &str = "log-key.pk8";
 /// File in the data directory holding the server's HPKE custodian key.
 const CUSTODIAN_KEY_FILE: &str = "custodian-key.bin";
 
+/// File in the data directory keying live-room pseudonyms of bidders.
+const LIVE_SECRET_FILE: &str = "live-pseudonym.key";
+
 /// Reads a secret file, or creates it with `make` (mode 0600) on first start.
 pub fn load_or_create_secret(path: &Path, make: impl FnOnce() -> anyhow::Result<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
     match std::fs::read(path) {
@@ -79,12 +82,15 @@ impl App {
             CustodianSecretKey::from_bytes(&custodian_secret).map_err(|e| anyhow::anyhow!("custodian key: {e}"))?,
         );
         let blobs = BlobStore::open(&cfg.data_dir).context("opening the blob directory")?;
+        let mut pg_pool = None;
         let store: DynStore = match &cfg.database_url {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Arc::new(
-                store::PgStore::connect(url, cfg.database_schema.as_deref(), log)
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pg = store::PgStore::connect(url, cfg.database_schema.as_deref(), log)
                     .await
-                    .context("connecting to PostgreSQL")?,
-            ),
+                    .context("connecting to PostgreSQL")?;
+                pg_pool = Some(pg.pool().clone());
+                Arc::new(pg)
+            }
             Some(url) => Arc::new(store::SqliteStore::connect(url, log).await.context("opening SQLite")?),
             None => {
                 let path = cfg.data_dir.join("bidroom.db");
@@ -117,7 +123,14 @@ impl App {
             pace: std::time::Duration::from_millis(cfg.opening_pace_ms),
             wake: Arc::new(Notify::new()),
         };
-        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx, opening };
+        let live_secret = load_or_create_secret(&cfg.data_dir.join(LIVE_SECRET_FILE), || {
+            let mut b = vec![0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+                .map_err(|_| anyhow::anyhow!("random generator failed"))?;
+            Ok(b)
+        })?;
+        let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
+        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx, opening, live };
         Ok(App { state, new_admin_token, verifier_key })
     }
 
@@ -127,6 +140,8 @@ impl App {
         let scheduler =
             tokio::spawn(crate::schedule::run(self.state.clone(), self.state.scheduler.clone(), shutdown.clone()));
         let opening = tokio::spawn(crate::opening::run(self.state.clone(), shutdown.clone()));
+        let listener = axum::serve::ListenerExt::tap_io(listener, self.state.live.config().socket_tuner());
+        let live = tokio::spawn(crate::live::run(self.state.live.clone(), shutdown.clone()));
         let router = crate::http::router(self.state);
         let stop = shutdown.clone();
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -136,6 +151,7 @@ impl App {
         shutdown.cancel();
         let _ = scheduler.await;
         let _ = opening.await;
+        let _ = live.await;
         Ok(())
     }
 }

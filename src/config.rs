@@ -28,6 +28,9 @@ pub struct ServeConfig {
     /// The transparency log's origin line (its public name in checkpoints).
     #[arg(long, env = "BIDROOM_LOG_ORIGIN", default_value = "bidroom.local/log")]
     pub log_origin: String,
+    /// The live room's limits.
+    #[command(flatten)]
+    pub live: crate::live::LiveConfig,
 }
 
 impl ServeConfig {
@@ -41,6 +44,7 @@ impl ServeConfig {
             admin_token: None,
             opening_pace_ms: 0,
             log_origin: "bidroom.local/log".to_string(),
+            live: crate::live::LiveConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ledger;
+pub mod live;
 pub mod opening;
 pub mod schedule;
 pub mod seal;

@@ -45,6 +45,9 @@ pub enum EventKind {
     /// An evaluator read a bid's documents.
     #[serde(rename = "documents.accessed")]
     DocumentsAccessed,
+    /// A bidder signed in to the live room (a pseudonym, never the identity).
+    #[serde(rename = "room.signed_in")]
+    RoomSignIn,
 }
 
 impl EventKind {
@@ -64,6 +67,7 @@ impl EventKind {
             EventKind::BidUnopened => "bid.unopened",
             EventKind::RecordPublished => "record.published",
             EventKind::DocumentsAccessed => "documents.accessed",
+            EventKind::RoomSignIn => "room.signed_in",
         }
     }
 }

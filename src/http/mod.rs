@@ -41,6 +41,8 @@ pub struct AppState {
     pub log: LogContext,
     /// The opening engine's settings and the server's custodian key.
     pub opening: crate::opening::OpeningConfig,
+    /// The live room's event hub.
+    pub live: crate::live::Hub,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
         if !events.is_empty() {
             self.scheduler.notify_one();
             self.opening.wake.notify_one();
+            self.live.publish(events);
         }
     }
 }
@@ -84,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/log/inclusion", get(log::inclusion))
         .route("/log/consistency", get(log::consistency))
         .route("/log/entries/{index}", get(log::entry))
+        .route("/tenders/{id}/live", get(crate::live::live))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/me", get(staff::me))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });

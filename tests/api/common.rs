@@ -28,20 +28,27 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pub backend: Backend,
+    tweak: Tweak,
     shutdown: CancellationToken,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
+
+/// Adjusts a test server's configuration (e.g. tighter live-room limits).
+pub type Tweak = fn(&mut ServeConfig);
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 impl TestApp {
     fn config(&self) -> ServeConfig {
-        config_for(self.data_dir.path(), &self.backend)
+        let mut cfg = config_for(self.data_dir.path(), &self.backend);
+        (self.tweak)(&mut cfg);
+        cfg
     }
 
     /// Starts a server on `data_dir` and `backend`.
-    async fn start(data_dir: tempfile::TempDir, backend: Backend) -> TestApp {
-        let cfg = config_for(data_dir.path(), &backend);
+    async fn start(data_dir: tempfile::TempDir, backend: Backend, tweak: Tweak) -> TestApp {
+        let mut cfg = config_for(data_dir.path(), &backend);
+        tweak(&mut cfg);
         let (addr, shutdown, handle) = launch(&cfg).await;
         TestApp {
             addr,
@@ -50,6 +57,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             data_dir,
             backend,
+            tweak,
             shutdown,
             handle: Some(handle),
         }
@@ -145,8 +153,17 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_sqlite_with(|_| {}, test).await
+}
+
+/// [`run_sqlite`] with an adjusted configuration.
+pub async fn run_sqlite_with<F, Fut>(tweak: Tweak, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = TestApp::start(dir, Backend::Sqlite).await;
+    let app = TestApp::start(dir, Backend::Sqlite, tweak).await;
     test(app).await;
 }
 
@@ -163,6 +180,15 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_postgres_with(|_| {}, test).await
+}
+
+/// [`run_postgres`] with an adjusted configuration.
+pub async fn run_postgres_with<F, Fut>(tweak: Tweak, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let Some(url) = postgres_url() else {
         eprintln!("PostgreSQL variant not run: TEST_DATABASE_URL is not set");
         return;
@@ -173,7 +199,7 @@ where
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.expect("create schema");
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = TestApp::start(dir, Backend::Postgres { url: url.clone(), schema: schema.clone() }).await;
+    let app = TestApp::start(dir, Backend::Postgres { url: url.clone(), schema: schema.clone() }, tweak).await;
     let outcome = AssertUnwindSafe(test(app)).catch_unwind().await;
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
         .execute(&admin)

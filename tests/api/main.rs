@@ -10,5 +10,6 @@ mod engine;
 mod errors;
 mod health;
 mod lifecycle;
+mod live;
 mod opening;
 mod scheduler;
