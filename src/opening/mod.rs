@@ -55,7 +55,7 @@ pub enum OpeningError {
 /// Runs the engine until shutdown.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     loop {
-        if let Err(e) = tick(&state).await {
+        if let Err(e) = tick(&state, &shutdown).await {
             tracing::warn!(error = %e, "opening step failed; retrying");
         }
         tokio::select! {
@@ -67,7 +67,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 }
 
 /// Starts due openings and advances those under way.
-pub async fn tick(state: &AppState) -> Result<(), OpeningError> {
+pub async fn tick(state: &AppState, stop: &CancellationToken) -> Result<(), OpeningError> {
     let now = state.store.now().await?;
     for id in state.store.due_to_open(now).await? {
         match state.store.update_tender(id, "scheduler", "open", Box::new(|t, c| t.start_opening(c.now))).await {
@@ -77,7 +77,7 @@ pub async fn tick(state: &AppState) -> Result<(), OpeningError> {
         }
     }
     for id in state.store.openings_under_way().await? {
-        step(state, id).await?;
+        step(state, id, stop).await?;
     }
     Ok(())
 }
@@ -98,7 +98,7 @@ fn bidder_json(id: &str, name: Option<&str>) -> serde_json::Value {
 }
 
 /// One pass over a tender under way.
-async fn step(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
+async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<(), OpeningError> {
     let Some(stored) = state.store.get_tender(id).await? else { return Ok(()) };
     let tender = stored.tender;
     if tender.state != TenderState::Opening {
@@ -132,7 +132,12 @@ async fn step(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
             } else {
                 let outcome = prepare_open(state.clone(), tender.clone(), bid.clone(), good, who).await?;
                 if record(state, id, vec![outcome]).await? {
-                    tokio::time::sleep(state.opening.pace).await;
+                    // A paced 唱标 must not hold up a shutdown; the next
+                    // start resumes where this one stopped.
+                    tokio::select! {
+                        () = stop.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(state.opening.pace) => {}
+                    }
                 }
             }
         } else if window_over {
