@@ -36,15 +36,30 @@ const CUSTODIAN_KEY_FILE: &str = "custodian-key.bin";
 const LIVE_SECRET_FILE: &str = "live-pseudonym.key";
 
 /// Reads a secret file, or creates it with `make` (mode 0600) on first start.
+/// Several nodes may start at once on one shared data directory: the file is
+/// linked into place only if absent, so the first node's secret wins and the
+/// others read it rather than each keeping its own.
 pub fn load_or_create_secret(path: &Path, make: impl FnOnce() -> anyhow::Result<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let bytes = make()?;
-            let tmp = path.with_extension("tmp");
+            let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
             write_private(&tmp, &bytes)?;
-            std::fs::rename(&tmp, path).with_context(|| format!("renaming {}", tmp.display()))?;
-            Ok(bytes)
+            let linked = std::fs::hard_link(&tmp, path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {
+                    if let Some(dir) = path.parent() {
+                        std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
+                    }
+                    Ok(bytes)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+                }
+                Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+            }
         }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
@@ -153,5 +168,26 @@ impl App {
         let _ = opening.await;
         let _ = live.await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nodes_starting_together_share_one_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let got: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let path = &path;
+                    s.spawn(move || super::load_or_create_secret(path, || Ok(vec![i; 32])).unwrap())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(got.iter().all(|g| *g == got[0]), "every node got the same secret");
+        assert_eq!(std::fs::read(&path).unwrap(), got[0]);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
     }
 }

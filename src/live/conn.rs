@@ -281,7 +281,8 @@ impl Bidder {
         let first = self.room.bidder_joined(&pseudonym);
         self.pseudonym = Some(pseudonym.clone());
         // Only a bidder new to the room is an event; its other tabs are not.
-        if first && let Err(e) = sign_in::record(hub, tender, &pseudonym, self.room.bidders()).await {
+        if first && let Err(e) = sign_in::record(hub, tender, &pseudonym, hub.totals(tender, &self.room).bidders).await
+        {
             return frames::error("sign_in_not_recorded", &e.to_string());
         }
         frames::signed_in(&pseudonym)

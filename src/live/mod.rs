@@ -25,6 +25,7 @@ mod conn;
 pub mod frames;
 mod handler;
 mod pg;
+mod presence;
 mod room;
 mod sign_in;
 
@@ -59,6 +60,21 @@ struct Inner {
     pseudonyms: sign_in::PseudonymKey,
     /// The database other nodes announce their events on, if shared.
     postgres: Option<sqlx::PgPool>,
+    /// This node, in presence announcements to the others.
+    node: Uuid,
+    /// The other nodes' presence figures.
+    remote: Mutex<presence::Remote>,
+    /// What this node last announced, and when it last repeated it all.
+    announced: Mutex<Announced>,
+    /// Queue of announcements to NOTIFY, sent in order by one task.
+    announce_tx: tokio::sync::mpsc::UnboundedSender<Vec<String>>,
+    announce_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>>,
+}
+
+/// This node's last announced figures per tender.
+struct Announced {
+    sent: HashMap<Uuid, (usize, Vec<String>)>,
+    beat: std::time::Instant,
 }
 
 impl Hub {
@@ -68,6 +84,7 @@ impl Hub {
     /// `postgres` (several nodes on one database) makes it listen for the
     /// other nodes' events.
     pub fn new(store: DynStore, config: LiveConfig, secret: &[u8], postgres: Option<sqlx::PgPool>) -> Hub {
+        let (announce_tx, announce_rx) = tokio::sync::mpsc::unbounded_channel();
         Hub {
             inner: Arc::new(Inner {
                 store,
@@ -79,6 +96,11 @@ impl Hub {
                 pushed_size: Mutex::new(0),
                 pseudonyms: sign_in::PseudonymKey::new(secret),
                 postgres,
+                node: Uuid::new_v4(),
+                remote: Mutex::new(presence::Remote::default()),
+                announced: Mutex::new(Announced { sent: HashMap::new(), beat: std::time::Instant::now() }),
+                announce_tx,
+                announce_rx: Mutex::new(Some(announce_rx)),
             }),
         }
     }
@@ -220,12 +242,79 @@ impl Hub {
         Some(IpSlot { hub: self.clone(), ip })
     }
 
-    /// Sends presence where it changed and forgets rooms nobody watches.
+    /// Sends presence where it changed, forgets rooms nobody watches, and
+    /// tells the other nodes (if any) this node's figures.
     fn tick_rooms(&self) {
-        let mut rooms = self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        rooms.retain(|_, room| room.viewers() > 0);
-        for room in rooms.values() {
-            room.push_presence();
+        let now = std::time::Instant::now();
+        let expired = self.inner.remote.lock().unwrap_or_else(|p| p.into_inner()).expire(now);
+        let rooms: Vec<(Uuid, Arc<Room>)> = {
+            let mut rooms = self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner());
+            rooms.retain(|_, room| room.viewers() > 0);
+            for tender in expired {
+                if let Some(room) = rooms.get(&tender) {
+                    room.mark_dirty();
+                }
+            }
+            rooms.iter().map(|(k, v)| (*k, v.clone())).collect()
+        };
+        for (tender, room) in &rooms {
+            if room.take_dirty() {
+                let t = self.totals(*tender, room);
+                room.send(frames::presence(t.viewers, t.bidders));
+            }
+        }
+        if self.inner.postgres.is_some() {
+            self.announce(&rooms, now);
+        }
+    }
+
+    /// A room's figures over every node.
+    pub(crate) fn totals(&self, tender: Uuid, room: &Room) -> presence::Totals {
+        let (viewers, names) = room.snapshot();
+        self.inner.remote.lock().unwrap_or_else(|p| p.into_inner()).totals(tender, viewers, names.iter())
+    }
+
+    /// Queues this node's figures for the tenders where they changed (all
+    /// of them every heartbeat); a room just emptied is announced as zero.
+    fn announce(&self, rooms: &[(Uuid, Arc<Room>)], now: std::time::Instant) {
+        let mut st = self.inner.announced.lock().unwrap_or_else(|p| p.into_inner());
+        let beat = now.duration_since(st.beat) >= presence::HEARTBEAT;
+        if beat {
+            st.beat = now;
+        }
+        let current: HashMap<Uuid, (usize, Vec<String>)> = rooms.iter().map(|(t, r)| (*t, r.snapshot())).collect();
+        let node = self.inner.node;
+        let mut out: Vec<String> = current
+            .iter()
+            .filter(|(t, fig)| beat || st.sent.get(t) != Some(fig))
+            .map(|(t, (v, names))| presence::Announcement::new(node, *t, *v, names.clone()).payload())
+            .collect();
+        out.extend(
+            st.sent
+                .keys()
+                .filter(|t| !current.contains_key(t))
+                .map(|t| presence::Announcement::new(node, *t, 0, Vec::new()).payload()),
+        );
+        st.sent = current;
+        if !out.is_empty() {
+            // The sender task only ends at shutdown.
+            let _ = self.inner.announce_tx.send(out);
+        }
+    }
+
+    /// Another node's presence announcement arrived.
+    fn remote_presence(&self, payload: &str) {
+        let Some(a) = presence::Announcement::parse(payload) else {
+            tracing::warn!(payload, "unexpected presence notification");
+            return;
+        };
+        if a.node == self.inner.node {
+            return;
+        }
+        let tender = a.tender;
+        let changed = self.inner.remote.lock().unwrap_or_else(|p| p.into_inner()).take(a, std::time::Instant::now());
+        if changed && let Some(room) = self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner()).get(&tender) {
+            room.mark_dirty();
         }
     }
 
@@ -268,7 +357,10 @@ impl Hub {
 /// `shutdown`; then every connection is told to close.
 pub async fn run(hub: Hub, shutdown: CancellationToken) {
     if let Some(pool) = hub.inner.postgres.clone() {
-        tokio::spawn(pg::listen(hub.clone(), pool, shutdown.clone()));
+        tokio::spawn(pg::listen(hub.clone(), pool.clone(), shutdown.clone()));
+        if let Some(rx) = hub.inner.announce_rx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            tokio::spawn(pg::announce(pool, rx));
+        }
     }
     let mut tick = tokio::time::interval(PRESENCE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

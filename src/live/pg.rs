@@ -1,8 +1,9 @@
 //! Several nodes on one PostgreSQL database: events committed by another
 //! node reach this node's viewers through LISTEN/NOTIFY. A database trigger
-//! (migration `0003_live_notify`) announces `"<tender>:<seq>"` on commit;
+//! (migration `0004_live_notify`) announces `"<tender>:<seq>"` on commit;
 //! the listener here only hands the notice to the hub, which reads the
-//! events themselves from the store, in order.
+//! events themselves from the store, in order. The nodes also tell each
+//! other their viewer and bidder counts (`presence.rs`) on a second channel.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Hub;
+use super::presence;
 
 /// The channel the trigger notifies.
 const CHANNEL: &str = "bidroom_events";
@@ -38,6 +40,7 @@ pub(super) async fn listen(hub: Hub, pool: PgPool, shutdown: CancellationToken) 
                 n = listener.try_recv() => n,
             };
             match n {
+                Ok(Some(n)) if n.channel() == presence::CHANNEL => hub.remote_presence(n.payload()),
                 Ok(Some(n)) => match parse(n.payload()) {
                     Some((tender, seq)) => hub.notice(tender, seq),
                     None => tracing::warn!(payload = n.payload(), "unexpected live notification"),
@@ -55,8 +58,24 @@ pub(super) async fn listen(hub: Hub, pool: PgPool, shutdown: CancellationToken) 
 
 async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut l = PgListener::connect_with(pool).await?;
-    l.listen(CHANNEL).await?;
+    l.listen_all([CHANNEL, presence::CHANNEL]).await?;
     Ok(l)
+}
+
+/// Sends this node's presence announcements, in the order queued, until the
+/// hub is dropped. A failed send is logged and dropped: the next heartbeat
+/// repeats every figure.
+pub(super) async fn announce(pool: PgPool, mut rx: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>) {
+    while let Some(payloads) = rx.recv().await {
+        let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind(presence::CHANNEL)
+            .bind(&payloads)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "presence not announced to the other nodes");
+        }
+    }
 }
 
 /// `"<uuid>:<seq>"`.

@@ -150,16 +150,21 @@ impl Room {
         self.presence_dirty.store(true, Ordering::Relaxed);
     }
 
-    /// Distinct bidders signed in now.
-    pub fn bidders(&self) -> usize {
-        self.bidders.lock().unwrap_or_else(|p| p.into_inner()).len()
+    /// Viewers here and the pseudonyms signed in here, sorted.
+    pub fn snapshot(&self) -> (usize, Vec<String>) {
+        let mut names: Vec<String> = self.bidders.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect();
+        names.sort_unstable();
+        (self.viewers(), names)
     }
 
-    /// Sends a presence frame if the counts changed since the last one.
-    pub fn push_presence(&self) {
-        if self.presence_dirty.swap(false, Ordering::Relaxed) {
-            self.send(frames::presence(self.viewers(), self.bidders()));
-        }
+    /// Another node's figures changed: the totals must go out again.
+    pub fn mark_dirty(&self) {
+        self.presence_dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// True once after each change of the figures.
+    pub fn take_dirty(&self) -> bool {
+        self.presence_dirty.swap(false, Ordering::Relaxed)
     }
 }
 

@@ -232,30 +232,42 @@ async fn bidder_signs_in_under_a_pseudonym(app: TestApp) {
     }
 }
 
-/// A second server node on the same PostgreSQL schema: events committed
-/// through the first node reach the second node's viewers.
-async fn other_nodes_events_reach_this_nodes_viewers(app: TestApp) {
-    let crate::common::Backend::Postgres { url, schema } = app.backend.clone() else { return };
-    // Nodes share their keys (log, custodian, pseudonyms): copy them over.
-    let dir = tempfile::tempdir().unwrap();
-    for f in std::fs::read_dir(app.data_dir.path()).unwrap() {
-        let f = f.unwrap();
-        if f.file_type().unwrap().is_file() {
-            std::fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
-        }
-    }
-    let mut cfg = bidroom::config::ServeConfig::for_data_dir(dir.path().to_path_buf());
+/// A second server node on the same PostgreSQL schema as `app`; cancel the
+/// token and await the handle to stop it.
+struct Node {
+    addr: std::net::SocketAddr,
+    stop: tokio_util::sync::CancellationToken,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn second_node(app: &TestApp) -> Option<Node> {
+    let crate::common::Backend::Postgres { url, schema } = app.backend.clone() else { return None };
+    // Nodes share one data directory (ciphertext files and the keys: log,
+    // custodian, pseudonyms), as in a deployment on a shared volume.
+    let mut cfg = bidroom::config::ServeConfig::for_data_dir(app.data_dir.path().to_path_buf());
     cfg.database_url = Some(url);
     cfg.database_schema = Some(schema);
     cfg.admin_token = Some(crate::common::ADMIN_TOKEN.to_string());
-    let node_b = bidroom::app::App::build(&cfg).await.expect("second node builds");
+    let node = bidroom::app::App::build(&cfg).await.expect("second node builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr_b = listener.local_addr().unwrap();
+    let addr = listener.local_addr().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    let serving = tokio::spawn(node_b.serve(listener, stop.clone()));
+    let serving = tokio::spawn(node.serve(listener, stop.clone()));
+    Some(Node { addr, stop, serving })
+}
 
+impl Node {
+    async fn stop(self) {
+        self.stop.cancel();
+        self.serving.await.unwrap().unwrap();
+    }
+}
+
+/// Events committed through the first node reach the second node's viewers.
+async fn other_nodes_events_reach_this_nodes_viewers(app: TestApp) {
+    let Some(node_b) = second_node(&app).await else { return };
     let id = published_tender(&app, 3600).await;
-    let url = format!("ws://{addr_b}/api/v1/tenders/{id}/live");
+    let url = format!("ws://{}/api/v1/tenders/{id}/live", node_b.addr);
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connects to node B");
     next_of(&mut ws, "hello").await;
     assert_eq!(next_seqs(&mut ws, 1).await, [1]);
@@ -263,8 +275,53 @@ async fn other_nodes_events_reach_this_nodes_viewers(app: TestApp) {
         amend(&app, &id, n).await;
     }
     assert_eq!(next_seqs(&mut ws, 3).await, [2, 3, 4], "node A's events, live on node B");
-    stop.cancel();
-    serving.await.unwrap().unwrap();
+    node_b.stop().await;
+}
+
+/// The next presence frame with these figures; panics if it never comes.
+async fn presence_reaches(ws: &mut Ws, viewers: usize, bidders: usize) {
+    loop {
+        let p = next_of(ws, "presence").await;
+        if p["viewers"] == viewers && p["bidders"] == bidders {
+            return;
+        }
+    }
+}
+
+/// Viewers and signed-in bidders are counted over every node, a bidder
+/// signed in on two nodes once, and a node's viewers leave the count when
+/// they go.
+async fn presence_adds_up_across_nodes(app: TestApp) {
+    let Some(node_b) = second_node(&app).await else { return };
+    let id = published_tender(&app, 3600).await;
+    let tender = uuid::Uuid::parse_str(&id).unwrap();
+    let key = crate::bids::register(&app, "Acme Roads Ltd").await;
+    let url_b = format!("ws://{}/api/v1/tenders/{id}/live", node_b.addr);
+    let mut on_a = connect(&app, &id, None).await;
+    let hello_a = next_of(&mut on_a, "hello").await;
+    presence_reaches(&mut on_a, 1, 0).await;
+    let (mut on_b, _) = tokio_tungstenite::connect_async(&url_b).await.expect("connects to node B");
+    let hello_b = next_of(&mut on_b, "hello").await;
+    presence_reaches(&mut on_a, 2, 0).await;
+    presence_reaches(&mut on_b, 2, 0).await;
+    // The same bidder signs in on both nodes: one bidder.
+    for (ws, hello) in [(&mut on_a, &hello_a), (&mut on_b, &hello_b)] {
+        let nonce: [u8; 32] = bidroom::seal::unb64(hello["nonce"].as_str().unwrap()).unwrap().try_into().unwrap();
+        let sig = key.sign(&bidroom::seal::room_sign_in_message(tender, &nonce)).unwrap();
+        let req =
+            json!({"type": "sign_in", "bidder": key.public_key().key_id(), "signature": bidroom::seal::b64(&sig)});
+        ws.send(Message::text(req.to_string())).await.unwrap();
+        next_of(ws, "signed_in").await;
+    }
+    presence_reaches(&mut on_a, 2, 1).await;
+    presence_reaches(&mut on_b, 2, 1).await;
+    drop(on_b);
+    presence_reaches(&mut on_a, 1, 1).await;
+    let (_third, _) = tokio_tungstenite::connect_async(&url_b).await.expect("connects to node B");
+    presence_reaches(&mut on_a, 2, 1).await;
+    // A node that stops takes its viewers out of the count.
+    node_b.stop().await;
+    presence_reaches(&mut on_a, 1, 1).await;
 }
 
 /// A server with tight live-room limits, to see them bite quickly.
@@ -367,6 +424,11 @@ mod tight {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_other_nodes_events_reach_this_nodes_viewers() {
         crate::common::run_postgres(super::other_nodes_events_reach_this_nodes_viewers).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_presence_adds_up_across_nodes() {
+        crate::common::run_postgres(super::presence_adds_up_across_nodes).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
