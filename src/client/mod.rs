@@ -8,6 +8,7 @@
 
 mod error;
 mod opening;
+mod resumable;
 mod types;
 mod upload;
 
@@ -20,6 +21,7 @@ use uuid::Uuid;
 pub use error::ClientError;
 pub use opening::{Event, PublicBid, Record, ReleaseResult, ReleaseShare};
 pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
+pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};
 pub use upload::BidUpload;
 
 use crate::ledger::Hash;

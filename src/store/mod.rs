@@ -17,6 +17,7 @@ pub mod bids;
 pub mod blobs;
 mod log;
 pub mod opening;
+pub mod staging;
 mod postgres;
 #[macro_use]
 mod shared;
@@ -26,6 +27,7 @@ mod types;
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
 pub use log::{LogContext, LogStore};
+pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};
 pub use opening::{OpeningStore, Outcome, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
