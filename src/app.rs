@@ -132,8 +132,7 @@ impl App {
             Ok(b)
         })?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
-        let state =
-            AppState { store, scheduler: Arc::new(Notify::new()), blobs, staging, log: log_ctx, opening, live };
+        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, staging, log: log_ctx, opening, live };
         Ok(App { state, new_admin_token, verifier_key })
     }
 

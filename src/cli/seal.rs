@@ -140,7 +140,7 @@ async fn submit(client: &Client, tender: Uuid, upload: BidUpload) -> anyhow::Res
     let mut shown = None;
     let mut on_event = |e: UploadEvent| match e {
         UploadEvent::Progress { done, total } => {
-            let tenth = if total == 0 { 10 } else { done * 10 / total };
+            let tenth = (done * 10).checked_div(total).unwrap_or(10);
             // Small bids go in one request or two: no progress lines then.
             if total > opts.chunk && shown != Some(tenth) {
                 shown = Some(tenth);

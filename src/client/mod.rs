@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 pub use error::ClientError;
 pub use opening::{Event, PublicBid, Record, ReleaseResult, ReleaseShare};
-pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};
+pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use upload::BidUpload;
 
 use crate::ledger::Hash;

@@ -184,7 +184,8 @@ impl Client {
                             retry.failed(e, on_event).await?;
                             // Resume from what the server holds, not what we sent.
                             let now = self.status_retrying(tender, id, &mut retry, on_event).await?;
-                            let q = now.parts.get(p.part).ok_or_else(|| ClientError::Unexpected("part vanished".into()))?;
+                            let q =
+                                now.parts.get(p.part).ok_or_else(|| ClientError::Unexpected("part vanished".into()))?;
                             done = now.received;
                             offset = q.received;
                             complete = q.complete;

@@ -49,7 +49,7 @@ pub struct BidSummary {
     pub envelope_hashes: Vec<String>,
 }
 
-pub(super) fn seal_error(e: SealError) -> ApiError {
+fn seal_error(e: SealError) -> ApiError {
     let (code, message) = match &e {
         SealError::BadSignature => {
             ("bad_signature", "the signature does not verify against the envelope's bidder key".to_string())

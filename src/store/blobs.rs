@@ -81,6 +81,13 @@ impl BlobStore {
         tokio::fs::create_dir_all(&dir).await?;
         match tokio::fs::hard_link(src, &dest).await {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(true),
+            // Blobs on another file system: copy, fsync, rename.
+            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+                let tmp = self.tmp.join(format!("{}.part", uuid::Uuid::new_v4().simple()));
+                tokio::fs::copy(src, &tmp).await?;
+                tokio::fs::File::open(&tmp).await?.sync_all().await?;
+                tokio::fs::rename(&tmp, &dest).await?;
+            }
             other => other?,
         }
         tokio::fs::File::open(&dir).await?.sync_all().await?;

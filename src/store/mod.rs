@@ -17,8 +17,8 @@ pub mod bids;
 pub mod blobs;
 mod log;
 pub mod opening;
-pub mod staging;
 mod postgres;
+pub mod staging;
 #[macro_use]
 mod shared;
 mod sqlite;
@@ -27,10 +27,10 @@ mod types;
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
 pub use log::{LogContext, LogStore};
-pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};
 pub use opening::{OpeningStore, Outcome, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};
 pub use types::*;
 
 /// What can go wrong in the store.

@@ -103,12 +103,15 @@ pub enum StagingError {
 /// completing a part does not re-read it (unless the server restarted).
 type Hashing = Option<(u64, ring::digest::Context)>;
 
+/// One lock (and running hash) per part being written on this node.
+type PartLocks = Arc<Mutex<HashMap<(Uuid, usize), Arc<tokio::sync::Mutex<Hashing>>>>>;
+
 /// The staging directory.
 #[derive(Clone)]
 pub struct Staging {
     root: PathBuf,
     ttl: Duration,
-    parts: Arc<Mutex<HashMap<(Uuid, usize), Arc<tokio::sync::Mutex<Hashing>>>>>,
+    parts: PartLocks,
 }
 
 impl std::fmt::Debug for Staging {

@@ -277,16 +277,21 @@ async fn a_complete_upload_committed_after_the_deadline_is_refused(app: TestApp)
 async fn sessions_are_limited(app: TestApp) {
     let tender = published_tender(&app, 3600).await;
     let key = register(&app, "Busy").await;
-    let mut ids = Vec::new();
+    let mut first = None;
     for i in 0..3 {
         let s = seal(&app, &tender, &key, &format!("{i}.00"), &[]).await;
         let (st, v) = open(&app, &tender, &s).await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
-        ids.push(v["upload_id"].clone());
+        first.get_or_insert((v["upload_id"].as_str().unwrap().to_string(), s));
     }
     let fourth = seal(&app, &tender, &key, "9.00", &[]).await;
     let (s, v) = open(&app, &tender, &fourth).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_uploads")), "{v}");
+    // A committed session no longer counts as open.
+    let (upload, sealed) = first.unwrap();
+    upload_all(&app, &tender, &upload, &sealed).await;
+    assert_eq!(commit(&app, &tender, &upload).await.0, StatusCode::CREATED);
+    assert_eq!(open(&app, &tender, &fourth).await.0, StatusCode::CREATED);
     // Another bidder is not limited by this one's sessions.
     let other = register(&app, "Other").await;
     let theirs = seal(&app, &tender, &other, "9.00", &[]).await;

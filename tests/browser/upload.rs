@@ -71,13 +71,8 @@ async fn a_broken_upload_resumes_from_the_servers_offset() {
     // One break, then a PATCH of part 1 from the server's offset (not 0).
     assert_eq!(b.js("return window.__broken", vec![]).await, true);
     let patches = b.js("return window.__patches", vec![]).await;
-    let resumed: Vec<u64> = patches
-        .as_array()
-        .expect("patches")
-        .iter()
-        .filter(|p| p[0] == "1")
-        .filter_map(|p| p[1].as_u64())
-        .collect();
+    let resumed: Vec<u64> =
+        patches.as_array().expect("patches").iter().filter(|p| p[0] == "1").filter_map(|p| p[1].as_u64()).collect();
     assert_eq!(resumed.len(), 2, "{patches}");
     assert_eq!(resumed[0], 0);
     assert!(resumed[1] > 1_000_000, "resumed from the server's offset: {patches}");

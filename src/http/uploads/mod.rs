@@ -101,7 +101,12 @@ pub async fn create(
         Some(bid) => bid.bidder_id.clone(),
         None => check_bid(&state, &tender, &envelope).await?.0,
     };
-    let open = sessions.iter().filter(|s| s.bidder_id == bidder_id && s.expires_at > now).count();
+    let mut open = 0;
+    for s in sessions.iter().filter(|s| s.bidder_id == bidder_id && s.expires_at > now) {
+        if state.staging.committed(s).await.map_err(ApiError::internal)?.is_none() {
+            open += 1;
+        }
+    }
     if received.is_none() && open >= MAX_OPEN_SESSIONS {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -194,22 +199,25 @@ async fn append_part(
     let plain = |e: ApiError| (e, None);
     let s = session(state, tender_id, upload).await.map_err(plain)?;
     if state.staging.committed(&s).await.map_err(|e| plain(ApiError::internal(e)))?.is_some() {
-        return Err(plain(ApiError::new(StatusCode::CONFLICT, "upload_committed", "this upload was committed already")));
+        return Err(plain(ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_committed",
+            "this upload was committed already",
+        )));
     }
     if part >= s.parts.len() {
         return Err(plain(ApiError::not_found("part")));
     }
-    let offset = headers
-        .get(UPLOAD_OFFSET)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .ok_or_else(|| {
-            plain(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "missing_offset",
-                "send the Upload-Offset header: the bytes of this part the server holds (see GET on the upload)",
-            ))
-        })?;
+    let offset =
+        headers.get(UPLOAD_OFFSET).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).ok_or_else(
+            || {
+                plain(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "missing_offset",
+                    "send the Upload-Offset header: the bytes of this part the server holds (see GET on the upload)",
+                ))
+            },
+        )?;
     let declared = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if declared.and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > MAX_REQUEST) {
         return Err(plain(body_too_large()));
