@@ -61,6 +61,7 @@ async fn a_broken_upload_resumes_from_the_servers_offset() {
     b.click("#seal").await;
     let receipt = b.wait_for("(document.getElementById('receipt-status') || {}).innerText", 90).await;
     assert!(receipt.as_str().unwrap_or_default().starts_with('✓'), "{receipt}");
+    b.js("document.getElementById('progress-box').scrollIntoView()", vec![]).await;
     b.screenshot("1-resumed").await;
 
     // The progress bar has a label and finished; the text says how much.
