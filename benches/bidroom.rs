@@ -4,10 +4,13 @@
 //!   with p50/p99 latency, on SQLite (WAL, synchronous=FULL) or PostgreSQL;
 //! * `upload` — one large document upload's throughput and peak RSS, against
 //!   writing the same bytes to the same disk with SHA-256 and fsync;
+//! * `resumable` — the same document through the resumable upload (8 MiB
+//!   chunks, `bidroom seal`'s client) against the one-request multipart
+//!   upload and the same baseline, all in one run;
 //! * `opening` — opening N bids end to end (k = 1, or 2 of 3 with a person
 //!   releasing), against the bare crypto cost of the same openings.
 //!
-//! `cargo bench --bench bidroom -- receipts|upload|opening [n] [k]`.
+//! `cargo bench --bench bidroom -- receipts|upload|resumable|opening [n] [k]`.
 //! Ratios are measured against a baseline in the same run (the machine is
 //! shared and noisy). Results go to docs/BENCHMARKS.md by hand.
 
@@ -273,6 +276,79 @@ async fn upload(mib: u64) {
     server.shutdown.cancel();
 }
 
+/// Writes `mib` MiB to a file in `dir` with SHA-256 and one fsync.
+fn baseline_write(dir: &std::path::Path, mib: u64) -> Duration {
+    use std::io::Write;
+    let chunk = vec![0x5au8; 1 << 20];
+    let path = dir.join("baseline.bin");
+    let t = Instant::now();
+    let mut f = std::fs::File::create(&path).expect("create");
+    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    for _ in 0..mib {
+        f.write_all(&chunk).expect("write");
+        h.update(&chunk);
+    }
+    f.sync_all().expect("fsync");
+    h.finish();
+    let took = t.elapsed();
+    std::fs::remove_file(&path).ok();
+    took
+}
+
+/// Seals one bid with a `mib` MiB document into `dir`; returns the upload.
+async fn big_bid(server: &Server, tender: &str, mib: u64, name: &str) -> bidroom::client::BidUpload {
+    let policy = server.policy(tender).await;
+    let key = server.bidder().await;
+    let binding = Binding::new(tender.parse().expect("uuid"), Uuid::new_v4());
+    let mut sealer = BidSealer::new(binding, "1", &policy).expect("sealer");
+    let ct_path = server.dir.path().join(name);
+    let reader = std::io::Read::take(std::io::repeat(0x5a), mib * 1024 * 1024);
+    let out = std::io::BufWriter::new(std::fs::File::create(&ct_path).expect("ct"));
+    sealer.seal_document("big.bin", "application/octet-stream", reader, out).expect("seal doc");
+    let sealed = sealer.seal(br#"{"price":"1.00"}"#, &key, time::OffsetDateTime::now_utc()).expect("seal");
+    bidroom::client::BidUpload {
+        envelope: sealed.envelope,
+        signature: sealed.signature,
+        form: sealed.form_ciphertext,
+        documents: vec![ct_path],
+    }
+}
+
+/// The resumable upload against the multipart upload and the baseline.
+async fn resumable(mib: u64) {
+    let server = start(None).await;
+    let tender = server.tender(3600, 7200, json!({"threshold": 1, "custodians": ["server"]})).await;
+    let client = bidroom::client::Client::new(&server.base).expect("client");
+    let mbps = |d: Duration| (mib * 1024 * 1024) as f64 / d.as_secs_f64() / 1e6;
+    for round in 0..2 {
+        let baseline = baseline_write(server.dir.path(), mib);
+        let multi = big_bid(&server, &tender, mib, "multi.ct").await;
+        let t = Instant::now();
+        client.submit_bid(tender.parse().expect("uuid"), multi).await.expect("multipart");
+        let multipart = t.elapsed();
+        let res = big_bid(&server, &tender, mib, "res.ct").await;
+        let opts = bidroom::client::ResumeOptions::default();
+        let rss_before = rss_kib("VmRSS:");
+        let t = Instant::now();
+        client.upload_bid(tender.parse().expect("uuid"), res, &opts, &mut |_| {}).await.expect("resumable");
+        let took = t.elapsed();
+        for f in ["multi.ct", "res.ct"] {
+            std::fs::remove_file(server.dir.path().join(f)).ok();
+        }
+        println!(
+            "round {round}, {mib} MiB: resumable {:.0} MB/s, multipart {:.0} MB/s, baseline write+sha256+fsync {:.0} MB/s; resumable = {:.0}% of baseline, {:.0}% of multipart; RSS before {} KiB, peak {} KiB (client and server in one process)",
+            mbps(took),
+            mbps(multipart),
+            mbps(baseline),
+            100.0 * baseline.as_secs_f64() / took.as_secs_f64(),
+            100.0 * multipart.as_secs_f64() / took.as_secs_f64(),
+            rss_before,
+            rss_kib("VmHWM:"),
+        );
+    }
+    server.shutdown.cancel();
+}
+
 async fn opening(n: usize, k: u8) {
     let server = start(None).await;
     let human = CustodianSecretKey::generate().expect("key");
@@ -383,7 +459,8 @@ async fn main() {
     match what {
         "receipts" => receipts(n).await,
         "upload" => upload(n as u64).await,
+        "resumable" => resumable(n as u64).await,
         "opening" => opening(n, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1)).await,
-        other => eprintln!("unknown benchmark {other}: receipts|upload|opening"),
+        other => eprintln!("unknown benchmark {other}: receipts|upload|resumable|opening"),
     }
 }

@@ -15,7 +15,7 @@ use crate::http::{AppState, auth};
 use crate::ledger::LogSigner;
 use crate::opening::OpeningConfig;
 use crate::seal::CustodianSecretKey;
-use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext};
+use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext, Staging};
 
 /// A built server, ready to serve.
 pub struct App {
@@ -97,6 +97,8 @@ impl App {
             CustodianSecretKey::from_bytes(&custodian_secret).map_err(|e| anyhow::anyhow!("custodian key: {e}"))?,
         );
         let blobs = BlobStore::open(&cfg.data_dir).context("opening the blob directory")?;
+        let ttl = std::time::Duration::from_secs(cfg.upload_ttl_secs.max(1));
+        let staging = Staging::open(&cfg.data_dir, ttl).context("opening the staging directory")?;
         let mut pg_pool = None;
         let store: DynStore = match &cfg.database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -145,7 +147,7 @@ impl App {
             Ok(b)
         })?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
-        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, log: log_ctx, opening, live };
+        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, staging, log: log_ctx, opening, live };
         Ok(App { state, new_admin_token, verifier_key })
     }
 
@@ -155,6 +157,7 @@ impl App {
         let scheduler =
             tokio::spawn(crate::schedule::run(self.state.clone(), self.state.scheduler.clone(), shutdown.clone()));
         let opening = tokio::spawn(crate::opening::run(self.state.clone(), shutdown.clone()));
+        let sweeper = tokio::spawn(crate::http::uploads::sweeper(self.state.clone(), shutdown.clone()));
         let listener = axum::serve::ListenerExt::tap_io(listener, self.state.live.config().socket_tuner());
         let live = tokio::spawn(crate::live::run(self.state.live.clone(), shutdown.clone()));
         let router = crate::http::router(self.state);
@@ -166,6 +169,7 @@ impl App {
         shutdown.cancel();
         let _ = scheduler.await;
         let _ = opening.await;
+        let _ = sweeper.await;
         let _ = live.await;
         Ok(())
     }

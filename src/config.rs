@@ -28,6 +28,9 @@ pub struct ServeConfig {
     /// The transparency log's origin line (its public name in checkpoints).
     #[arg(long, env = "BIDROOM_LOG_ORIGIN", default_value = "bidroom.local/log")]
     pub log_origin: String,
+    /// How long a resumable upload session lives, in seconds.
+    #[arg(long = "upload-ttl", env = "BIDROOM_UPLOAD_TTL_SECS", default_value_t = 86_400)]
+    pub upload_ttl_secs: u64,
     /// The live room's limits.
     #[command(flatten)]
     pub live: crate::live::LiveConfig,
@@ -44,6 +47,7 @@ impl ServeConfig {
             admin_token: None,
             opening_pace_ms: 0,
             log_origin: "bidroom.local/log".to_string(),
+            upload_ttl_secs: 86_400,
             live: crate::live::LiveConfig::default(),
         }
     }

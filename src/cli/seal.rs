@@ -4,8 +4,9 @@
 //! the lot's fields, the document files) is checked before the passphrase
 //! is asked and before any byte is uploaded. Documents are encrypted once,
 //! each to a temporary file, because the envelope must carry their
-//! ciphertext hashes before it is signed; the files are then streamed to
-//! the server. Memory stays constant whatever the documents' size.
+//! ciphertext hashes before it is signed; the files are then sent with the
+//! resumable upload in chunks, a broken request resumed from the server's
+//! offset. Memory stays constant whatever the documents' size.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use super::common::{KeyArgs, ServerArgs, sha256_hex, write_new_file};
 use super::receipt::{check_fresh, save_receipt};
-use crate::client::{BidUpload, Client, Tender};
+use crate::client::{BidUpload, Client, ResumeOptions, Submitted, Tender, UploadEvent};
 use crate::ledger::Receipt;
 use crate::seal::{BidSealer, Binding, CustodyPolicy};
 
@@ -106,7 +107,7 @@ pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
         form: sealed.form_ciphertext,
         documents: streams,
     };
-    let submitted = client.submit_bid(tender.id, upload).await.context("submission failed")?;
+    let submitted = submit(&client, tender.id, upload).await?;
     let answer = submitted.answer;
     anyhow::ensure!(answer.bid_id == bid_id, "the server answered for bid {}, not {bid_id}", answer.bid_id);
     // Saved before they are checked: a receipt that fails to verify is
@@ -130,6 +131,27 @@ pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
         envelope_path,
         created: submitted.created,
     })
+}
+
+/// Sends the sealed bid resumably: broken requests are retried from the
+/// server's offset; progress of large bids is printed per 10 %.
+async fn submit(client: &Client, tender: Uuid, upload: BidUpload) -> anyhow::Result<Submitted> {
+    let opts = ResumeOptions::default();
+    let mut shown = None;
+    let mut on_event = |e: UploadEvent| match e {
+        UploadEvent::Progress { done, total } => {
+            let tenth = (done * 10).checked_div(total).unwrap_or(10);
+            // Small bids go in one request or two: no progress lines then.
+            if total > opts.chunk && shown != Some(tenth) {
+                shown = Some(tenth);
+                println!("uploaded {done} of {total} bytes ({}%)", tenth * 10);
+            }
+        }
+        UploadEvent::Retrying { error, attempt } => {
+            eprintln!("upload interrupted ({error}); resuming from the server's offset (attempt {attempt})");
+        }
+    };
+    client.upload_bid(tender, upload, &opts, &mut on_event).await.context("submission failed")
 }
 
 /// Reads the form file as a JSON object.

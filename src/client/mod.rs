@@ -8,6 +8,7 @@
 
 mod error;
 mod opening;
+mod resumable;
 mod types;
 mod upload;
 
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 pub use error::ClientError;
 pub use opening::{Event, PublicBid, Record, ReleaseResult, ReleaseShare};
+pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};
 pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use upload::BidUpload;
 

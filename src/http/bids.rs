@@ -21,13 +21,13 @@ use super::extract::{ApiJson, ApiPath};
 use super::receipts::receipt_for;
 use super::tenders::visible_tender;
 use crate::domain::bid::{check_accepting, check_declared};
-use crate::domain::tender::Registration;
+use crate::domain::tender::{Registration, Tender};
 use crate::ledger::Receipt;
 use crate::seal::{Binding, BlobRef, Envelope, SealError, unb64, withdraw_message};
 use crate::store::{BlobStore, NewBid, StoreError, StoredBid};
 
 /// Largest envelope accepted (shares and manifest for many custodians fit).
-const MAX_ENVELOPE: usize = 256 * 1024;
+pub(super) const MAX_ENVELOPE: usize = 256 * 1024;
 
 /// The answer to a submission or withdrawal.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -76,7 +76,7 @@ fn upload_error(e: MultipartError) -> ApiError {
     )
 }
 
-fn storage_error(e: std::io::Error) -> ApiError {
+pub(super) fn storage_error(e: std::io::Error) -> ApiError {
     if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
         return ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
@@ -157,7 +157,7 @@ async fn clean_up(state: &AppState, written: &[String]) {
     }
 }
 
-async fn answer(state: &AppState, bid: &StoredBid) -> ApiResult<Json<BidReceipt>> {
+pub(super) async fn answer(state: &AppState, bid: &StoredBid) -> ApiResult<Json<BidReceipt>> {
     let receipt = receipt_for(state, bid.log_index, bid.receipt_size, &bid.envelope_hash, bid.received_at).await?;
     Ok(Json(BidReceipt { bid_id: bid.id, receipt }))
 }
@@ -172,14 +172,43 @@ pub async fn submit(
     let tender = visible_tender(&state, tender_id, None).await?.tender;
     let envelope_bytes = small_part(&mut mp, "envelope", MAX_ENVELOPE).await?;
     let signature = small_part(&mut mp, "signature", 64).await?;
-    let envelope = Envelope::parse(&envelope_bytes).map_err(seal_error)?;
-    envelope.bidder_public_key.verify(&envelope_bytes, &signature).map_err(seal_error)?;
-    let envelope_hash: [u8; 32] =
-        ring::digest::digest(&ring::digest::SHA256, &envelope_bytes).as_ref().try_into().map_err(ApiError::internal)?;
+    let (envelope, envelope_hash) = verify_envelope(&envelope_bytes, &signature)?;
     // A retry of a submission that already landed gets the same receipt.
     if let Some(existing) = state.store.bid_by_envelope_hash(&envelope_hash).await? {
         return Ok((StatusCode::OK, answer(&state, &existing).await?));
     }
+    let (bidder_id, total) = check_bid(&state, &tender, &envelope).await?;
+
+    let mut written = Vec::new();
+    let result = receive(&state, &mut mp, &envelope, &envelope_bytes, &mut written).await;
+    let new = result.map(|blobs| NewBid {
+        id: envelope.bid_id,
+        tender_id,
+        bidder_id,
+        lot: envelope.lot.clone(),
+        envelope_hash,
+        signature,
+        blobs,
+        total_bytes: (total + envelope_bytes.len() as u64) as i64,
+    });
+    record(&state, new, &written).await
+}
+
+/// Parses the envelope and checks the bidder's signature over its exact
+/// bytes; returns it with its SHA-256.
+pub(super) fn verify_envelope(envelope_bytes: &[u8], signature: &[u8]) -> ApiResult<(Envelope, [u8; 32])> {
+    let envelope = Envelope::parse(envelope_bytes).map_err(seal_error)?;
+    envelope.bidder_public_key.verify(envelope_bytes, signature).map_err(seal_error)?;
+    let envelope_hash: [u8; 32] =
+        ring::digest::digest(&ring::digest::SHA256, envelope_bytes).as_ref().try_into().map_err(ApiError::internal)?;
+    Ok((envelope, envelope_hash))
+}
+
+/// Every check a bid passes before any ciphertext is accepted: registered
+/// (and admitted) signer, binding, custody policy, sizes, tender accepting.
+/// Returns the bidder id and the declared ciphertext bytes.
+pub(super) async fn check_bid(state: &AppState, tender: &Tender, envelope: &Envelope) -> ApiResult<(String, u64)> {
+    let tender_id = tender.id;
     let bidder_id = envelope.bidder_public_key.key_id();
     match state.store.get_bidder(&bidder_id).await? {
         Some(b) if b.public_key == envelope.bidder_public_key.as_bytes() => {}
@@ -199,35 +228,30 @@ pub async fn submit(
         .check_submission(&Binding::new(tender_id, envelope.bid_id), policy, &envelope.bidder_public_key)
         .map_err(seal_error)?;
     let total = envelope.form.length + envelope.documents.iter().map(|d| d.length).sum::<u64>();
-    check_declared(&tender, &envelope.lot, envelope.documents.len(), total)?;
+    check_declared(tender, &envelope.lot, envelope.documents.len(), total)?;
     // Refuse late bids before reading megabytes; the store checks again.
-    check_accepting(&tender, state.store.now().await?)?;
+    check_accepting(tender, state.store.now().await?)?;
+    Ok((bidder_id, total))
+}
 
-    let mut written = Vec::new();
-    let result = receive(&state, &mut mp, &envelope, &envelope_bytes, &mut written).await;
-    let bid = match result {
-        Ok(blobs) => {
-            let new = NewBid {
-                id: envelope.bid_id,
-                tender_id,
-                bidder_id,
-                lot: envelope.lot.clone(),
-                envelope_hash,
-                signature,
-                blobs,
-                total_bytes: (total + envelope_bytes.len() as u64) as i64,
-            };
-            state.store.submit_bid(&new).await.map_err(ApiError::from)
-        }
+/// Records a bid whose files are durable (bid row, log entry) and answers
+/// with its receipt; on any error deletes the files this request wrote.
+pub(super) async fn record(
+    state: &AppState,
+    new: ApiResult<NewBid>,
+    written: &[String],
+) -> ApiResult<(StatusCode, Json<BidReceipt>)> {
+    let bid = match new {
+        Ok(new) => state.store.submit_bid(&new).await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match bid {
         Ok((bid, event)) => {
             state.after_change(std::slice::from_ref(&event));
-            Ok((StatusCode::CREATED, answer(&state, &bid).await?))
+            Ok((StatusCode::CREATED, answer(state, &bid).await?))
         }
         Err(e) => {
-            clean_up(&state, &written).await;
+            clean_up(state, written).await;
             Err(e)
         }
     }

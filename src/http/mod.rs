@@ -5,12 +5,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use tokio::sync::Notify;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::store::{BlobStore, DynStore, Event, LogContext};
+use crate::store::{BlobStore, DynStore, Event, LogContext, Staging};
 
 pub mod auth;
 pub mod bids;
@@ -25,6 +25,7 @@ mod receipts;
 pub mod registry;
 pub mod staff;
 pub mod tenders;
+pub mod uploads;
 
 pub use error::{ApiError, ApiResult};
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub scheduler: Arc<Notify>,
     /// Ciphertext files.
     pub blobs: BlobStore,
+    /// Resumable upload sessions and their staging files.
+    pub staging: Staging,
     /// The log's signer and origin.
     pub log: LogContext,
     /// The opening engine's settings and the server's custodian key.
@@ -75,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tenders/{id}/admissions", post(registry::admit))
         .route("/tenders/{id}/bids", get(bids::summary).post(bids::submit).layer(DefaultBodyLimit::disable()))
         .route("/tenders/{id}/bids/{bid}/withdraw", post(bids::withdraw))
+        .route("/tenders/{id}/uploads", post(uploads::create))
+        .route("/tenders/{id}/uploads/{upload}", get(uploads::status))
+        .route("/tenders/{id}/uploads/{upload}/commit", post(uploads::commit))
+        .route("/tenders/{id}/uploads/{upload}/parts/{part}", patch(uploads::append).head(uploads::part_offset))
         .route("/tenders/{id}/bids/{bid}/documents", get(opening::documents))
         .route("/tenders/{id}/bids/{bid}/documents/{index}", get(opening::document))
         .route("/tenders/{id}/envelopes", get(opening::envelopes))
@@ -112,7 +119,8 @@ pub fn router(state: AppState) -> Router {
 
 /// Refuses a JSON request whose declared length is over the limit before
 /// reading any of it (the limit alone would read up to the limit first).
-/// Bid uploads are exempt: their limits come from the tender.
+/// Bid uploads are exempt: their limits come from the tender (and, for
+/// resumable parts, [`uploads::MAX_REQUEST`]).
 async fn refuse_declared_oversize(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -123,7 +131,8 @@ async fn refuse_declared_oversize(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let upload = req.uri().path().ends_with("/bids");
+    let path = req.uri().path();
+    let upload = path.ends_with("/bids") || uploads::is_part_path(path);
     if !upload && declared.is_some_and(|n| n > JSON_BODY_LIMIT as u64) {
         return error::body_too_large().into_response();
     }

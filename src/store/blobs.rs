@@ -69,6 +69,31 @@ impl BlobStore {
         w.commit(self).await
     }
 
+    /// Links an already fsynced file whose SHA-256 the caller verified into
+    /// the store under that hash; the source stays (a failed recording can
+    /// be retried). Returns whether the blob existed already.
+    pub async fn adopt(&self, src: &Path, hex_hash: &str) -> std::io::Result<bool> {
+        let dest = self.path(hex_hash);
+        if tokio::fs::try_exists(&dest).await? {
+            return Ok(true);
+        }
+        let dir = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+        tokio::fs::create_dir_all(&dir).await?;
+        match tokio::fs::hard_link(src, &dest).await {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(true),
+            // Blobs on another file system: copy, fsync, rename.
+            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+                let tmp = self.tmp.join(format!("{}.part", uuid::Uuid::new_v4().simple()));
+                tokio::fs::copy(src, &tmp).await?;
+                tokio::fs::File::open(&tmp).await?.sync_all().await?;
+                tokio::fs::rename(&tmp, &dest).await?;
+            }
+            other => other?,
+        }
+        tokio::fs::File::open(&dir).await?.sync_all().await?;
+        Ok(false)
+    }
+
     /// Deletes a blob (after a failed submission that wrote it).
     pub async fn remove(&self, hex_hash: &str) -> std::io::Result<()> {
         match tokio::fs::remove_file(self.path(hex_hash)).await {

@@ -18,6 +18,7 @@ pub mod blobs;
 mod log;
 pub mod opening;
 mod postgres;
+pub mod staging;
 #[macro_use]
 mod shared;
 mod sqlite;
@@ -29,6 +30,7 @@ pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};
 pub use types::*;
 
 /// What can go wrong in the store.

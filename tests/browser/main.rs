@@ -12,3 +12,4 @@ mod crypto;
 mod public;
 mod session;
 mod staff;
+mod upload;

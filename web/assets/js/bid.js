@@ -7,7 +7,8 @@ import { b64url, concat, label, uuidBytes } from "./bytes.js";
 import { api, download, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
 import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
 import * as keys from "./keyfile.js";
-import { sealBid, upload } from "./seal.js";
+import { sealBid } from "./seal.js";
+import { resumableUpload } from "./upload.js";
 import { parseVerifierKey, verifyReceipt } from "./verify.js";
 
 const id = tenderIdFromPath();
@@ -163,21 +164,34 @@ function bidSection() {
   lotSelect.addEventListener("change", showFields);
   showFields();
   const docs = el("input", { type: "file", id: "documents", multiple: true });
-  const progress = el("progress", { id: "progress", max: 100, value: 0, hidden: true, "aria-label": t("bid.progress") });
+  const progress = el("progress", { id: "progress", max: 100, value: 0, "aria-describedby": "progress-text" });
+  const progressText = el("span", { id: "progress-text", "aria-live": "polite" });
+  const progressBox = el("div", { id: "progress-box", hidden: true }, el("label", { for: "progress" }, t("bid.progress")), progress, progressText);
   const status = el("div", { id: "bid-status", "aria-live": "polite" });
   const submit = el("button", { type: "submit", id: "seal" }, t("bid.seal"));
   // After a failed upload the same sealed bid is sent again: the server
-  // answers a repeat of an envelope it already holds with the same receipt.
+  // finds the envelope's session and the upload goes on from its offset.
   let unsent = null;
   const retry = el("button", { type: "button", id: "retry", class: "secondary", hidden: true }, t("bid.retry"));
   const send = async (sealed) => {
     retry.hidden = true;
     showStatus(status, t("bid.uploading"), "help");
-    progress.hidden = false;
+    progressBox.hidden = false;
     progress.value = 0;
+    const mb = (n) => (n / 1048576).toFixed(1);
+    // Announced per 10 % only, so screen readers are not flooded.
+    let said = -1;
     try {
-      const answer = await upload(id, sealed, (loaded, total) => {
-        progress.value = Math.round((100 * loaded) / total);
+      const answer = await resumableUpload(id, sealed, {
+        onProgress: (done, total) => {
+          const pct = total ? Math.floor((100 * done) / total) : 100;
+          progress.value = pct;
+          if (Math.floor(pct / 10) !== said) {
+            said = Math.floor(pct / 10);
+            progressText.textContent = t("bid.progress.text", { done: mb(done), total: mb(total), pct });
+          }
+        },
+        onRetry: (attempt) => showStatus(status, t("bid.upload.retrying", { attempt }), "help"),
       });
       unsent = null;
       progress.value = 100;
@@ -202,7 +216,7 @@ function bidSection() {
     el("label", { for: "documents" }, t("bid.documents")),
     docs,
     el("div", { class: "actions" }, submit, retry),
-    progress,
+    progressBox,
     status,
   );
   form.addEventListener("submit", async (e) => {
@@ -226,7 +240,7 @@ function bidSection() {
     submit.disabled = true;
     try {
       showStatus(status, t("bid.sealing"), "help");
-      progress.hidden = false;
+      progressBox.hidden = false;
       progress.removeAttribute("value");
       const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: [...docs.files], signer: identity });
       await send(sealed);

@@ -1,0 +1,94 @@
+//! The bidder page's resumable upload: a document upload whose connection
+//! "breaks" halfway (the page is made to see a network error after the
+//! server got half the bytes) resumes from the server's offset, the
+//! labelled progress bar reaches 100 %, and the bid is the one sealed.
+
+use bidroom::seal::{Envelope, decrypt_document, open_share, rebuild_key};
+
+use crate::harness::{Browser, Server};
+
+/// Wraps XMLHttpRequest so the first PATCH of part 1 carries only half its
+/// bytes and then reports a network error; records every PATCH's offset.
+const BREAK_ONCE: &str = r#"
+window.__patches = [];
+window.__broken = false;
+const open = XMLHttpRequest.prototype.open;
+const setHeader = XMLHttpRequest.prototype.setRequestHeader;
+const send = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.open = function (method, url, ...rest) { this.__url = url; this.__method = method; return open.call(this, method, url, ...rest); };
+XMLHttpRequest.prototype.setRequestHeader = function (name, value) {
+  if (name.toLowerCase() === "upload-offset") this.__offset = Number(value);
+  return setHeader.call(this, name, value);
+};
+XMLHttpRequest.prototype.send = function (body) {
+  if (this.__method === "PATCH") {
+    window.__patches.push([this.__url.split("/").pop(), this.__offset]);
+    if (!window.__broken && this.__url.endsWith("/parts/1") && body && body.size > 2) {
+      window.__broken = true;
+      const fail = this.onerror;
+      this.onload = () => fail();
+      return send.call(this, body.slice(0, Math.floor(body.size / 2)));
+    }
+  }
+  return send.call(this, body);
+};
+return true;
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_upload_resumes_from_the_servers_offset() {
+    let server = Server::start().await;
+    let tender = server.tender("Harbour dredging", 3600, None).await;
+    let id = tender["id"].as_str().expect("id").to_string();
+    let Some(b) = Browser::start("upload", "en-US").await else { return };
+
+    b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
+    b.wait_for("document.getElementById('generate-key')", 20).await;
+    b.click("#generate-key").await;
+    b.wait_for("document.getElementById('bidder-name')", 20).await;
+    b.fill("#bidder-name", "Resume Dredging Co").await;
+    b.click("#register-go").await;
+    b.wait_for("document.getElementById('registered')", 20).await;
+
+    let doc: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let doc_path = server.data_dir.path().join("plans.pdf");
+    std::fs::write(&doc_path, &doc).expect("write doc");
+    b.fill("#field-price", "88000.00").await;
+    b.fill("#field-days", "120").await;
+    let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
+    input.send_keys(&doc_path.display().to_string()).await.expect("attach");
+    assert_eq!(b.js(BREAK_ONCE, vec![]).await, true);
+    b.click("#seal").await;
+    let receipt = b.wait_for("(document.getElementById('receipt-status') || {}).innerText", 90).await;
+    assert!(receipt.as_str().unwrap_or_default().starts_with('✓'), "{receipt}");
+    b.js("document.getElementById('progress-box').scrollIntoView()", vec![]).await;
+    b.screenshot("1-resumed").await;
+
+    // The progress bar has a label and finished; the text says how much.
+    assert_eq!(b.js("return document.getElementById('progress').value", vec![]).await, 100);
+    let label = b.js("return document.querySelector('label[for=progress]').innerText", vec![]).await;
+    assert_eq!(label, "Upload progress");
+    assert!(b.text("#progress-text").await.contains("MB"));
+    // One break, then a PATCH of part 1 from the server's offset (not 0).
+    assert_eq!(b.js("return window.__broken", vec![]).await, true);
+    let patches = b.js("return window.__patches", vec![]).await;
+    let resumed: Vec<u64> =
+        patches.as_array().expect("patches").iter().filter(|p| p[0] == "1").filter_map(|p| p[1].as_u64()).collect();
+    assert_eq!(resumed.len(), 2, "{patches}");
+    assert_eq!(resumed[0], 0);
+    assert!(resumed[1] > 1_000_000, "resumed from the server's offset: {patches}");
+
+    // The stored document is the one sealed.
+    let summary = server.get(&format!("/api/v1/tenders/{id}/bids")).await;
+    assert_eq!(summary["count"], 1);
+    let envelope = Envelope::parse(&server.blob(summary["envelope_hashes"][0].as_str().expect("hash"))).expect("env");
+    let share = open_share(&envelope, 1, &server.server_custodian_key()).expect("share");
+    let k = rebuild_key(&envelope, &[share]).expect("key");
+    let mut plain = Vec::new();
+    let stream = server.blob(&hex::encode(envelope.documents[0].sha256));
+    decrypt_document(&envelope, &k, 0, &stream[..], &mut plain).expect("decrypts");
+    assert_eq!(plain, doc);
+
+    b.close().await;
+    server.stop().await;
+}
