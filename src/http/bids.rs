@@ -24,7 +24,7 @@ use crate::domain::bid::{check_accepting, check_declared};
 use crate::domain::tender::Registration;
 use crate::ledger::Receipt;
 use crate::seal::{Binding, BlobRef, Envelope, SealError, unb64, withdraw_message};
-use crate::store::{BlobStore, NewBid, StoreError, StoredBid};
+use crate::store::{BlobStore, NewBid, StoreError, StoredBid, Submitted};
 
 /// Largest envelope accepted (shares and manifest for many custodians fit).
 const MAX_ENVELOPE: usize = 256 * 1024;
@@ -134,7 +134,9 @@ async fn blob_part(
     if w.len() != expected.length {
         return Err(seal_error(SealError::CiphertextHashMismatch));
     }
-    let info = w.commit(blobs).await.map_err(storage_error)?;
+    // The directory entry is synced with the rest of the batch before the
+    // database commit (or just before the single-transaction path's commit).
+    let info = w.commit_deferred(blobs).await.map_err(storage_error)?;
     let hex_hash = hex::encode(info.sha256);
     if info.sha256 != expected.sha256 {
         if !info.existed {
@@ -217,20 +219,33 @@ pub async fn submit(
                 blobs,
                 total_bytes: (total + envelope_bytes.len() as u64) as i64,
             };
-            state.store.submit_bid(&new).await.map_err(ApiError::from)
+            record(&state, new).await
         }
         Err(e) => Err(e),
     };
     match bid {
-        Ok((bid, event)) => {
+        Ok(Submitted { bid, event: Some(event) }) => {
             state.after_change(std::slice::from_ref(&event));
             Ok((StatusCode::CREATED, answer(&state, &bid).await?))
         }
+        // The same envelope raced in through another request: same receipt.
+        Ok(Submitted { bid, event: None }) => Ok((StatusCode::OK, answer(&state, &bid).await?)),
         Err(e) => {
             clean_up(&state, &written).await;
             Err(e)
         }
     }
+}
+
+/// Records a bid whose files are written: through the group committer, or
+/// (without one) in its own transaction after syncing its directories.
+async fn record(state: &AppState, new: NewBid) -> ApiResult<Submitted> {
+    if let Some(committer) = &state.committer {
+        return committer.submit(new).await.map_err(ApiError::from);
+    }
+    state.blobs.sync_dirs(new.blobs.iter().map(String::as_str)).await.map_err(storage_error)?;
+    let (bid, event) = state.store.submit_bid(&new).await?;
+    Ok(Submitted { bid, event: Some(event) })
 }
 
 /// Receives the ciphertext parts; returns the blob list (envelope, form, documents).
@@ -253,7 +268,7 @@ async fn receive(
             "more parts than the envelope declares",
         ));
     }
-    let env = state.blobs.put(envelope_bytes).await.map_err(storage_error)?;
+    let env = state.blobs.put_deferred(envelope_bytes).await.map_err(storage_error)?;
     let env_hex = hex::encode(env.sha256);
     if !env.existed {
         written.push(env_hex.clone());

@@ -8,6 +8,7 @@ mod bids;
 mod cli;
 mod engine;
 mod errors;
+mod group_commit;
 mod health;
 mod lifecycle;
 mod live;
