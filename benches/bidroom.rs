@@ -203,7 +203,9 @@ async fn receipts(n: usize) {
         for (mode, group_commit) in [("single", false), ("group", true)] {
             let server = start_with(pg.clone(), group_commit).await;
             let tender = server.tender(3600, 7200, json!({"threshold": 1, "custodians": ["server"]})).await;
+            let t = Instant::now();
             let bids = prepare(&server, &tender, n).await;
+            eprintln!("prepared {n} bids in {:.1}s; submitting", t.elapsed().as_secs_f64());
             let (wall, lat, checkpoints) = submit_all(&server, &tender, bids, concurrency).await;
             println!(
                 "receipts {name} {mode}: n={n} concurrency={concurrency} {:.0}/s p50={:.1}ms p99={:.1}ms max={:.1}ms checkpoints={checkpoints}",
