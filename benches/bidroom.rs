@@ -34,9 +34,14 @@ struct Server {
 }
 
 async fn start(pg: Option<String>) -> Server {
+    start_with(pg, true).await
+}
+
+async fn start_with(pg: Option<String>, group_commit: bool) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = ServeConfig::for_data_dir(dir.path().to_path_buf());
     cfg.admin_token = Some(TOKEN.into());
+    cfg.group_commit = group_commit;
     if let Some(url) = pg {
         let schema = format!("bench_{}", Uuid::new_v4().simple());
         let pool = sqlx::PgPool::connect(&url).await.expect("pg");
@@ -115,7 +120,8 @@ fn seal(tender: &str, policy: &CustodyPolicy, key: &BidderKey, price: u64) -> Se
     Sealed { envelope: s.envelope, signature: s.signature.to_vec(), form: s.form_ciphertext }
 }
 
-async fn submit(server: &Server, tender: &str, s: &Sealed) -> Duration {
+/// Submits one bid; its latency and the tree size of its receipt.
+async fn submit(server: &Server, tender: &str, s: &Sealed) -> (Duration, u64) {
     let form = Form::new()
         .part("envelope", Part::bytes(s.envelope.clone()))
         .part("signature", Part::bytes(s.signature.clone()))
@@ -129,8 +135,8 @@ async fn submit(server: &Server, tender: &str, s: &Sealed) -> Duration {
         .await
         .expect("send");
     assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
-    resp.bytes().await.expect("body");
-    t.elapsed()
+    let body: Value = resp.json().await.expect("body");
+    (t.elapsed(), body["receipt"]["tree_size"].as_u64().unwrap_or(0))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -148,7 +154,13 @@ async fn prepare(server: &Server, tender: &str, n: usize) -> Vec<Sealed> {
     out
 }
 
-async fn submit_all(server: &Server, tender: &str, bids: Vec<Sealed>, concurrency: usize) -> (Duration, Vec<Duration>) {
+/// Wall time, sorted latencies, and how many checkpoints the receipts name.
+async fn submit_all(
+    server: &Server,
+    tender: &str,
+    bids: Vec<Sealed>,
+    concurrency: usize,
+) -> (Duration, Vec<Duration>, usize) {
     let bids = std::sync::Arc::new(tokio::sync::Mutex::new(bids));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -171,31 +183,42 @@ async fn submit_all(server: &Server, tender: &str, bids: Vec<Sealed>, concurrenc
         }));
     }
     let mut all = Vec::new();
+    let mut sizes = std::collections::HashSet::new();
     for t in tasks {
-        all.extend(t.await.expect("task"));
+        for (d, size) in t.await.expect("task") {
+            all.push(d);
+            sizes.insert(size);
+        }
     }
     all.sort();
-    (start.elapsed(), all)
+    (start.elapsed(), all, sizes.len())
 }
 
+/// Per backend: the baseline (each submission its own transaction, the
+/// path before group commit) and then group commit, on fresh servers.
 async fn receipts(n: usize) {
+    let concurrency: usize = std::env::var("BENCH_CONCURRENCY").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
     for (name, pg) in [("sqlite", None), ("postgres", std::env::var("TEST_DATABASE_URL").ok())] {
         if name == "postgres" && pg.is_none() {
             println!("postgres: skipped (set TEST_DATABASE_URL)");
             continue;
         }
-        let server = start(pg).await;
-        let tender = server.tender(3600, 7200, json!({"threshold": 1, "custodians": ["server"]})).await;
-        let bids = prepare(&server, &tender, n).await;
-        let (wall, lat) = submit_all(&server, &tender, bids, 32).await;
-        println!(
-            "receipts {name}: n={n} concurrency=32 {:.0}/s p50={:.1}ms p99={:.1}ms max={:.1}ms",
-            n as f64 / wall.as_secs_f64(),
-            percentile(&lat, 0.5).as_secs_f64() * 1e3,
-            percentile(&lat, 0.99).as_secs_f64() * 1e3,
-            lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        );
-        server.shutdown.cancel();
+        for (mode, group_commit) in [("single", false), ("group", true)] {
+            let server = start_with(pg.clone(), group_commit).await;
+            let tender = server.tender(3600, 7200, json!({"threshold": 1, "custodians": ["server"]})).await;
+            let t = Instant::now();
+            let bids = prepare(&server, &tender, n).await;
+            eprintln!("prepared {n} bids in {:.1}s; submitting", t.elapsed().as_secs_f64());
+            let (wall, lat, checkpoints) = submit_all(&server, &tender, bids, concurrency).await;
+            println!(
+                "receipts {name} {mode}: n={n} concurrency={concurrency} {:.0}/s p50={:.1}ms p99={:.1}ms max={:.1}ms checkpoints={checkpoints}",
+                n as f64 / wall.as_secs_f64(),
+                percentile(&lat, 0.5).as_secs_f64() * 1e3,
+                percentile(&lat, 0.99).as_secs_f64() * 1e3,
+                lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            );
+            server.shutdown.cancel();
+        }
     }
 }
 

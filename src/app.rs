@@ -147,7 +147,17 @@ impl App {
             Ok(b)
         })?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
-        let state = AppState { store, scheduler: Arc::new(Notify::new()), blobs, staging, log: log_ctx, opening, live };
+        let committer = cfg.group_commit.then(|| store::Committer::spawn(store.clone(), blobs.clone()));
+        let state = AppState {
+            store,
+            committer,
+            scheduler: Arc::new(Notify::new()),
+            blobs,
+            staging,
+            log: log_ctx,
+            opening,
+            live,
+        };
         Ok(App { state, new_admin_token, verifier_key })
     }
 

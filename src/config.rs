@@ -34,6 +34,11 @@ pub struct ServeConfig {
     /// The live room's limits.
     #[command(flatten)]
     pub live: crate::live::LiveConfig,
+    /// Record submissions through the group committer (the default). Off,
+    /// each submission is its own transaction: the baseline the `receipts`
+    /// benchmark compares against. Not a flag: always on in `serve`.
+    #[arg(skip = true)]
+    pub group_commit: bool,
 }
 
 impl ServeConfig {
@@ -49,6 +54,7 @@ impl ServeConfig {
             log_origin: "bidroom.local/log".to_string(),
             upload_ttl_secs: 86_400,
             live: crate::live::LiveConfig::default(),
+            group_commit: true,
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::domain::bid::{check_accepting, check_declared};
 use crate::domain::tender::{Registration, Tender};
 use crate::ledger::Receipt;
 use crate::seal::{Binding, BlobRef, Envelope, SealError, unb64, withdraw_message};
-use crate::store::{BlobStore, NewBid, StoreError, StoredBid};
+use crate::store::{BlobStore, NewBid, StoreError, StoredBid, Submitted};
 
 /// Largest envelope accepted (shares and manifest for many custodians fit).
 pub(super) const MAX_ENVELOPE: usize = 256 * 1024;
@@ -134,7 +134,9 @@ async fn blob_part(
     if w.len() != expected.length {
         return Err(seal_error(SealError::CiphertextHashMismatch));
     }
-    let info = w.commit(blobs).await.map_err(storage_error)?;
+    // The directory entry is synced with the rest of the batch before the
+    // database commit (or just before the single-transaction path's commit).
+    let info = w.commit_deferred(blobs).await.map_err(storage_error)?;
     let hex_hash = hex::encode(info.sha256);
     if info.sha256 != expected.sha256 {
         if !info.existed {
@@ -242,19 +244,32 @@ pub(super) async fn record(
     written: &[String],
 ) -> ApiResult<(StatusCode, Json<BidReceipt>)> {
     let bid = match new {
-        Ok(new) => state.store.submit_bid(&new).await.map_err(ApiError::from),
+        Ok(new) => persist(state, new).await,
         Err(e) => Err(e),
     };
     match bid {
-        Ok((bid, event)) => {
+        Ok(Submitted { bid, event: Some(event) }) => {
             state.after_change(std::slice::from_ref(&event));
             Ok((StatusCode::CREATED, answer(state, &bid).await?))
         }
+        // The same envelope raced in through another request: same receipt.
+        Ok(Submitted { bid, event: None }) => Ok((StatusCode::OK, answer(state, &bid).await?)),
         Err(e) => {
             clean_up(state, written).await;
             Err(e)
         }
     }
+}
+
+/// Records a bid whose files are written: through the group committer, or
+/// (without one) in its own transaction after syncing its directories.
+async fn persist(state: &AppState, new: NewBid) -> ApiResult<Submitted> {
+    if let Some(committer) = &state.committer {
+        return committer.submit(new).await.map_err(ApiError::from);
+    }
+    state.blobs.sync_dirs(new.blobs.iter().map(String::as_str)).await.map_err(storage_error)?;
+    let (bid, event) = state.store.submit_bid(&new).await?;
+    Ok(Submitted { bid, event: Some(event) })
 }
 
 /// Receives the ciphertext parts; returns the blob list (envelope, form, documents).
@@ -277,7 +292,7 @@ async fn receive(
             "more parts than the envelope declares",
         ));
     }
-    let env = state.blobs.put(envelope_bytes).await.map_err(storage_error)?;
+    let env = state.blobs.put_deferred(envelope_bytes).await.map_err(storage_error)?;
     let env_hex = hex::encode(env.sha256);
     if !env.existed {
         written.push(env_hex.clone());

@@ -31,6 +31,10 @@ pub trait BidStore: Send + Sync {
     /// store's clock, replaces the bidder's previous bid for the lot, logs
     /// `bid.received`, all in one transaction.
     async fn submit_bid(&self, bid: &NewBid) -> StoreResult<(StoredBid, Event)>;
+    /// Records a batch of bids whose files are durable in one transaction
+    /// with one checkpoint; each bid is checked as [`BidStore::submit_bid`]
+    /// does and fails alone (group commit, see `committer.rs`).
+    async fn submit_bids(&self, bids: &[NewBid]) -> super::BatchResult;
     /// Withdraws an active bid before the deadline and logs `bid.withdrawn`.
     async fn withdraw_bid(&self, tender: Uuid, bid: Uuid) -> StoreResult<(StoredBid, Event)>;
     /// The bidder's signature over a bid's envelope.
@@ -231,6 +235,10 @@ macro_rules! shared_bids_impl {
                 tx.commit().await?;
                 let stored = self.get_bid(bid.id).await?.ok_or($crate::store::StoreError::NotFound("bid"))?;
                 Ok((stored, event))
+            }
+
+            async fn submit_bids(&self, bids: &[$crate::store::NewBid]) -> $crate::store::BatchResult {
+                self.submit_batch(bids).await
             }
 
             async fn withdraw_bid(&self, tender: uuid::Uuid, bid: uuid::Uuid) -> $crate::store::StoreResult<($crate::store::StoredBid, $crate::store::Event)> {

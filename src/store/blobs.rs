@@ -1,6 +1,9 @@
 //! Ciphertext files: content-addressed by SHA-256 under `blobs/`, written to
 //! a temporary file, fsynced, renamed, and the directory fsynced, so a file
-//! that has a name is complete and durable.
+//! that has a name is complete and durable. The group committer defers the
+//! directory fsync ([`BlobWriter::commit_deferred`]) and syncs each
+//! directory a batch touches once ([`BlobStore::sync_dirs`]) before the
+//! batch's database commit.
 
 use std::path::{Path, PathBuf};
 
@@ -94,6 +97,35 @@ impl BlobStore {
         Ok(false)
     }
 
+    /// Writes a whole small blob; its name is durable only after
+    /// [`BlobStore::sync_dirs`].
+    pub async fn put_deferred(&self, bytes: &[u8]) -> std::io::Result<BlobInfo> {
+        let mut w = self.begin().await?;
+        w.write(bytes).await?;
+        w.commit_deferred(self).await
+    }
+
+    /// Makes the names of these blobs durable: fsyncs each directory that
+    /// holds one of them, once, and the blob root (which holds the prefix
+    /// directories). Syncing a directory with nothing new is cheap, so
+    /// callers pass every blob they rely on, new or not: a blob another
+    /// request renamed a moment ago may not be synced yet.
+    pub async fn sync_dirs<'a>(&self, hashes: impl IntoIterator<Item = &'a str>) -> std::io::Result<()> {
+        let mut dirs: Vec<PathBuf> =
+            hashes.into_iter().filter_map(|h| self.path(h).parent().map(Path::to_path_buf)).collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs.push(self.root.clone());
+        tokio::task::spawn_blocking(move || {
+            for dir in dirs {
+                std::fs::File::open(&dir)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
+
     /// Deletes a blob (after a failed submission that wrote it).
     pub async fn remove(&self, hex_hash: &str) -> std::io::Result<()> {
         match tokio::fs::remove_file(self.path(hex_hash)).await {
@@ -124,7 +156,18 @@ impl BlobWriter {
     }
 
     /// Makes the blob durable under its hash.
-    pub async fn commit(mut self, store: &BlobStore) -> std::io::Result<BlobInfo> {
+    pub async fn commit(self, store: &BlobStore) -> std::io::Result<BlobInfo> {
+        let info = self.commit_deferred(store).await?;
+        if !info.existed {
+            store.sync_dirs([hex::encode(info.sha256).as_str()]).await?;
+        }
+        Ok(info)
+    }
+
+    /// Makes the blob's bytes durable and names it by its hash, without
+    /// syncing the directory: the name is durable only after
+    /// [`BlobStore::sync_dirs`] (batched by the group committer).
+    pub async fn commit_deferred(mut self, store: &BlobStore) -> std::io::Result<BlobInfo> {
         let mut file = self.file.take().ok_or_else(|| std::io::Error::other("blob already committed"))?;
         file.flush().await?;
         let file = file.into_inner();
@@ -142,8 +185,6 @@ impl BlobWriter {
             let dir = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| store.root.clone());
             tokio::fs::create_dir_all(&dir).await?;
             tokio::fs::rename(&self.tmp, &dest).await?;
-            // The rename is durable only once the directory is synced.
-            tokio::fs::File::open(&dir).await?.sync_all().await?;
         }
         self.tmp = PathBuf::new();
         Ok(BlobInfo { sha256, len: self.len, existed })

@@ -13,8 +13,10 @@ use uuid::Uuid;
 
 use crate::domain::{DomainError, EventDraft, Role, Tender};
 
+pub mod batch;
 pub mod bids;
 pub mod blobs;
+mod committer;
 mod log;
 pub mod opening;
 mod postgres;
@@ -24,8 +26,10 @@ mod shared;
 mod sqlite;
 mod types;
 
+pub use batch::{BatchResult, Submitted};
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
+pub use committer::Committer;
 pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
@@ -51,6 +55,13 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A file operation failed.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The batch this submission was committed with failed as a whole
+    /// (nothing of it was written); retrying is safe.
+    #[error("the group commit failed: {0}")]
+    Batch(String),
     /// Migrations failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

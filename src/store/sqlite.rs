@@ -81,5 +81,6 @@ async fn applied_all(pool: &SqlitePool, migrator: &sqlx::migrate::Migrator) -> S
 super::shared::shared_store_impl!(SqliteStore, sqlx::Sqlite, "");
 super::log::shared_log_impl!(SqliteStore, sqlx::Sqlite, "");
 super::bids::shared_bids_impl!(SqliteStore, sqlx::Sqlite, "");
+super::batch::shared_batch_impl!(SqliteStore, sqlx::Sqlite, "");
 super::log::shared_log_read_impl!(SqliteStore);
 super::opening::shared_opening_impl!(SqliteStore, sqlx::Sqlite, "");

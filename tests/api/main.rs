@@ -9,6 +9,7 @@ mod cli;
 mod engine;
 mod errors;
 mod flaky;
+mod group_commit;
 mod health;
 mod lifecycle;
 mod live;

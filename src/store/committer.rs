@@ -1,0 +1,82 @@
+//! The group committer: one task per store that records sealed-bid
+//! submissions in batches. While one batch commits, new submissions queue;
+//! the next batch takes all of them at once, so the costs of a commit (the
+//! directory fsyncs, the WAL or PostgreSQL commit flush, the Ed25519
+//! checkpoint signature) are paid once per batch instead of once per bid.
+//! Every receipt of a batch proves inclusion in that batch's checkpoint.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{BlobStore, DynStore, NewBid, StoreError, StoreResult, Submitted};
+
+/// Most submissions in one transaction (bounds the time a batch holds the
+/// writer and the tender locks).
+const MAX_BATCH: usize = 1024;
+
+/// Submissions waiting for the next batch before senders wait too.
+const QUEUE: usize = 4096;
+
+struct Job {
+    bid: NewBid,
+    reply: oneshot::Sender<StoreResult<Submitted>>,
+}
+
+/// A handle to the store's committer task; clones share the task, which
+/// ends when the last handle is dropped.
+#[derive(Clone)]
+pub struct Committer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    /// Starts the committer of `store`; `blobs` is where the bids' files are.
+    pub fn spawn(store: DynStore, blobs: BlobStore) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, blobs, rx));
+        Committer { queue }
+    }
+
+    /// Records a bid whose files are written and fsynced (their directory
+    /// entries may still be pending: the committer syncs them before the
+    /// commit). Returns once the bid, its log entry and the checkpoint that
+    /// covers it are durable.
+    pub async fn submit(&self, bid: NewBid) -> StoreResult<Submitted> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Job { bid, reply }).await.map_err(|_| StoreError::Batch("the committer stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Batch("the committer stopped".into()))?
+    }
+}
+
+async fn run(store: DynStore, blobs: BlobStore, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let (bids, replies): (Vec<NewBid>, Vec<_>) = jobs.drain(..).map(|j| (j.bid, j.reply)).unzip();
+        match commit(&store, &blobs, &bids).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    // The caller may have gone (client disconnected): its bid
+                    // stands all the same and a retry gets the receipt.
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, bids = bids.len(), "group commit failed");
+                let message = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Batch(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn commit(store: &DynStore, blobs: &BlobStore, bids: &[NewBid]) -> super::BatchResult {
+    // File names first: no row may reference a file whose name a crash
+    // could lose.
+    blobs.sync_dirs(bids.iter().flat_map(|b| b.blobs.iter().map(String::as_str))).await?;
+    let results = store.submit_bids(bids).await?;
+    if results.len() != bids.len() {
+        return Err(StoreError::Corrupt(format!("{} results for {} bids", results.len(), bids.len())));
+    }
+    Ok(results)
+}
