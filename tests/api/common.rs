@@ -74,6 +74,9 @@ impl TestApp {
     /// Starts again after [`stop`](Self::stop).
     pub async fn start_again(&mut self) {
         let (addr, shutdown, handle) = launch(&self.config()).await;
+        // A fresh client: the new server may get the old one's port, and a
+        // pooled connection to the stopped server would then be reused.
+        self.client = reqwest::Client::new();
         self.addr = addr;
         self.base = format!("http://{addr}");
         self.shutdown = shutdown;
