@@ -1,9 +1,8 @@
 //! Browser tests: Debian's Chromium driven through chromedriver (fantoccini)
 //! against a real server on port 0 with a fresh SQLite database.
 //!
-//! Without Chromium or chromedriver the tests fail when `CI` is set and are
-//! skipped, loudly, otherwise. Screenshots of every page land in
-//! `<target>/test-output/screenshots/`.
+//! Without Chromium or chromedriver the tests fail (they never skip).
+//! Screenshots of every page land in `<target>/test-output/screenshots/`.
 
 mod harness;
 

@@ -23,7 +23,7 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     let custody = json!({"threshold": 2, "custodians": ["server", "alice"], "release_window_minutes": 5});
     let tender = server.tender("Harbour dredging", 600, Some(custody)).await;
     let id = tender["id"].as_str().expect("id").to_string();
-    let Some(b) = Browser::start("session", "en-US").await else { return };
+    let b = Browser::start("session", "en-US").await;
 
     // A bidder seals in the page.
     b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
