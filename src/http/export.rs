@@ -99,9 +99,8 @@ mod tests {
     use serde_json::json;
 
     fn tender() -> Tender {
-        serde_json::from_value(json!({
-            "id": "00000000-0000-0000-0000-000000000000", "state": "opened", "title": "Roads", "reference": "ZB/2027 #1",
-            "description": "", "buyer": "City", "currency": "CNY",
+        let draft: crate::domain::TenderDraft = serde_json::from_value(json!({
+            "title": "Roads", "reference": "ZB/2027 #1", "buyer": "City", "currency": "CNY",
             "lots": [
                 {"id": "1", "title": "North", "fields": [
                     {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
@@ -109,11 +108,10 @@ mod tests {
                 {"id": "2", "title": "South", "fields": [
                     {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
                     {"key": "note", "label": {"zh": "备注", "en": "Note"}, "type": "text", "required": false}]}],
-            "deadline": "2026-11-27T10:00:00Z", "opening_at": "2026-11-27T10:00:00Z",
-            "custody": {"threshold": 1, "custodians": ["server"], "release_window_minutes": 60},
-            "registration": "open", "limits": {}, "created_at": "2026-11-27T08:00:00Z"
+            "deadline": "2026-11-27T10:00:00Z"
         }))
-        .expect("tender")
+        .expect("draft");
+        Tender::create(Uuid::nil(), draft, time::macros::datetime!(2026-11-27 08:00 UTC)).expect("tender")
     }
 
     #[test]

@@ -38,4 +38,4 @@ async fn record_csv_matches_the_json_record(app: TestApp) {
     }
 }
 
-on_both_backends!(record_csv_matches_the_json_record);
+crate::on_both_backends!(record_csv_matches_the_json_record);

@@ -126,7 +126,7 @@ async fn only_the_room_page_may_frame_or_play_media(app: TestApp) {
     }
 }
 
-on_both_backends!(
+crate::on_both_backends!(
     stream_is_set_changed_and_removed_live,
     a_drafts_stream_is_not_public_until_published,
     only_the_room_page_may_frame_or_play_media,

@@ -8,6 +8,7 @@ mod harness;
 
 mod bidder;
 mod crypto;
+mod live;
 mod public;
 mod session;
 mod staff;

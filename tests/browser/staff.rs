@@ -1,5 +1,6 @@
 //! The staff console: sign in, create a tender with two lots, publish,
-//! amend with a reason, cancel.
+//! set the room's video stream in the session view, amend with a reason,
+//! cancel.
 
 use reqwest::Method;
 use serde_json::json;
@@ -84,6 +85,24 @@ async fn staff_create_publish_amend_and_cancel() {
     b.wait_for(&format!("document.querySelector('#tender-{id}[data-state=published]')"), 10).await;
     assert_eq!(server.get(&format!("/api/v1/tenders/{id}")).await["state"], "published");
     b.screenshot("3-published").await;
+
+    // The session view: set the room's video stream; a bad address is refused in words.
+    b.click(&format!("#tender-{id} button.session")).await;
+    b.wait_for("document.getElementById('stream-form')", 10).await;
+    b.fill("#stream-url", "https://stream.example.org/embed/lighting").await;
+    b.js("document.getElementById('stream-kind').value = 'embed'; return true;", vec![]).await;
+    b.click("#stream-save").await;
+    b.wait_for("(document.getElementById('stream-status') || {}).innerText === 'Stream set.'", 10).await;
+    let t = server.get(&format!("/api/v1/tenders/{id}")).await;
+    assert_eq!(t["stream"], json!({"url": "https://stream.example.org/embed/lighting", "kind": "embed"}));
+    b.wait_for("document.querySelector('#session-events li[data-type=\"tender.stream_changed\"]')", 10).await;
+    // The browser's own check of type=url passes this; the server refuses http.
+    b.fill("#stream-url", "http://stream.example.org/live.m3u8").await;
+    b.js("document.getElementById('stream-url').removeAttribute('pattern'); return true;", vec![]).await;
+    b.click("#stream-save").await;
+    b.wait_for("document.querySelector('#stream-form .error')", 10).await;
+    assert!(b.text("#stream-form .error").await.contains("https://"), "{}", b.text("#stream-form .error").await);
+    b.screenshot("3b-session-stream").await;
 
     b.click(&format!("#tender-{id} button.amend")).await;
     b.js(

@@ -63,7 +63,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
   function streamForm() {
     if (!manages || !STREAM_STATES.includes(s.tender.state)) return null;
     const cur = s.tender.stream;
-    const url = el("input", { id: "stream-url", type: "url", inputmode: "url", placeholder: "https://", value: cur ? cur.url : "", required: true, pattern: "https://.+" });
+    const url = el("input", { id: "stream-url", type: "url", inputmode: "url", value: cur ? cur.url : "", required: true, pattern: "https:.+" });
     const kind = el("select", { id: "stream-kind" }, ["video", "embed"].map((k) => el("option", { value: k, selected: cur ? cur.kind === k : k === "video" }, t(`session.stream.kind.${k}`))));
     const status = el("div", { id: "stream-status" });
     const form = el(

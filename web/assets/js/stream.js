@@ -53,22 +53,30 @@ export function renderStream(box, stream, cp) {
     return;
   }
   box.hidden = false;
-  // Keep the playing element across re-renders; replace it only when the stream changes.
-  let player = box.querySelector("#stream-media");
-  if (!player || box.dataset.url !== stream.url || box.dataset.kind !== stream.kind) {
-    player = media(stream);
+  // The player is built once per stream and never detached afterwards:
+  // moving a <video> pauses it and moving an <iframe> reloads it.
+  if (box.dataset.url !== stream.url || box.dataset.kind !== stream.kind) {
+    const player = media(stream);
     box.dataset.url = stream.url;
     box.dataset.kind = stream.kind;
+    box.replaceChildren(
+      el("h2", { id: "h-stream" }),
+      el(
+        "div",
+        { class: "stream-grid" },
+        el("div", { class: "stream-media" }, player, el("div", { class: "stream-note" }),
+          el("p", { class: "help" }, el("a", { href: stream.url, target: "_blank", rel: "noopener noreferrer", id: "stream-link" }))),
+        el("aside", { class: "log-head", id: "log-head", "aria-labelledby": "h-head" }, el("h3", { id: "h-head" }), el("div", { class: "head-facts" }), el("p", { class: "help head-note" })),
+      ),
+    );
   }
+  const player = box.querySelector("#stream-media");
   player.title = t("room.stream.title");
-  box.replaceChildren(
-    el("h2", { id: "h-stream" }, t("room.stream")),
-    el(
-      "div",
-      { class: "stream-grid" },
-      el("div", { class: "stream-media" }, player, stream.kind === "video" ? hlsNote(stream, player) : null,
-        el("p", { class: "help" }, el("a", { href: stream.url, target: "_blank", rel: "noopener noreferrer", id: "stream-link" }, t("room.stream.open")))),
-      el("aside", { class: "log-head", id: "log-head", "aria-labelledby": "h-head" }, el("h3", { id: "h-head" }, t("room.head")), head(cp), el("p", { class: "help" }, t("room.head.note"))),
-    ),
-  );
+  if (stream.kind === "video") player.setAttribute("aria-label", t("room.stream.title"));
+  box.querySelector("#h-stream").textContent = t("room.stream");
+  box.querySelector(".stream-note").replaceChildren(...(stream.kind === "video" ? [hlsNote(stream, player)].filter(Boolean) : []));
+  box.querySelector("#stream-link").textContent = t("room.stream.open");
+  box.querySelector("#h-head").textContent = t("room.head");
+  box.querySelector(".head-facts").replaceChildren(head(cp));
+  box.querySelector(".head-note").textContent = t("room.head.note");
 }
