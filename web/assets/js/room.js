@@ -316,8 +316,14 @@ function onEvents(events) {
       state.bids = d.bids;
     }
     if (FACT_EVENTS.has(ev.type)) facts = true;
+    // The state at once; the other facts follow with the re-read.
+    const next = { "tender.closed": "closed", "tender.cancelled": "cancelled", "opening.started": "opening", "record.published": "opened" }[ev.type];
+    if (next && state.tender) state.tender.state = next;
   }
-  if (facts) refetchTender();
+  if (facts) {
+    renderFacts();
+    refetchTender();
+  }
   state.record = recordFromEvents();
   renderBids();
   renderTimeline();
