@@ -33,7 +33,8 @@ pub async fn record_csv(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid
 
 /// A file name part from a reference: ASCII letters, digits, `-`, `_` and `.`.
 fn sanitize(s: &str) -> String {
-    let out: String = s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(60).collect();
+    let out: String =
+        s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(60).collect();
     if out.is_empty() { "tender".into() } else { out }
 }
 
@@ -65,10 +66,11 @@ pub fn to_csv(tender: &Tender, rows: &[Value]) -> String {
             }
         }
     }
-    let mut header: Vec<String> = ["序号 No.", "投标人 Bidder", "投标人密钥 Bidder key", "标段 Lot", "递交时间 Received (UTC)", "状态 Status"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header: Vec<String> =
+        ["序号 No.", "投标人 Bidder", "投标人密钥 Bidder key", "标段 Lot", "递交时间 Received (UTC)", "状态 Status"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     header.extend(keys.iter().map(|(_, label)| label.clone()));
     header.extend(["原因 Reason", "信封哈希 Envelope SHA-256", "日志序号 Log index"].map(String::from));
     let mut out = String::from("\u{feff}");

@@ -109,7 +109,8 @@ mod tests {
     #[test]
     fn only_the_room_may_show_media_and_frames() {
         for csp in [CSP, ROOM_CSP] {
-            for strict in ["script-src 'self';", "connect-src 'self';", "object-src 'none';", "frame-ancestors 'none'"] {
+            for strict in ["script-src 'self';", "connect-src 'self';", "object-src 'none';", "frame-ancestors 'none'"]
+            {
                 assert!(csp.contains(strict), "{csp} lacks {strict}");
             }
             assert!(!csp.contains("http:") && !csp.contains("unsafe"), "{csp}");

@@ -25,7 +25,9 @@ async fn record_csv_matches_the_json_record(app: TestApp) {
     assert_eq!(&bytes[..3], b"\xef\xbb\xbf", "UTF-8 byte-order mark for Excel");
     let text = std::str::from_utf8(&bytes[3..]).expect("utf-8");
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert!(lines[0].starts_with("序号 No.,投标人 Bidder,") && lines[0].contains("投标报价 / Price,工期 / Duration (days)"));
+    assert!(
+        lines[0].starts_with("序号 No.,投标人 Bidder,") && lines[0].contains("投标报价 / Price,工期 / Duration (days)")
+    );
     let (_, json) = app.get(&format!("/api/v1/tenders/{tender}/record")).await;
     let rows = json["rows"].as_array().expect("rows");
     assert_eq!(lines.len(), 1 + rows.len(), "{text}");

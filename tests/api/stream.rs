@@ -56,7 +56,8 @@ async fn stream_is_set_changed_and_removed_live(app: TestApp) {
     // Unchanged, bad URLs and unknown kinds: 422 naming the field; nothing logged.
     let (s, v) = app.admin(Method::PUT, &path, Some(&embed)).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{v}");
-    for bad in ["http://video.example.org/a.mp4", "https://u:p@video.example.org/a.mp4", "javascript:alert(1)", "room"] {
+    for bad in ["http://video.example.org/a.mp4", "https://u:p@video.example.org/a.mp4", "javascript:alert(1)", "room"]
+    {
         let (s, v) = app.admin(Method::PUT, &path, Some(&json!({"url": bad, "kind": "video"}))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
         assert_eq!((v["code"].as_str(), v["field"].as_str()), (Some("invalid_field"), Some("url")), "{bad}: {v}");

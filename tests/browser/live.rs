@@ -9,8 +9,11 @@ use crate::harness::{Browser, Server};
 
 async fn amend(server: &Server, id: &str, n: u32) {
     let t = server.get(&format!("/api/v1/tenders/{id}")).await;
-    let deadline = time::OffsetDateTime::parse(t["deadline"].as_str().expect("deadline"), &time::format_description::well_known::Rfc3339)
-        .expect("rfc3339")
+    let deadline = time::OffsetDateTime::parse(
+        t["deadline"].as_str().expect("deadline"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("rfc3339")
         + time::Duration::minutes(1);
     let body = json!({"deadline": deadline.format(&time::format_description::well_known::Rfc3339).expect("fmt"), "reason": format!("Clarification No. {n}")});
     server.admin(Method::POST, &format!("/api/v1/tenders/{id}/amend"), Some(&body)).await;
@@ -23,7 +26,11 @@ async fn room_follows_the_socket_and_shows_the_stream_with_the_log_head() {
     let id = tender["id"].as_str().expect("id").to_string();
     let b = Browser::start("live-room", "en-US").await;
     b.goto(&server.url(&format!("/tenders/{id}"))).await;
-    b.wait_for("document.getElementById('verify') && document.getElementById('verify').dataset.status === 'verified'", 30).await;
+    b.wait_for(
+        "document.getElementById('verify') && document.getElementById('verify').dataset.status === 'verified'",
+        30,
+    )
+    .await;
     b.wait_for("document.querySelector('#live-status[data-mode=socket][data-connected=true]')", 10).await;
     assert!(b.text("#live-status").await.contains("Live"));
     b.wait_for("(document.getElementById('presence') || {}).innerText", 10).await;
@@ -33,8 +40,15 @@ async fn room_follows_the_socket_and_shows_the_stream_with_the_log_head() {
     // Staff set a video stream: it appears live, beside the verified log head.
     let video = json!({"url": "https://video.example.org/live/depot.mp4", "kind": "video"});
     server.admin(Method::PUT, &format!("/api/v1/tenders/{id}/stream"), Some(&video)).await;
-    b.wait_for("document.querySelector('#stream-media') && document.querySelector('#stream-media').tagName === 'VIDEO'", 15).await;
-    assert_eq!(b.js("return document.getElementById('stream-media').src", vec![]).await, "https://video.example.org/live/depot.mp4");
+    b.wait_for(
+        "document.querySelector('#stream-media') && document.querySelector('#stream-media').tagName === 'VIDEO'",
+        15,
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('stream-media').src", vec![]).await,
+        "https://video.example.org/live/depot.mp4"
+    );
     b.wait_for("document.querySelector('#events li[data-type=\"tender.stream_changed\"].ok')", 15).await;
     b.wait_for("document.getElementById('head-size')", 15).await;
     let log_size = server.get("/api/v1/log/checkpoint").await["size"].as_u64().expect("size");
@@ -46,10 +60,17 @@ async fn room_follows_the_socket_and_shows_the_stream_with_the_log_head() {
     // Changed to an embedded player: a sandboxed iframe.
     let embed = json!({"url": "https://player.example.com/embed/depot", "kind": "embed"});
     server.admin(Method::PUT, &format!("/api/v1/tenders/{id}/stream"), Some(&embed)).await;
-    b.wait_for("document.querySelector('#stream-media') && document.querySelector('#stream-media').tagName === 'IFRAME'", 15).await;
+    b.wait_for(
+        "document.querySelector('#stream-media') && document.querySelector('#stream-media').tagName === 'IFRAME'",
+        15,
+    )
+    .await;
     let sandbox = b.js("return document.getElementById('stream-media').getAttribute('sandbox')", vec![]).await;
     assert_eq!(sandbox, "allow-scripts allow-presentation allow-same-origin");
-    assert_eq!(b.js("return document.getElementById('stream-media').getAttribute('referrerpolicy')", vec![]).await, "no-referrer");
+    assert_eq!(
+        b.js("return document.getElementById('stream-media').getAttribute('referrerpolicy')", vec![]).await,
+        "no-referrer"
+    );
 
     // Other events arrive live too, and are verified as they come.
     amend(&server, &id, 1).await;

@@ -115,7 +115,10 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.wait_for(&format!("document.querySelector('#tender-{id} button.session')"), 20).await;
     b.click(&format!("#tender-{id} button.session")).await;
     b.wait_for("document.querySelectorAll('#session-record tbody tr').length === 3", 20).await;
-    assert!(b.js("return !document.getElementById('session-warnings')", vec![]).await == json!(true), "3 opened, all released");
+    assert!(
+        b.js("return !document.getElementById('session-warnings')", vec![]).await == json!(true),
+        "3 opened, all released"
+    );
     let csv = b
         .js_async(
             "const r = await fetch(document.getElementById('export-csv').href); const bytes = new Uint8Array(await r.arrayBuffer());             return { bom: Array.from(bytes.slice(0, 3)), text: new TextDecoder().decode(bytes) };",
@@ -124,14 +127,24 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
         .await;
     assert_eq!(csv["bom"], json!([0xef, 0xbb, 0xbf]), "{csv}");
     let text = csv["text"].as_str().expect("text");
-    assert!(text.contains("投标报价 / Price") && text.contains("Browser Dredging Co") && text.contains("777000.00"), "{text}");
+    assert!(
+        text.contains("投标报价 / Price") && text.contains("Browser Dredging Co") && text.contains("777000.00"),
+        "{text}"
+    );
     let json_href = b.js("return document.getElementById('export-json').getAttribute('href')", vec![]).await;
     assert_eq!(json_href, json!(format!("/api/v1/tenders/{id}/record")));
     let row = b
         .js("return [...document.querySelectorAll('#session-record tbody tr')].find((r) => r.innerText.includes('Browser Dredging Co')).dataset.bid", vec![])
         .await;
     b.click(&format!("#session-record tr[data-bid='{}'] .show-docs", row.as_str().expect("bid"))).await;
-    b.wait_for(&format!("document.querySelector(\"#session-record tr[data-bid='{}'] button.doc\")", row.as_str().expect("bid")), 20).await;
+    b.wait_for(
+        &format!(
+            "document.querySelector(\"#session-record tr[data-bid='{}'] button.doc\")",
+            row.as_str().expect("bid")
+        ),
+        20,
+    )
+    .await;
     assert!(b.text("#session-record").await.contains("method-statement.pdf"));
     b.click(&format!("#session-record tr[data-bid='{}'] button.doc", row.as_str().expect("bid"))).await;
     // The download is logged, and the session timeline shows it live.

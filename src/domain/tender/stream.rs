@@ -39,7 +39,10 @@ impl Stream {
         let parsed = url::Url::parse(url.trim())
             .map_err(|e| DomainError::invalid(FIELD, format!("is not a valid URL ({e})")))?;
         if parsed.scheme() != "https" {
-            return Err(DomainError::invalid(FIELD, "must be an https:// URL (viewers' browsers refuse mixed content)"));
+            return Err(DomainError::invalid(
+                FIELD,
+                "must be an https:// URL (viewers' browsers refuse mixed content)",
+            ));
         }
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(DomainError::invalid(FIELD, "must name a host"));
