@@ -48,6 +48,9 @@ pub enum EventKind {
     /// A bidder signed in to the live room (a pseudonym, never the identity).
     #[serde(rename = "room.signed_in")]
     RoomSignIn,
+    /// Staff set, changed or removed the room's video stream.
+    #[serde(rename = "tender.stream_changed")]
+    StreamChanged,
 }
 
 impl EventKind {
@@ -68,6 +71,7 @@ impl EventKind {
             EventKind::RecordPublished => "record.published",
             EventKind::DocumentsAccessed => "documents.accessed",
             EventKind::RoomSignIn => "room.signed_in",
+            EventKind::StreamChanged => "tender.stream_changed",
         }
     }
 }

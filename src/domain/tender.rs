@@ -14,9 +14,11 @@ use super::{DomainError, EventDraft, EventKind};
 
 mod fields;
 mod policy;
+mod stream;
 
 pub use fields::{FieldDef, FieldKind, Label, Lot};
 pub use policy::{BidLimits, CustodyPolicy, Registration, SERVER_CUSTODIAN};
+pub use stream::{MAX_STREAM_URL, Stream, StreamKind};
 
 /// The custody policy resolved to public keys, as bids are sealed to it.
 pub type SealedCustody = crate::seal::CustodyPolicy;
@@ -156,6 +158,9 @@ pub struct Tender {
     /// Why it was cancelled.
     #[serde(default)]
     pub cancel_reason: Option<String>,
+    /// The video stream shown in the room, set by staff until the opening ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<Stream>,
 }
 
 /// A change of times after publication.
@@ -265,6 +270,7 @@ impl Tender {
             published_at: None,
             closed_at: None,
             cancel_reason: None,
+            stream: None,
         })
     }
 
@@ -278,7 +284,8 @@ impl Tender {
             return Err(self.refuse("edit"));
         }
         let fresh = Tender::create(self.id, draft, now)?;
-        *self = Tender { created_at: self.created_at, ..fresh };
+        // The stream is set on its own route; editing the terms keeps it.
+        *self = Tender { created_at: self.created_at, stream: self.stream.take(), ..fresh };
         Ok(())
     }
 
@@ -386,6 +393,27 @@ impl Tender {
         Ok(vec![EventDraft::new(
             EventKind::TenderCancelled,
             serde_json::json!({ "reason": reason, "previous_state": was.as_str() }),
+        )])
+    }
+
+    /// Sets, changes or removes (`None`) the room's video stream, at any
+    /// time until the record is published. Public tenders log the change so
+    /// viewers get it live; a draft's is not public yet.
+    pub fn set_stream(&mut self, stream: Option<Stream>) -> Result<Vec<EventDraft>, DomainError> {
+        match self.state {
+            TenderState::Draft | TenderState::Published | TenderState::Closed | TenderState::Opening => {}
+            TenderState::Cancelled | TenderState::Opened => return Err(self.refuse("change the stream of")),
+        }
+        if stream == self.stream {
+            return Err(DomainError::invalid("url", "is the room's stream already"));
+        }
+        let previous = std::mem::replace(&mut self.stream, stream);
+        if self.state == TenderState::Draft {
+            return Ok(vec![]);
+        }
+        Ok(vec![EventDraft::new(
+            EventKind::StreamChanged,
+            serde_json::json!({ "stream": self.stream, "previous": previous }),
         )])
     }
 

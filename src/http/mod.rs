@@ -15,6 +15,7 @@ use crate::store::{BlobStore, DynStore, Event, LogContext, Staging};
 pub mod auth;
 pub mod bids;
 pub mod error;
+pub mod export;
 pub mod extract;
 mod health;
 pub mod log;
@@ -24,6 +25,7 @@ mod pages;
 mod receipts;
 pub mod registry;
 pub mod staff;
+pub mod stream;
 pub mod tenders;
 pub mod uploads;
 
@@ -89,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tenders/{id}/envelopes", get(opening::envelopes))
         .route("/tenders/{id}/opening/release", post(opening::release))
         .route("/tenders/{id}/record", get(opening::record))
+        .route("/tenders/{id}/record.csv", get(export::record_csv))
+        .route("/tenders/{id}/stream", axum::routing::put(stream::set).delete(stream::remove))
         .route("/bidders", post(registry::register_bidder))
         .route("/bidders/{id}", get(registry::get_bidder))
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))

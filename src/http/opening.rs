@@ -204,7 +204,12 @@ pub struct Record {
 /// The opening record so far.
 #[utoipa::path(get, path = "/api/v1/tenders/{id}/record", responses((status = 200, body = Record)))]
 pub async fn record(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Record>> {
-    let tender = visible_tender(&state, id, None).await?.tender;
+    Ok(Json(load_record(&state, id).await?.1))
+}
+
+/// The tender and its opening record so far (public from the opening on).
+pub(crate) async fn load_record(state: &AppState, id: Uuid) -> ApiResult<(crate::domain::Tender, Record)> {
+    let tender = visible_tender(state, id, None).await?.tender;
     opening_or_later(tender.state)?;
     let events = state.store.events(id, 0, i64::MAX).await?;
     let rows: Vec<serde_json::Value> = events
@@ -223,7 +228,8 @@ pub async fn record(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -
     if pending == 0 && opened < 3 {
         warnings.push(format!("only {opened} bid(s) opened; fewer than three"));
     }
-    Ok(Json(Record { state: tender.state, complete: tender.state == TenderState::Opened, rows, pending, warnings }))
+    let record = Record { state: tender.state, complete: tender.state == TenderState::Opened, rows, pending, warnings };
+    Ok((tender, record))
 }
 
 /// Rebuilds a bid's key from its released shares (evaluators only).

@@ -15,10 +15,19 @@ use super::AppState;
 #[folder = "web/"]
 struct Web;
 
-/// Content-Security-Policy of every page: own origin only, no inline code.
+/// Content-Security-Policy of every page: own origin only, no inline code,
+/// no media and no frames.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-                   connect-src 'self'; media-src 'self' blob: https:; frame-src https:; object-src 'none'; \
+                   connect-src 'self'; media-src 'none'; frame-src 'none'; object-src 'none'; \
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The public room's policy: the same, except that the video stream staff
+/// set (any https origin, changeable live) may play in `<video>` or a
+/// sandboxed `<iframe>`. The pages holding keys (bidder, custodian, staff)
+/// keep `'none'`.
+const ROOM_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                        connect-src 'self'; media-src 'self' blob: https:; frame-src https:; object-src 'none'; \
+                        base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Routes of the pages and `/assets/`.
 pub fn routes() -> Router<AppState> {
@@ -75,7 +84,8 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if path.ends_with(".html") {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        let csp = if path == "room.html" { ROOM_CSP } else { CSP };
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     }
     response
 }
@@ -94,6 +104,19 @@ mod tests {
                 assert!(Web::get(&format!("assets/{asset}")).is_some(), "{page} loads missing assets/{asset}");
             }
         }
+    }
+
+    #[test]
+    fn only_the_room_may_show_media_and_frames() {
+        for csp in [CSP, ROOM_CSP] {
+            for strict in ["script-src 'self';", "connect-src 'self';", "object-src 'none';", "frame-ancestors 'none'"]
+            {
+                assert!(csp.contains(strict), "{csp} lacks {strict}");
+            }
+            assert!(!csp.contains("http:") && !csp.contains("unsafe"), "{csp}");
+        }
+        assert!(CSP.contains("media-src 'none'; frame-src 'none';"));
+        assert!(ROOM_CSP.contains("media-src 'self' blob: https:; frame-src https:;"));
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub async fn get(
 }
 
 /// Runs a transition and hands its events to the live room and scheduler.
-async fn transition(
+pub(crate) async fn transition(
     state: &AppState,
     staff: &Staff,
     id: Uuid,

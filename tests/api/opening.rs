@@ -135,7 +135,7 @@ fn assert_fails(report: &Report, expected: &[Check]) {
 /// Three standing bids (one of them a replacement), one withdrawn, one
 /// late and refused; the server alone opens (k = 1). Returns the tender id
 /// and the bids that stood at the close, in order of receipt.
-async fn honest_opening(app: &TestApp) -> (String, Vec<Sealed>) {
+pub(crate) async fn honest_opening(app: &TestApp) -> (String, Vec<Sealed>) {
     let s = Scratch::new();
     let tender = opening_tender(app, 3, 4, json!({"threshold": 1, "custodians": ["server"]})).await;
     let keys = [

@@ -17,7 +17,7 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     let custody = json!({"threshold": 2, "custodians": ["server", "alice", "bob"], "release_window_minutes": 30});
     let tender = server.tender("Bridge repair", 3600, Some(custody)).await;
     let id = tender["id"].as_str().expect("id").to_string();
-    let Some(b) = Browser::start("bidder", "en-US").await else { return };
+    let b = Browser::start("bidder", "en-US").await;
 
     b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
     b.wait_for("document.getElementById('generate-key')", 20).await;

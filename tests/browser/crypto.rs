@@ -12,7 +12,7 @@ const VECTORS: &str = include_str!("../vectors/hpke-p256-sha256-aes256gcm.json")
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_crypto_matches_vectors_and_rust() {
     let server = Server::start().await;
-    let Some(b) = Browser::start("crypto", "en-US").await else { return };
+    let b = Browser::start("crypto", "en-US").await;
     b.goto(&server.url("/")).await;
     b.wait_for("document.getElementById('groups')", 20).await;
 

@@ -22,7 +22,7 @@ async fn list_search_and_a_room_that_verifies_itself() {
     let amend = json!({"deadline": new_deadline.format(&time::format_description::well_known::Rfc3339).expect("fmt"), "reason": "Clarification of lot 1"});
     server.admin(Method::POST, &format!("/api/v1/tenders/{open_id}/amend"), Some(&amend)).await;
 
-    let Some(b) = Browser::start("public", "en-US").await else { return };
+    let b = Browser::start("public", "en-US").await;
 
     // The list: grouped, and searchable.
     b.goto(&server.url("/")).await;

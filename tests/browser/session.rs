@@ -7,7 +7,7 @@ use bidroom::seal::{CustodianSecretKey, KeyFile};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{Browser, Server};
+use crate::harness::{ADMIN_TOKEN, Browser, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
@@ -23,7 +23,7 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     let custody = json!({"threshold": 2, "custodians": ["server", "alice"], "release_window_minutes": 5});
     let tender = server.tender("Harbour dredging", 600, Some(custody)).await;
     let id = tender["id"].as_str().expect("id").to_string();
-    let Some(b) = Browser::start("session", "en-US").await else { return };
+    let b = Browser::start("session", "en-US").await;
 
     // A bidder seals in the page.
     b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
@@ -35,6 +35,11 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.wait_for("document.getElementById('field-price')", 20).await;
     b.fill("#field-price", "777000.00").await;
     b.fill("#field-days", "120").await;
+    let doc: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let doc_path = server.data_dir.path().join("method-statement.pdf");
+    std::fs::write(&doc_path, &doc).expect("write doc");
+    let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
+    input.send_keys(&doc_path.display().to_string()).await.expect("attach");
     b.click("#seal").await;
     b.wait_for("((document.getElementById('receipt-status') || {}).innerText || '').startsWith('✓')", 60).await;
     server.rust_bid(&id, "Harbour Works", r#"{"price":"812000.00","days":100}"#).await;
@@ -49,6 +54,21 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.wait_for("document.querySelector('#events li[data-type=\"custodian.released\"]')", 30).await;
     b.wait_for("document.querySelector('#record-table')", 30).await;
     b.screenshot("1-room-opening").await;
+    assert!(b.text("#live-status").await.contains("Live"), "the room follows the socket");
+
+    // Staff watch the session: alice has not released yet.
+    b.goto(&server.url("/staff")).await;
+    b.wait_for("document.getElementById('token')", 20).await;
+    b.fill("#token", ADMIN_TOKEN).await;
+    b.click("#signin button[type=submit]").await;
+    b.wait_for("document.getElementById('whoami')", 10).await;
+    b.click(&format!("#tender-{id} button.session")).await;
+    b.wait_for("document.querySelector('#session-custodians li[data-custodian=alice][data-released=false]')", 20).await;
+    b.wait_for("document.querySelector('#session-custodians li[data-custodian=server][data-released=true]')", 20).await;
+    let warnings = b.text("#session-warnings").await;
+    assert!(warnings.contains("Not released yet: Alice Notary (alice)"), "{warnings}");
+    assert_eq!(b.text("#session-bids").await, "3");
+    b.screenshot("1b-staff-session-opening").await;
 
     // The custodian releases in the page.
     b.goto(&server.url(&format!("/tenders/{id}/custodian"))).await;
@@ -88,6 +108,49 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.click("#lang-switch").await;
     b.wait_for("document.getElementById('record').innerText.includes('开标记录表')", 5).await;
     b.screenshot("4-record-zh").await;
+    b.click("#lang-switch").await;
+
+    // Staff: the final record, its export, and the documents for evaluators.
+    b.goto(&server.url("/staff")).await;
+    b.wait_for(&format!("document.querySelector('#tender-{id} button.session')"), 20).await;
+    b.click(&format!("#tender-{id} button.session")).await;
+    b.wait_for("document.querySelectorAll('#session-record tbody tr').length === 3", 20).await;
+    assert!(
+        b.js("return !document.getElementById('session-warnings')", vec![]).await == json!(true),
+        "3 opened, all released"
+    );
+    let csv = b
+        .js_async(
+            "const r = await fetch(document.getElementById('export-csv').href); const bytes = new Uint8Array(await r.arrayBuffer());             return { bom: Array.from(bytes.slice(0, 3)), text: new TextDecoder().decode(bytes) };",
+            vec![],
+        )
+        .await;
+    assert_eq!(csv["bom"], json!([0xef, 0xbb, 0xbf]), "{csv}");
+    let text = csv["text"].as_str().expect("text");
+    assert!(
+        text.contains("投标报价 / Price") && text.contains("Browser Dredging Co") && text.contains("777000.00"),
+        "{text}"
+    );
+    let json_href = b.js("return document.getElementById('export-json').getAttribute('href')", vec![]).await;
+    assert_eq!(json_href, json!(format!("/api/v1/tenders/{id}/record")));
+    let row = b
+        .js("return [...document.querySelectorAll('#session-record tbody tr')].find((r) => r.innerText.includes('Browser Dredging Co')).dataset.bid", vec![])
+        .await;
+    b.click(&format!("#session-record tr[data-bid='{}'] .show-docs", row.as_str().expect("bid"))).await;
+    b.wait_for(
+        &format!(
+            "document.querySelector(\"#session-record tr[data-bid='{}'] button.doc\")",
+            row.as_str().expect("bid")
+        ),
+        20,
+    )
+    .await;
+    assert!(b.text("#session-record").await.contains("method-statement.pdf"));
+    b.click(&format!("#session-record tr[data-bid='{}'] button.doc", row.as_str().expect("bid"))).await;
+    // The download is logged, and the session timeline shows it live.
+    b.wait_for("document.querySelector('#session-events li[data-type=\"documents.accessed\"]')", 20).await;
+    b.screenshot("5-staff-session-record").await;
+    b.phone_screenshot("5-staff-session-record").await;
 
     b.close().await;
     server.stop().await;

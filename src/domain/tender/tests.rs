@@ -211,3 +211,32 @@ fn publish_freezes_matching_custody_keys_only() {
     t.publish(now(), keys()).unwrap();
     assert_eq!(t.custody_keys, Some(keys()));
 }
+
+#[test]
+fn stream_is_set_until_the_record_and_logged_once_public() {
+    let video = Stream::parse("https://video.example.org/room.m3u8", StreamKind::Video).unwrap();
+    let embed = Stream::parse("https://player.example.com/embed/7", StreamKind::Embed).unwrap();
+    let mut d = Tender::create(Uuid::nil(), draft(), now()).unwrap();
+    assert_eq!(d.set_stream(Some(video.clone())).unwrap(), vec![], "a draft logs nothing");
+    d.edit(draft(), now()).unwrap();
+    assert_eq!(d.stream, Some(video.clone()), "editing the terms keeps the stream");
+
+    let mut t = published();
+    let events = t.set_stream(Some(video.clone())).unwrap();
+    assert_eq!(events[0].kind, EventKind::StreamChanged);
+    assert_eq!(events[0].data, json!({"stream": {"url": video.url, "kind": "video"}, "previous": null}));
+    assert!(matches!(t.set_stream(Some(video.clone())), Err(DomainError::Invalid { .. })), "unchanged");
+    let events = t.set_stream(Some(embed.clone())).unwrap();
+    assert_eq!(events[0].data["previous"]["kind"], "video");
+    t.close(now() + Duration::hours(3), &[]).unwrap();
+    t.set_stream(None).unwrap();
+    assert_eq!(t.stream, None);
+    t.start_opening(now() + Duration::hours(3)).unwrap();
+    t.set_stream(Some(embed.clone())).unwrap();
+    t.publish_record(now() + Duration::hours(4), json!({})).unwrap();
+    assert!(matches!(t.set_stream(None), Err(DomainError::Transition { .. })), "not after the record");
+
+    let mut c = published();
+    c.cancel("Budget withdrawn".into(), now()).unwrap();
+    assert!(c.set_stream(Some(embed)).is_err());
+}

@@ -66,6 +66,14 @@ export const serverClock = {
     this.synced = true;
     return this;
   },
+  /** Takes the time from a live socket's hello (sent just before it arrived). */
+  fromHello(hello) {
+    if (typeof hello.server_unix_ms !== "number") return this;
+    this.offset = hello.server_unix_ms - Date.now();
+    this.zone = zoneOf(hello.server_time);
+    this.synced = true;
+    return this;
+  },
   now() {
     return Date.now() + this.offset;
   },

@@ -1,13 +1,17 @@
 // `/tenders/{id}`: the public room. Facts, custody policy in words, a
-// countdown on the server's clock, the bid count, the event timeline, and
-// a mark saying what this browser verified against the signed log.
+// countdown on the server's clock, the bid count and who is watching, the
+// video stream beside the log head, the event timeline and the record as
+// they happen (live socket), and a mark saying what this browser verified
+// against the signed log.
 
 import { api, el, initPage, nn, serverClock, showError, tenderIdFromPath } from "./common.js";
 import { fmtDuration, fmtTime, onLanguageChange, pick, t, viewerZone } from "./i18n.js";
+import { bidderName, describe } from "./events.js";
+import { LiveFeed } from "./live.js";
 import { verifyOpenedBid } from "./record.js";
+import { renderStream } from "./stream.js";
 import { LogFollower } from "./verify.js";
 
-const POLL_MS = 2000;
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
 const state = {
@@ -21,6 +25,9 @@ const state = {
   rowChecks: new Map(), // bid id -> {ok, error}
   failure: null,
   follower: new LogFollower(),
+  presence: null, // {viewers, bidders}
+  live: { mode: "socket", connected: false },
+  closedBids: null, // bids standing at the close
 };
 
 function custodyText(tender) {
@@ -112,14 +119,6 @@ function renderClock() {
   document.getElementById("zone").textContent = t("room.zone", { zone: viewerZone(), server: serverClock.zone });
 }
 
-function custodianName(cid) {
-  if (cid === "server") return t("room.custody.server");
-  const c = state.custodians.find((x) => x.id === cid);
-  return c && c.name ? `${c.name} (${cid})` : cid;
-}
-
-const bidderName = (b) => (b ? b.name || b.id : "?");
-
 function fieldText(row) {
   const lot = state.tender.lots.find((l) => l.id === row.lot);
   const values = row.fields || {};
@@ -173,9 +172,22 @@ function renderRecord() {
   );
 }
 
-async function refreshRecord() {
-  if (!["opening", "opened"].includes(state.tender.state)) return;
-  state.record = await api("GET", `/tenders/${id}/record`);
+/** The record as far as the events tell it: each outcome event is a row, as in `GET …/record`. */
+function recordFromEvents() {
+  const rows = state.events
+    .filter((e) => ["bid.opened", "bid.rejected", "bid.unopened"].includes(e.type))
+    .map((e) => ({ ...e.data, status: e.type.slice(4), log_index: e.log_index }))
+    .sort((x, y) => x.position - y.position);
+  const started = state.events.some((e) => e.type === "opening.started");
+  if (!started && !rows.length) return null;
+  const complete = state.events.some((e) => e.type === "record.published");
+  const pending = state.closedBids === null ? 0 : Math.max(0, state.closedBids - rows.length);
+  return { rows, complete, pending };
+}
+
+/** Checks each opened row's form in this browser against the public envelopes. */
+async function checkRows() {
+  if (!state.record) return;
   const need = state.record.rows.filter((r) => r.status === "opened" && !state.rowChecks.has(r.bid_id));
   if (need.length && need.some((r) => !state.envelopes.has(r.bid_id))) {
     for (const b of await api("GET", `/tenders/${id}/envelopes`)) state.envelopes.set(b.bid_id, b);
@@ -192,41 +204,6 @@ async function refreshRecord() {
   }
 }
 
-function describe(ev) {
-  const d = ev.data || {};
-  const hash = (d.envelope_hash || "").slice(0, 12);
-  switch (ev.type) {
-    case "tender.published":
-      return t("ev.tender.published");
-    case "tender.amended":
-      return t("ev.tender.amended", { deadline: fmtTime(d.deadline.to), opening: fmtTime(d.opening_at.to), reason: d.reason });
-    case "tender.closed":
-      return t("ev.tender.closed");
-    case "tender.cancelled":
-      return t("ev.tender.cancelled", { reason: d.reason });
-    case "bid.received":
-      return t(d.replaces ? "ev.bid.received.replaces" : "ev.bid.received", { lot: d.lot, hash, count: d.bids_received });
-    case "bid.withdrawn":
-      return t("ev.bid.withdrawn", { lot: d.lot, hash, count: d.bids_received });
-    case "opening.started":
-      return t("ev.opening.started", { until: fmtTime(d.release_until) });
-    case "custodian.released":
-      return d.bad_shares && d.bad_shares.length
-        ? t("ev.custodian.released.bad", { custodian: custodianName(d.custodian), shares: d.shares, bad: d.bad_shares.length })
-        : t("ev.custodian.released", { custodian: custodianName(d.custodian), shares: d.shares });
-    case "bid.opened":
-    case "bid.rejected":
-    case "bid.unopened":
-      return t(`ev.${ev.type}`, { position: d.position, bidder: bidderName(d.bidder), lot: d.lot, reason: d.reason });
-    case "record.published":
-      return t("ev.record.published", { opened: d.opened, rejected: d.rejected, unopened: d.unopened });
-    case "documents.accessed":
-      return t("ev.documents.accessed");
-    default:
-      return t("ev.other", { type: ev.type });
-  }
-}
-
 function renderTimeline() {
   const items = state.events.map((ev) => {
     const check = state.checks.get(ev.seq);
@@ -235,7 +212,7 @@ function renderTimeline() {
       "li",
       { class: cls, dataset: { seq: ev.seq, type: ev.type } },
       el("time", { datetime: ev.at }, `#${ev.seq} · ${fmtTime(ev.at)}`),
-      el("span", {}, describe(ev)),
+      el("span", {}, describe(ev, state.custodians)),
       check ? el("span", { class: "check" }, ` — ${check.ok ? "✓ " + t("room.verify.event.ok") : "✗ " + t("room.verify.event.fail") + ": " + check.error}`) : null,
     );
   });
@@ -246,11 +223,31 @@ function renderTimeline() {
 }
 
 function renderBids() {
+  const p = state.presence;
   document.getElementById("bids").replaceChildren(
-    el("h2", {}, t("room.bids")),
+    ...nn(el("h2", {}, t("room.bids")),
     el("p", { class: "bigcount", id: "bid-count" }, state.bids === null ? "…" : String(state.bids)),
     el("p", { class: "help" }, t("room.bids.note")),
+    p ? el("p", { id: "presence" }, t("room.presence", { viewers: p.viewers, bidders: p.bidders })) : null),
   );
+}
+
+function renderLive() {
+  const box = document.getElementById("live-status");
+  if (!box) return;
+  const l = state.live;
+  let text;
+  if (l.mode === "poll") text = t(l.connected ? "room.live.poll" : "error.network");
+  else if (l.connected) text = t("room.live.on");
+  else if (l.retryIn) text = t("room.live.retry", { s: Math.max(1, Math.round(l.retryIn / 1000)) });
+  else text = t("room.live.connecting");
+  box.dataset.mode = l.mode;
+  box.dataset.connected = String(!!l.connected);
+  box.textContent = text;
+}
+
+function renderHead() {
+  renderStream(document.getElementById("stream"), state.tender.stream, state.follower.checkpoint);
 }
 
 function renderVerify() {
@@ -284,58 +281,129 @@ function renderAll() {
   renderFacts();
   renderClock();
   renderBids();
+  renderLive();
+  renderHead();
   renderTimeline();
   renderRecord();
   renderVerify();
 }
 
-async function verifyNew() {
-  for (const ev of state.events) {
-    if (state.checks.has(ev.seq)) continue;
+// Events that change the tender's facts: read them again (debounced).
+const FACT_EVENTS = new Set(["tender.amended", "tender.closed", "tender.cancelled", "opening.started", "record.published", "tender.stream_changed"]);
+let factsTimer = null;
+function refetchTender() {
+  clearTimeout(factsTimer);
+  factsTimer = setTimeout(async () => {
     try {
-      await state.follower.verifyEvent(ev);
-      state.checks.set(ev.seq, { ok: true });
-    } catch (e) {
-      state.checks.set(ev.seq, { ok: false, error: e.message });
+      state.tender = await api("GET", `/tenders/${id}`);
+      renderFacts();
+      renderClock();
+      renderHead();
+    } catch {
+      // The next fact event retries; the timeline is already current.
     }
-  }
+  }, 200);
 }
 
-async function poll() {
-  const after = state.events.length ? state.events[state.events.length - 1].seq : 0;
-  const page = await api("GET", `/tenders/${id}/events?after=${after}`);
-  const fresh = page.events.filter((e) => e.seq > after);
-  const summary = await api("GET", `/tenders/${id}/bids`);
-  state.bids = summary.count;
-  if (fresh.length || page.last_seq !== (state.tender && state.tender.last_seq)) {
-    state.tender = await api("GET", `/tenders/${id}`);
-    state.events.push(...fresh);
+function onEvents(events) {
+  let facts = false;
+  for (const ev of events) {
+    state.events.push(ev);
+    const d = ev.data || {};
+    if (ev.type === "bid.received" || ev.type === "bid.withdrawn") state.bids = d.bids_received;
+    if (ev.type === "tender.closed") {
+      state.closedBids = d.bids;
+      state.bids = d.bids;
+    }
+    if (FACT_EVENTS.has(ev.type)) facts = true;
+    // The state at once; the other facts follow with the re-read.
+    const next = { "tender.closed": "closed", "tender.cancelled": "cancelled", "opening.started": "opening", "record.published": "opened" }[ev.type];
+    if (next && state.tender) state.tender.state = next;
+  }
+  if (facts) {
     renderFacts();
-    renderTimeline();
-    if (fresh.length && state.follower.verifier) {
+    refetchTender();
+  }
+  state.record = recordFromEvents();
+  renderBids();
+  renderTimeline();
+  renderRecord();
+  renderVerify();
+  scheduleVerify();
+}
+
+// One verification pass at a time, in order; the short delay lets the
+// checkpoint frame that follows a batch of events arrive first.
+let verifying = false;
+let verifyAgain = false;
+function scheduleVerify() {
+  if (verifying) {
+    verifyAgain = true;
+    return;
+  }
+  verifying = true;
+  setTimeout(async () => {
+    do {
+      verifyAgain = false;
+      for (const ev of state.events) {
+        if (state.checks.has(ev.seq)) continue;
+        try {
+          await state.follower.verifyEvent(ev);
+          state.checks.set(ev.seq, { ok: true });
+        } catch (e) {
+          state.checks.set(ev.seq, { ok: false, error: e.message });
+        }
+        renderTimeline();
+      }
       try {
-        await state.follower.refresh();
+        await checkRows();
       } catch (e) {
         state.failure = e.message;
       }
-      await verifyNew();
-    }
-    renderTimeline();
-    await refreshRecord();
-    renderRecord();
-  }
-  renderBids();
-  renderVerify();
+      renderTimeline();
+      renderRecord();
+      renderVerify();
+      renderHead();
+    } while (verifyAgain);
+    verifying = false;
+  }, 50);
 }
 
-async function loop() {
-  try {
-    await poll();
-    document.getElementById("net").replaceChildren();
-  } catch (e) {
-    showError(document.getElementById("net"), e.status ? e : new Error(t("error.network")));
-  }
-  setTimeout(loop, POLL_MS);
+const handlers = {
+  hello(frame) {
+    serverClock.fromHello(frame);
+    if (frame.checkpoint) state.follower.offer(frame.checkpoint.note, frame.checkpoint.size);
+  },
+  events: onEvents,
+  checkpoint(note, size) {
+    state.follower.offer(note, size);
+    // Keep the log head beside the video current, without a check per frame.
+    scheduleHead();
+  },
+  presence(p) {
+    state.presence = { viewers: p.viewers, bidders: p.bidders };
+    renderBids();
+  },
+  status(s) {
+    state.live = s;
+    renderLive();
+  },
+};
+
+let headTimer = null;
+function scheduleHead() {
+  if (headTimer) return;
+  headTimer = setTimeout(async () => {
+    headTimer = null;
+    if (verifying || !state.follower.verifier || !state.follower.pending) return;
+    try {
+      await state.follower.refresh(0);
+    } catch (e) {
+      state.failure = e.message;
+      renderVerify();
+    }
+    renderHead();
+  }, 2000);
 }
 
 async function start() {
@@ -344,6 +412,7 @@ async function start() {
     await serverClock.sync();
     state.tender = await api("GET", `/tenders/${id}`);
     state.custodians = await api("GET", "/custodians").catch(() => []);
+    state.bids = (await api("GET", `/tenders/${id}/bids`)).count;
   } catch (e) {
     showError(main, e);
     return;
@@ -352,6 +421,7 @@ async function start() {
     el("h1", { id: "title" }, state.tender.title),
     el("div", { id: "net" }),
     el("section", { class: "verify", id: "verify", "aria-live": "polite" }),
+    el("section", { class: "panel", id: "stream", hidden: true }),
     el("section", { class: "panel", id: "record", hidden: true, "aria-live": "polite" }),
     el(
       "section",
@@ -360,7 +430,7 @@ async function start() {
       el("p", { class: "countdown", id: "countdown", role: "timer", "aria-live": "off" }),
       el("p", { id: "servertime" }),
       el("p", { class: "help", id: "zone" }),
-      el("p", { class: "help" }, el("span", { "data-i18n": "room.live.poll" })),
+      el("p", { class: "help", id: "live-status", role: "status" }),
     ),
     el("section", { class: "panel", id: "bids", "aria-live": "polite" }),
     el("section", { class: "panel", id: "custody" }),
@@ -377,7 +447,7 @@ async function start() {
   }
   setInterval(renderClock, 250);
   setInterval(() => serverClock.sync().catch(() => {}), 60000);
-  loop();
+  state.feed = new LiveFeed(id, handlers).start();
 }
 
 onLanguageChange(renderAll);

@@ -1,9 +1,11 @@
 // `/staff`: the staff console. Sign in with a token (kept in this tab's
 // sessionStorage), create and edit drafts (lots, fields, times, custody),
-// publish, amend with a reason, cancel.
+// publish, amend with a reason, cancel; the session view (session.js)
+// follows one tender live, sets its video stream and exports its record.
 
 import { api, el, initPage, showError, showStatus } from "./common.js";
 import { fmtTime, onLanguageChange, t, viewerZone } from "./i18n.js";
+import { openSession } from "./session.js";
 
 const main = document.getElementById("main");
 const TOKEN_KEY = "bidroom.staffToken";
@@ -13,6 +15,8 @@ let me = null;
 let custodians = [];
 let tenders = [];
 let uid = 0;
+let stopSession = null;
+let sessionId = null;
 const nextId = (p) => `${p}-${++uid}`;
 
 const call = (method, path, body) => api(method, path, { body, token });
@@ -256,6 +260,7 @@ function tenderRow(x) {
   }
   if (x.state === "published") act.push(el("button", { type: "button", class: "secondary amend", onclick: toggle("amend") }, t("staff.amend")));
   if (x.state === "published" || x.state === "draft" || x.state === "closed") act.push(el("button", { type: "button", class: "secondary cancel", onclick: toggle("cancel") }, t("staff.cancel")));
+  if (x.state !== "cancelled") act.push(el("button", { type: "button", class: "secondary session", onclick: () => showSession(x) }, t("staff.session")));
   if (x.state !== "draft") act.push(el("a", { class: "button secondary", href: `/tenders/${x.id}` }, t("staff.open.room")));
   return el(
     "li",
@@ -280,12 +285,28 @@ function renderList() {
   );
 }
 
+function closeSession() {
+  if (stopSession) stopSession();
+  stopSession = null;
+  sessionId = null;
+}
+
+function showSession(x) {
+  closeSession();
+  const box = document.getElementById("session");
+  sessionId = x.id;
+  stopSession = openSession(box, x, { token, me, custodians, onChange: () => refresh().catch(() => {}) });
+  box.querySelector("#session-title")?.focus();
+}
+
 async function refresh() {
   tenders = (await call("GET", "/tenders?limit=200")).items;
   renderList();
 }
 
 async function consoleView() {
+  const reopen = sessionId;
+  closeSession();
   // The server first: it is the default custodian and share 1.
   custodians = (await api("GET", "/custodians")).sort((a, b) => (b.id === "server") - (a.id === "server"));
   main.replaceChildren(
@@ -296,6 +317,7 @@ async function consoleView() {
       el("p", { id: "whoami" }, t("staff.signedin", { name: me.name, role: me.role })),
       el("div", { class: "shrink" }, el("button", { type: "button", class: "secondary", id: "signout", onclick: () => {
         sessionStorage.removeItem(TOKEN_KEY);
+        closeSession();
         token = null;
         me = null;
         signInView();
@@ -307,9 +329,12 @@ async function consoleView() {
       document.getElementById("title").focus();
     } }, t("staff.new"))),
     el("div", { id: "editor" }),
+    el("section", { id: "session", "aria-label": t("staff.session") }),
     el("section", { id: "tender-list" }),
   );
   await refresh();
+  const again = tenders.find((x) => x.id === reopen);
+  if (again) showSession(again);
 }
 
 async function start() {

@@ -138,6 +138,8 @@ export class LogFollower {
     this.verifier = null;
     this.checkpoint = null;
     this.consistencyChecks = 0;
+    this.pending = null;
+    this.queue = Promise.resolve();
   }
 
   async init() {
@@ -145,9 +147,34 @@ export class LogFollower {
     return this;
   }
 
-  /** Fetches and verifies the latest checkpoint, and its consistency with the one before. */
-  async refresh() {
-    const cp = await openCheckpoint(await getText("/log/checkpoint"), this.verifier);
+  /** Keeps a checkpoint the live socket pushed; it is verified when it is used. */
+  offer(note, size) {
+    if (!this.pending || size > this.pending.size) this.pending = { note, size };
+  }
+
+  /**
+   * Moves to a newer checkpoint covering at least `minSize` entries: the
+   * pushed one if it does, else the server's latest. Verifies its signature
+   * and its consistency with the one before.
+   */
+  refresh(minSize = 0) {
+    // One at a time: two overlapping moves could otherwise land out of order.
+    const run = this.queue.then(() => this.refreshNow(minSize));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  async refreshNow(minSize) {
+    const pending = this.pending;
+    this.pending = null;
+    const cp = this.checkpoint;
+    if (pending && pending.size >= minSize && (!cp || pending.size > cp.size)) return this.adopt(pending.note);
+    if (cp && minSize > 0 && cp.size >= minSize) return cp;
+    return this.adopt(await getText("/log/checkpoint"));
+  }
+
+  async adopt(note) {
+    const cp = await openCheckpoint(note, this.verifier);
     const storeKey = `bidroom.checkpoint.${this.verifier.name}.${hex(this.verifier.keyId)}`;
     let previous = this.checkpoint;
     if (!previous) {
@@ -184,7 +211,7 @@ export class LogFollower {
    * signed checkpoint. Throws saying what failed.
    */
   async verifyEvent(ev) {
-    if (!this.checkpoint || ev.log_index >= this.checkpoint.size) await this.refresh();
+    if (!this.checkpoint || ev.log_index >= this.checkpoint.size) await this.refresh(ev.log_index + 1);
     const cp = this.checkpoint;
     const e = await getJson(`/api/v1/log/entries/${ev.log_index}`);
     const entry = unb64(e.entry);

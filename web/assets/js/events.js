@@ -1,0 +1,54 @@
+// Events in words, shared by the public room and the staff console.
+
+import { fmtTime, t } from "./i18n.js";
+
+/** A custodian's name from the public list, or its id. */
+export function custodianLabel(cid, custodians) {
+  if (cid === "server") return t("room.custody.server");
+  const c = custodians.find((x) => x.id === cid);
+  return c && c.name ? `${c.name} (${cid})` : cid;
+}
+
+/** A bidder as the record names it. */
+export const bidderName = (b) => (b ? b.name || b.id : "?");
+
+/** One event in words, in the page's language. */
+export function describe(ev, custodians = []) {
+  const d = ev.data || {};
+  const hash = (d.envelope_hash || "").slice(0, 12);
+  switch (ev.type) {
+    case "tender.published":
+      return t("ev.tender.published");
+    case "tender.amended":
+      return t("ev.tender.amended", { deadline: fmtTime(d.deadline.to), opening: fmtTime(d.opening_at.to), reason: d.reason });
+    case "tender.closed":
+      return t("ev.tender.closed");
+    case "tender.cancelled":
+      return t("ev.tender.cancelled", { reason: d.reason });
+    case "bid.received":
+      return t(d.replaces ? "ev.bid.received.replaces" : "ev.bid.received", { lot: d.lot, hash, count: d.bids_received });
+    case "bid.withdrawn":
+      return t("ev.bid.withdrawn", { lot: d.lot, hash, count: d.bids_received });
+    case "opening.started":
+      return t("ev.opening.started", { until: fmtTime(d.release_until) });
+    case "custodian.released":
+      return d.bad_shares && d.bad_shares.length
+        ? t("ev.custodian.released.bad", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares, bad: d.bad_shares.length })
+        : t("ev.custodian.released", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares });
+    case "bid.opened":
+    case "bid.rejected":
+    case "bid.unopened":
+      return t(`ev.${ev.type}`, { position: d.position, bidder: bidderName(d.bidder), lot: d.lot, reason: d.reason });
+    case "record.published":
+      return t("ev.record.published", { opened: d.opened, rejected: d.rejected, unopened: d.unopened });
+    case "documents.accessed":
+      return t("ev.documents.accessed");
+    case "room.signed_in":
+      return t("ev.room.signed_in", { bidder: d.bidder, count: d.signed_in });
+    case "tender.stream_changed":
+      return d.stream ? t("ev.stream.set", { url: d.stream.url }) : t("ev.stream.removed");
+    default:
+      return t("ev.other", { type: ev.type });
+  }
+}
+

@@ -1,0 +1,255 @@
+// The staff console's session view of one tender: the live timeline (the
+// same socket as the public room), bids received, each custodian's release,
+// warnings, the record with document downloads for evaluators, and the
+// record's export (CSV for spreadsheets, JSON), plus the room's video stream.
+
+import { api, download, el, nn, serverClock, showError, showStatus } from "./common.js";
+import { bidderName, custodianLabel, describe } from "./events.js";
+import { fmtDuration, fmtTime, t } from "./i18n.js";
+import { LiveFeed } from "./live.js";
+
+const STREAM_STATES = ["draft", "published", "closed", "opening"];
+
+/** Opens the session view of `tender` in `box`; returns a function that stops it. */
+export function openSession(box, tender, { token, me, custodians, onChange }) {
+  const s = { tender, events: [], presence: null, live: null, manifests: new Map(), shown: new Set() };
+  const call = (method, path, body) => api(method, path, { body, token });
+  const isEvaluator = me.role === "evaluator" || me.role === "admin";
+  const manages = me.role === "officer" || me.role === "admin";
+
+  const outcomes = () => s.events.filter((e) => ["bid.opened", "bid.rejected", "bid.unopened"].includes(e.type));
+  const closed = () => s.events.find((e) => e.type === "tender.closed");
+  const bidsNow = () => {
+    let n = 0;
+    for (const e of s.events) {
+      if (e.type === "bid.received" || e.type === "bid.withdrawn") n = e.data.bids_received;
+      if (e.type === "tender.closed") n = e.data.bids;
+    }
+    return n;
+  };
+
+  function releases() {
+    return s.tender.custody.custodians.map((cid) => {
+      const ev = s.events.filter((e) => e.type === "custodian.released" && e.data.custodian === cid);
+      const shares = ev.reduce((a, e) => a + (e.data.shares || 0), 0);
+      const bad = ev.reduce((a, e) => a + ((e.data.bad_shares || []).length), 0);
+      return { cid, at: ev.length ? ev[ev.length - 1].at : null, shares, bad };
+    });
+  }
+
+  function warnings() {
+    const out = [];
+    const c = closed();
+    if (c && c.data.bids < 3) out.push(t("session.warn.fewreceived", { n: c.data.bids }));
+    const opened = outcomes().filter((e) => e.type === "bid.opened").length;
+    const done = s.events.some((e) => e.type === "record.published");
+    if (done && opened < 3) out.push(t("session.warn.fewopened", { n: opened }));
+    const started = s.events.find((e) => e.type === "opening.started");
+    if (started && !done) {
+      const missing = releases().filter((r) => !r.at).map((r) => custodianLabel(r.cid, custodians));
+      if (missing.length) {
+        const until = Date.parse(started.data.release_until);
+        const left = until - serverClock.now();
+        out.push(
+          left > 0
+            ? t("session.warn.norelease", { list: missing.join(", "), until: fmtTime(started.data.release_until), left: fmtDuration(left) })
+            : t("session.warn.windowover", { list: missing.join(", ") }),
+        );
+      }
+    }
+    return out;
+  }
+
+  function streamForm() {
+    if (!manages || !STREAM_STATES.includes(s.tender.state)) return null;
+    const cur = s.tender.stream;
+    const url = el("input", { id: "stream-url", type: "url", inputmode: "url", value: cur ? cur.url : "", required: true, pattern: "https:.+" });
+    const kind = el("select", { id: "stream-kind" }, ["video", "embed"].map((k) => el("option", { value: k, selected: cur ? cur.kind === k : k === "video" }, t(`session.stream.kind.${k}`))));
+    const status = el("div", { id: "stream-status" });
+    const form = el(
+      "form",
+      { id: "stream-form", class: "panel" },
+      el("h3", {}, t("session.stream")),
+      el("p", { class: "help" }, t("session.stream.help")),
+      el("div", { class: "row" }, el("div", {}, el("label", { for: "stream-url" }, t("session.stream.url")), url), el("div", { class: "shrink" }, el("label", { for: "stream-kind" }, t("session.stream.kind")), kind)),
+      el(
+        "div",
+        { class: "actions" },
+        el("button", { type: "submit", id: "stream-save" }, t("session.stream.save")),
+        cur ? el("button", { type: "button", class: "secondary", id: "stream-remove", onclick: () => change("DELETE") }, t("session.stream.remove")) : null,
+      ),
+      status,
+    );
+    async function change(method) {
+      try {
+        s.tender = await call(method, `/tenders/${s.tender.id}/stream`, method === "PUT" ? { url: url.value.trim(), kind: kind.value } : undefined);
+        render();
+        renderForm();
+        showStatus(box.querySelector("#stream-status"), t(method === "PUT" ? "session.stream.saved" : "session.stream.removed"));
+        if (onChange) onChange();
+      } catch (err) {
+        showError(status, err);
+        if (err.field === "url") url.focus();
+      }
+    }
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      change("PUT");
+    });
+    return form;
+  }
+
+  function docList(row, cell) {
+    const m = s.manifests.get(row.bid_id);
+    cell.replaceChildren(
+      m.documents.length
+        ? el("ul", { class: "docs" }, m.documents.map((d) => el("li", {}, el("button", { type: "button", class: "secondary doc", dataset: { index: d.index }, onclick: () => fetchDocument(row, d, cell) }, t("session.docs.download", { name: d.name, size: Math.ceil(d.length / 1024) })))))
+        : el("span", {}, t("session.docs.none")),
+    );
+  }
+
+  async function showDocuments(row, cell) {
+    try {
+      if (!s.manifests.has(row.bid_id)) s.manifests.set(row.bid_id, await call("GET", `/tenders/${s.tender.id}/bids/${row.bid_id}/documents`));
+      s.shown.add(row.bid_id);
+      docList(row, cell);
+      cell.querySelector("button")?.focus();
+    } catch (err) {
+      showError(cell, err);
+    }
+  }
+
+  // Downloads need the staff token, which a plain link cannot send.
+  async function fetchDocument(row, d, cell) {
+    try {
+      const r = await fetch(`/api/v1/tenders/${s.tender.id}/bids/${row.bid_id}/documents/${d.index}`, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `HTTP ${r.status}`);
+      download(d.name, await r.blob(), d.media_type);
+    } catch (err) {
+      cell.append(el("p", { class: "error", role: "alert" }, `${t("error.prefix")}: ${err.message}`));
+    }
+  }
+
+  function recordTable() {
+    const rows = outcomes().map((e) => ({ ...e.data, status: e.type.slice(4) })).sort((a, b) => a.position - b.position);
+    if (!rows.length) return el("p", { class: "help" }, t("session.record.none"));
+    return el(
+      "div",
+      { class: "table-wrap" },
+      el(
+        "table",
+        { id: "session-record" },
+        el("thead", {}, el("tr", {}, ["record.no", "record.bidder", "record.lot", "record.status", "session.fields", ...(isEvaluator ? ["session.docs"] : [])].map((k) => el("th", { scope: "col" }, t(k))))),
+        el(
+          "tbody",
+          {},
+          rows.map((row) => {
+            const docs = el("td", { class: "docs-cell" });
+            if (row.status === "opened" && s.shown.has(row.bid_id)) docList(row, docs);
+            else if (row.status === "opened") docs.append(el("button", { type: "button", class: "secondary show-docs", onclick: () => showDocuments(row, docs) }, t("session.docs.show")));
+            const fields = Object.entries(row.fields || {}).map(([k, v]) => `${k}: ${v}`).join("; ");
+            return el(
+              "tr",
+              { dataset: { bid: row.bid_id, status: row.status } },
+              el("td", {}, String(row.position)),
+              el("td", {}, bidderName(row.bidder)),
+              el("td", {}, row.lot),
+              el("td", {}, t(`record.status.${row.status}`)),
+              el("td", {}, row.status === "opened" ? fields : row.reason || ""),
+              isEvaluator ? docs : null,
+            );
+          }),
+        ),
+      ),
+    );
+  }
+
+  function liveLine() {
+    const line = box.querySelector("#session-live");
+    if (!line) return;
+    const state = s.live && s.live.connected ? t("room.live.on") : t("room.live.connecting");
+    line.textContent = s.presence ? `${state} · ${t("room.presence", { viewers: s.presence.viewers, bidders: s.presence.bidders })}` : state;
+  }
+
+  /** The stream form apart from the rest, so live updates keep what is being typed. */
+  function renderForm() {
+    const holder = box.querySelector("#session-stream");
+    if (holder) holder.replaceChildren(...nn(streamForm()));
+  }
+
+  function render() {
+    if (!box.querySelector("#session-body")) {
+      box.replaceChildren(el("div", { id: "session-head" }), el("div", { id: "session-stream" }), el("div", { id: "session-body" }));
+      renderForm();
+    }
+    const body = box.querySelector("#session-body");
+    const x = s.tender;
+    const ref = encodeURIComponent(x.reference);
+    const sessionOn = ["closed", "opening", "opened"].includes(x.state);
+    const warns = sessionOn ? warnings() : [];
+    box.querySelector("#session-head").replaceChildren(
+      el("h2", { id: "session-title", tabindex: "-1" }, t("session.title", { title: x.title }), " ", el("span", { class: `badge ${x.state}` }, t(`state.${x.state}`))),
+      el("p", { class: "help", id: "session-live", role: "status" }),
+    );
+    body.replaceChildren(
+      ...nn(
+        sessionOn && warns.length ? el("div", { class: "warnings", id: "session-warnings", role: "alert" }, el("ul", {}, warns.map((w) => el("li", {}, "⚠ ", w)))) : null,
+        x.state === "draft" ? null : el("div", { class: "row" },
+          el("section", { class: "panel" }, el("h3", {}, t("room.bids")), el("p", { class: "bigcount", id: "session-bids" }, String(bidsNow()))),
+          el("section", { class: "panel" }, el("h3", {}, t("session.custodians")),
+            el("ul", { id: "session-custodians" }, releases().map((r) => el("li", { dataset: { custodian: r.cid, released: String(!!r.at) } },
+              custodianLabel(r.cid, custodians), ": ",
+              r.at ? t(r.bad ? "session.released.bad" : "session.released", { at: fmtTime(r.at), shares: r.shares, bad: r.bad }) : t("session.notreleased")))))),
+        sessionOn
+          ? el("section", { class: "panel", id: "session-record-box" },
+            el("h3", {}, t("record.title")),
+            recordTable(),
+            ["opening", "opened"].includes(x.state)
+              ? el("p", { class: "actions" },
+                el("a", { class: "button secondary", id: "export-csv", href: `/api/v1/tenders/${x.id}/record.csv`, download: `record-${ref}.csv` }, t("session.export.csv")),
+                el("a", { class: "button secondary", id: "export-json", href: `/api/v1/tenders/${x.id}/record`, download: `record-${ref}.json` }, t("session.export.json")))
+              : null)
+          : null,
+        el("section", { class: "panel" }, el("h3", {}, t("room.timeline")),
+          s.events.length
+            ? el("ol", { class: "timeline", id: "session-events" }, s.events.map((ev) => el("li", { dataset: { seq: ev.seq, type: ev.type } }, el("time", { datetime: ev.at }, `#${ev.seq} · ${fmtTime(ev.at)}`), el("span", {}, describe(ev, custodians)))))
+            : el("p", {}, t("room.timeline.none"))),
+      ),
+    );
+    liveLine();
+  }
+
+  let feed = null;
+  // Drafts are not public and have no live stream of events.
+  if (tender.state !== "draft") {
+    feed = new LiveFeed(tender.id, {
+      hello: (h) => serverClock.fromHello(h),
+      events: async (evs) => {
+        s.events.push(...evs);
+        if (evs.some((e) => e.type.startsWith("tender.") || e.type === "opening.started" || e.type === "record.published")) {
+          s.tender = await call("GET", `/tenders/${s.tender.id}`).catch(() => s.tender);
+          if (onChange) onChange();
+          if (!evs.every((e) => e.type === "tender.stream_changed")) renderForm();
+        }
+        render();
+      },
+      presence: (p) => {
+        s.presence = p;
+        liveLine();
+      },
+      status: (st) => {
+        s.live = st;
+        liveLine();
+      },
+    }).start();
+  }
+  // Warnings count down the release window.
+  const tick = setInterval(() => {
+    if (s.tender.state === "opening") render();
+  }, 15000);
+  render();
+  return () => {
+    if (feed) feed.stop();
+    clearInterval(tick);
+  };
+}
