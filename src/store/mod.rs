@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::domain::{DomainError, EventDraft, Role, Tender};
 
+#[macro_use]
+mod batch;
 pub mod bids;
 pub mod blobs;
 mod log;
@@ -26,7 +28,7 @@ mod types;
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
 pub use log::{LogContext, LogStore};
-pub use opening::{OpeningStore, Outcome, ReleasedShare, StoredShare};
+pub use opening::{OpeningStore, Outcome, OutcomeCounts, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;

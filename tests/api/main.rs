@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod bids;
 mod cli;
+mod crash;
 mod engine;
 mod errors;
 mod health;
