@@ -3,10 +3,11 @@
 //! receipt), records the rest as unopened when the release window ends, and
 //! publishes the opening record.
 //!
-//! Every outcome is written with its event in one transaction that first
-//! checks the bid has no outcome yet, under the tender's row lock: run it
-//! twice, on two nodes, or again after a crash, and each bid still opens
-//! exactly once. The engine holds no state of its own between steps.
+//! Outcomes are written with their events in one transaction per batch
+//! that first skips bids which already have an outcome, under the tender's
+//! row lock: run it twice, on two nodes, or again after a crash, and each
+//! bid still opens exactly once. The engine holds no state of its own
+//! between steps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
