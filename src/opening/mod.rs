@@ -143,7 +143,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
         let good: Vec<Share> =
             shares.iter().filter(|s| s.good).filter_map(|s| Share::from_bytes(&s.share).ok()).collect();
         if good.len() >= k {
-            let envelope = envelopes.remove(&bid.id);
+            let envelope = envelopes.remove(&bid.id).map(Box::new);
             todo.push(Todo::Open { who: who(&bid), bid, good, envelope });
         } else if window_over {
             todo.push(Todo::Unopened(unopened(&bid, &shares, &policy, who(&bid))));
@@ -183,7 +183,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
 /// A bid the step will give an outcome.
 enum Todo {
     /// k good shares: open it.
-    Open { bid: StoredBid, good: Vec<Share>, envelope: Option<Envelope>, who: serde_json::Value },
+    Open { bid: StoredBid, good: Vec<Share>, envelope: Option<Box<Envelope>>, who: serde_json::Value },
     /// The window ended without k good shares.
     Unopened(Outcome),
 }
@@ -196,7 +196,7 @@ async fn prepare(state: &AppState, tender: &Tender, batch: Vec<Todo>) -> Result<
         Todo::Unopened(outcome) => Ok(outcome),
         Todo::Open { bid, good, envelope, who } => {
             let lot = lots.iter().find(|l| l.id == bid.lot);
-            let evaluation = work::open_bid(&blobs, lot, &bid, &good, envelope)?;
+            let evaluation = work::open_bid(&blobs, lot, &bid, &good, envelope.map(|e| *e))?;
             Ok(opened_outcome(&bid, who, evaluation))
         }
     })
