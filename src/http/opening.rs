@@ -16,8 +16,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath};
 use super::tenders::visible_tender;
 use crate::domain::{EventDraft, EventKind, Role, TenderState};
-use crate::opening::load_envelope;
-use crate::seal::{Share, b64, open_manifest, rebuild_key, unb64, verify_share};
+use crate::opening::{check_released, load_envelope};
+use crate::seal::{Share, b64, open_manifest, rebuild_key, unb64};
 use crate::store::{Event, ReleasedShare};
 
 fn opening_or_later(state: TenderState) -> ApiResult<()> {
@@ -145,15 +145,16 @@ pub async fn release(
         .map(|c| c.index)
         .ok_or_else(|| ApiError::forbidden(format!("'{}' is not a custodian of this tender", custodian.id)))?;
     let pending = state.store.pending_openings(id).await?;
-    let mut released = Vec::new();
-    let mut bad = Vec::new();
+    let by_id: std::collections::HashMap<Uuid, _> = pending.iter().map(|(b, shares)| (b.id, (b, shares))).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut candidates = Vec::new();
     let mut duplicates = 0;
     for s in &req.shares {
-        let Some((bid, existing)) = pending.iter().find(|(b, _)| b.id == s.bid_id) else {
+        let Some((bid, existing)) = by_id.get(&s.bid_id) else {
             duplicates += 1;
             continue;
         };
-        if existing.iter().any(|e| e.index == index) {
+        if existing.iter().any(|e| e.index == index) || !seen.insert(s.bid_id) {
             duplicates += 1;
             continue;
         }
@@ -165,8 +166,15 @@ pub async fn release(
                 format!("share x is {}, your custodian index is {index}", share.x),
             ));
         }
-        let envelope = load_envelope(&state, bid).await.map_err(ApiError::internal)?;
-        let good = verify_share(&envelope, &share).is_ok();
+        candidates.push(((*bid).clone(), share, bytes));
+    }
+    // Thousands of shares in one release: their envelopes are read and
+    // checked on every core.
+    let checks: Vec<_> = candidates.iter().map(|(bid, share, _)| (bid.clone(), share.clone())).collect();
+    let good = check_released(&state, checks).await.map_err(ApiError::internal)?;
+    let mut released = Vec::with_capacity(candidates.len());
+    let mut bad = Vec::new();
+    for ((bid, _, bytes), good) in candidates.into_iter().zip(good) {
         if !good {
             bad.push(bid.envelope_hash.clone());
         }

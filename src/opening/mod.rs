@@ -3,11 +3,13 @@
 //! receipt), records the rest as unopened when the release window ends, and
 //! publishes the opening record.
 //!
-//! Every outcome is written with its event in one transaction that first
-//! checks the bid has no outcome yet, under the tender's row lock: run it
-//! twice, on two nodes, or again after a crash, and each bid still opens
-//! exactly once. The engine holds no state of its own between steps.
+//! Outcomes are written with their events in one transaction per batch
+//! that first skips bids which already have an outcome, under the tender's
+//! row lock: run it twice, on two nodes, or again after a crash, and each
+//! bid still opens exactly once. The engine holds no state of its own
+//! between steps.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +21,15 @@ use uuid::Uuid;
 use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
 use crate::domain::{DomainError, EventDraft, EventKind, TenderState};
 use crate::http::AppState;
-use crate::seal::{CustodianSecretKey, Envelope, Share, b64, open_share};
+use crate::seal::{CustodianSecretKey, Envelope, Share, b64};
 use crate::store::{Outcome, ReleasedShare, StoreError, StoredBid, StoredShare};
 
 pub mod documents;
 pub mod evaluate;
+mod work;
 
 pub use evaluate::{Evaluation, evaluate};
+use work::parallel_map;
 
 /// How the opening runs.
 #[derive(Clone)]
@@ -82,20 +86,33 @@ pub async fn tick(state: &AppState, stop: &CancellationToken) -> Result<(), Open
     Ok(())
 }
 
-async fn read_blob(state: &AppState, hash: &str) -> Result<Vec<u8>, OpeningError> {
-    tokio::fs::read(state.blobs.path(hash)).await.map_err(|e| OpeningError::Blob(hash.to_string(), e))
-}
-
 /// Loads a bid's envelope from its stored file.
 pub async fn load_envelope(state: &AppState, bid: &StoredBid) -> Result<Envelope, OpeningError> {
-    let hash = bid.blobs.first().ok_or_else(|| OpeningError::Corrupt(format!("bid {} has no envelope", bid.id)))?;
-    let bytes = read_blob(state, hash).await?;
-    Envelope::parse(&bytes).map_err(|e| OpeningError::Corrupt(format!("stored envelope of bid {}: {e}", bid.id)))
+    let (blobs, bid) = (state.blobs.clone(), bid.clone());
+    tokio::task::spawn_blocking(move || work::read_envelope(&blobs, &bid))
+        .await
+        .map_err(|e| OpeningError::Corrupt(e.to_string()))?
+}
+
+/// Checks released shares against their envelopes' commitments, reading
+/// the envelopes on every core; true where a share matched.
+pub async fn check_released(state: &AppState, shares: Vec<(StoredBid, Share)>) -> Result<Vec<bool>, OpeningError> {
+    let blobs = state.blobs.clone();
+    parallel_map(shares, move |(bid, share)| {
+        let envelope = work::read_envelope(&blobs, &bid)?;
+        Ok(crate::seal::verify_share(&envelope, &share).is_ok())
+    })
+    .await?
+    .into_iter()
+    .collect()
 }
 
 fn bidder_json(id: &str, name: Option<&str>) -> serde_json::Value {
     json!({ "id": id, "name": name })
 }
+
+/// Outcomes written per transaction when opening all at once.
+const BATCH: usize = 256;
 
 /// One pass over a tender under way.
 async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<(), OpeningError> {
@@ -107,124 +124,137 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
     let policy =
         tender.custody_keys.clone().ok_or_else(|| OpeningError::Corrupt("tender without custody keys".into()))?;
     let mut pending = state.store.pending_openings(id).await?;
-    if let Some(server) = policy.custodians.iter().find(|c| c.id == SERVER_CUSTODIAN)
-        && auto_release(state, &tender, server.index, &pending).await?
-    {
-        pending = state.store.pending_openings(id).await?;
+    if pending.is_empty() {
+        return finish(state, id).await;
+    }
+    let mut envelopes = HashMap::new();
+    if let Some(server) = policy.custodians.iter().find(|c| c.id == SERVER_CUSTODIAN) {
+        envelopes = auto_release(state, &tender, server.index, &mut pending).await?;
     }
     let window_over = state.store.now().await? >= tender.release_until();
     let k = usize::from(policy.threshold);
-    let mut names = Names::default();
-    let mut batch = Vec::new();
-    let mut evaluating = Vec::new();
-    for (bid, shares) in &pending {
+    let names = state.store.bidder_names(id).await?;
+    let who = |bid: &StoredBid| bidder_json(&bid.bidder_id, names.get(&bid.bidder_id).map(String::as_str));
+    // In order of receipt: bids with k good shares open, the others wait
+    // for releases, or are recorded unopened once the window is over.
+    let mut todo = Vec::new();
+    let mut waiting = 0;
+    for (bid, shares) in pending {
         let good: Vec<Share> =
             shares.iter().filter(|s| s.good).filter_map(|s| Share::from_bytes(&s.share).ok()).collect();
         if good.len() >= k {
-            let who = names.get(state, &bid.bidder_id).await?;
-            if state.opening.pace.is_zero() {
-                // All at once: evaluate in parallel, write in batches.
-                evaluating.push(tokio::spawn(prepare_open(state.clone(), tender.clone(), bid.clone(), good, who)));
-                if evaluating.len() >= BATCH {
-                    batch.extend(join_all(std::mem::take(&mut evaluating)).await?);
-                    record(state, id, std::mem::take(&mut batch)).await?;
-                }
-            } else {
-                let outcome = prepare_open(state.clone(), tender.clone(), bid.clone(), good, who).await?;
-                if record(state, id, vec![outcome]).await? {
-                    // A paced 唱标 must not hold up a shutdown; the next
-                    // start resumes where this one stopped.
-                    tokio::select! {
-                        () = stop.cancelled() => return Ok(()),
-                        () = tokio::time::sleep(state.opening.pace) => {}
-                    }
-                }
-            }
+            let envelope = envelopes.remove(&bid.id).map(Box::new);
+            todo.push(Todo::Open { who: who(&bid), bid, good, envelope });
         } else if window_over {
-            let who = names.get(state, &bid.bidder_id).await?;
-            batch.push(unopened(bid, shares, &policy, who));
+            todo.push(Todo::Unopened(unopened(&bid, &shares, &policy, who(&bid))));
+        } else {
+            waiting += 1;
         }
     }
-    batch.extend(join_all(evaluating).await?);
-    record(state, id, batch).await?;
-    if state.store.pending_openings(id).await?.is_empty() {
+    if state.opening.pace.is_zero() {
+        // All at once: each batch is evaluated on every core, then written
+        // in one transaction.
+        while !todo.is_empty() {
+            let rest = todo.split_off(todo.len().min(BATCH));
+            let batch = std::mem::replace(&mut todo, rest);
+            let outcomes = prepare(state, &tender, batch).await?;
+            record(state, id, outcomes).await?;
+        }
+    } else {
+        for item in todo {
+            let opened = matches!(item, Todo::Open { .. });
+            let outcomes = prepare(state, &tender, vec![item]).await?;
+            if record(state, id, outcomes).await? && opened {
+                // A paced 唱标 must not hold up a shutdown; the next
+                // start resumes where this one stopped.
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(state.opening.pace) => {}
+                }
+            }
+        }
+    }
+    if waiting == 0 {
         finish(state, id).await?;
     }
     Ok(())
 }
 
-/// The server releases its own shares as soon as the opening starts.
+/// A bid the step will give an outcome.
+enum Todo {
+    /// k good shares: open it.
+    Open { bid: StoredBid, good: Vec<Share>, envelope: Option<Box<Envelope>>, who: serde_json::Value },
+    /// The window ended without k good shares.
+    Unopened(Outcome),
+}
+
+/// Turns a batch into outcomes, in its order, opening bids on every core.
+async fn prepare(state: &AppState, tender: &Tender, batch: Vec<Todo>) -> Result<Vec<Outcome>, OpeningError> {
+    let blobs = state.blobs.clone();
+    let lots = Arc::new(tender.lots.clone());
+    parallel_map(batch, move |item| match item {
+        Todo::Unopened(outcome) => Ok(outcome),
+        Todo::Open { bid, good, envelope, who } => {
+            let lot = lots.iter().find(|l| l.id == bid.lot);
+            let evaluation = work::open_bid(&blobs, lot, &bid, &good, envelope.map(|e| *e))?;
+            Ok(opened_outcome(&bid, who, evaluation))
+        }
+    })
+    .await?
+    .into_iter()
+    .collect()
+}
+
+/// The server releases its own shares as soon as the opening starts; they
+/// are added to `pending` in memory (the server's share of a bid is always
+/// the same bytes, so a copy released by another node is identical). Returns
+/// the envelopes it parsed, for the evaluation.
 async fn auto_release(
     state: &AppState,
     tender: &Tender,
     index: u8,
-    pending: &[(StoredBid, Vec<StoredShare>)],
-) -> Result<bool, OpeningError> {
-    let mut released = Vec::new();
-    let mut bad = Vec::new();
-    for (bid, shares) in pending {
-        if shares.iter().any(|s| s.index == index) {
-            continue;
-        }
-        let envelope = load_envelope(state, bid).await?;
-        let key = state.opening.server_key.clone();
-        // HPKE opens are CPU work; keep them off the async workers.
-        let result = tokio::task::spawn_blocking(move || open_share(&envelope, index, &key))
-            .await
-            .map_err(|e| OpeningError::Corrupt(e.to_string()))?;
-        match result {
-            Ok(share) => released.push(ReleasedShare { bid_id: bid.id, share: share.to_bytes().to_vec(), good: true }),
-            Err(_) => {
-                bad.push(bid.envelope_hash.clone());
-                released.push(ReleasedShare { bid_id: bid.id, share: Vec::new(), good: false });
-            }
-        }
+    pending: &mut [(StoredBid, Vec<StoredShare>)],
+) -> Result<HashMap<Uuid, Envelope>, OpeningError> {
+    let missing: Vec<StoredBid> =
+        pending.iter().filter(|(_, shares)| !shares.iter().any(|s| s.index == index)).map(|(b, _)| b.clone()).collect();
+    if missing.is_empty() {
+        return Ok(HashMap::new());
     }
-    if released.is_empty() {
-        return Ok(false);
+    let (blobs, key) = (state.blobs.clone(), state.opening.server_key.clone());
+    let opened = parallel_map(missing, move |bid| work::server_share(&blobs, &key, index, &bid)).await?;
+    let mut released = Vec::with_capacity(opened.len());
+    let mut envelopes = HashMap::with_capacity(opened.len());
+    let mut bad = Vec::new();
+    for result in opened {
+        let (share, envelope) = result?;
+        if !share.good {
+            bad.push(envelope_hash_of(pending, share.bid_id));
+        }
+        envelopes.insert(share.bid_id, envelope);
+        released.push(share);
     }
     let draft = EventDraft::new(
         EventKind::CustodianReleased,
         json!({ "custodian": SERVER_CUSTODIAN, "index": index, "shares": released.len(), "bad_shares": bad }),
     );
     match state.store.release_shares(tender.id, SERVER_CUSTODIAN, index, &released, draft).await {
-        Ok(event) => {
-            state.after_change(event.as_slice());
-            Ok(true)
-        }
+        Ok(event) => state.after_change(event.as_slice()),
         // The window can close under us; then there is nothing to release.
-        Err(StoreError::Domain(_)) => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(StoreError::Domain(_)) => return Ok(envelopes),
+        Err(e) => return Err(e.into()),
     }
-}
-
-/// Outcomes written per transaction when opening all at once.
-const BATCH: usize = 256;
-
-/// Bidder names, looked up once per step.
-#[derive(Default)]
-struct Names(std::collections::HashMap<String, serde_json::Value>);
-
-impl Names {
-    async fn get(&mut self, state: &AppState, id: &str) -> Result<serde_json::Value, OpeningError> {
-        if let Some(v) = self.0.get(id) {
-            return Ok(v.clone());
+    let mut by_bid: HashMap<Uuid, ReleasedShare> = released.into_iter().map(|s| (s.bid_id, s)).collect();
+    for (bid, shares) in pending.iter_mut() {
+        if let Some(s) = by_bid.remove(&bid.id) {
+            shares.push(StoredShare { index, custodian: SERVER_CUSTODIAN.to_string(), share: s.share, good: s.good });
+            shares.sort_by_key(|s| s.index);
         }
-        let bidder = state.store.get_bidder(id).await?;
-        let v = bidder_json(id, bidder.as_ref().map(|b| b.name.as_str()));
-        self.0.insert(id.to_string(), v.clone());
-        Ok(v)
     }
+    Ok(envelopes)
 }
 
-async fn join_all(
-    tasks: Vec<tokio::task::JoinHandle<Result<Outcome, OpeningError>>>,
-) -> Result<Vec<Outcome>, OpeningError> {
-    let mut out = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        out.push(t.await.map_err(|e| OpeningError::Corrupt(e.to_string()))??);
-    }
-    Ok(out)
+fn envelope_hash_of(pending: &[(StoredBid, Vec<StoredShare>)], bid: Uuid) -> String {
+    pending.iter().find(|(b, _)| b.id == bid).map(|(b, _)| b.envelope_hash.clone()).unwrap_or_default()
 }
 
 /// Writes outcomes; true if any was new.
@@ -247,22 +277,9 @@ fn bid_json(bid: &StoredBid, who: serde_json::Value) -> serde_json::Value {
     })
 }
 
-/// Opens one bid (off the async workers) and builds its outcome.
-async fn prepare_open(
-    state: AppState,
-    tender: Tender,
-    bid: StoredBid,
-    good: Vec<Share>,
-    who: serde_json::Value,
-) -> Result<Outcome, OpeningError> {
-    let envelope = load_envelope(&state, &bid).await?;
-    let form_hash = bid.blobs.get(1).ok_or_else(|| OpeningError::Corrupt(format!("bid {} has no form", bid.id)))?;
-    let form = read_blob(&state, form_hash).await?;
-    let lot = tender.lots.iter().find(|l| l.id == bid.lot).cloned();
-    let evaluation = tokio::task::spawn_blocking(move || evaluate(&envelope, &good, &form, lot.as_ref()))
-        .await
-        .map_err(|e| OpeningError::Corrupt(e.to_string()))?;
-    let base = bid_json(&bid, who);
+/// The outcome of a bid that had k good shares.
+fn opened_outcome(bid: &StoredBid, who: serde_json::Value, evaluation: Evaluation) -> Outcome {
+    let base = bid_json(bid, who);
     let (outcome, form_key, kind, extra) = match evaluation {
         Evaluation::Opened { fields, form_key } => (
             "opened",
@@ -274,12 +291,12 @@ async fn prepare_open(
             ("rejected", None, EventKind::BidRejected, json!({ "blame": "bidder", "reason": reason }))
         }
     };
-    Ok(Outcome {
+    Outcome {
         bid: bid.id,
         outcome,
         form_key,
         make: Box::new(move |position| EventDraft::new(kind, merge(base, extra, position))),
-    })
+    }
 }
 
 fn merge(mut base: serde_json::Value, extra: serde_json::Value, position: i64) -> serde_json::Value {
@@ -317,9 +334,13 @@ fn unopened(
 
 /// Publishes the record once every bid has its outcome.
 async fn finish(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
-    let events = state.store.events(id, 0, i64::MAX).await?;
-    let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
-    let (opened, rejected, unopened) = (count("bid.opened"), count("bid.rejected"), count("bid.unopened"));
+    // The step's own bookkeeping says every bid has its outcome; the
+    // database must agree before the record is final.
+    if state.store.pending_count(id).await? > 0 {
+        return Ok(());
+    }
+    let counts = state.store.outcome_counts(id).await?;
+    let (opened, rejected, unopened) = (counts.opened, counts.rejected, counts.unopened);
     let mut summary =
         json!({ "rows": opened + rejected + unopened, "opened": opened, "rejected": rejected, "unopened": unopened });
     if opened < 3 {

@@ -214,12 +214,11 @@ macro_rules! shared_log_impl {
                 let mut size = size as u64;
                 let mut cache = std::collections::HashMap::new();
                 let mut indices = Vec::with_capacity(entries.len());
+                // Hashes are computed in memory (new nodes come from the
+                // cache, older ones from the table); the rows are written
+                // afterwards in a few multi-row statements.
+                let mut new_nodes = Vec::with_capacity(entries.len() * 2);
                 for entry in entries {
-                    sqlx::query("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")
-                        .bind(size as i64)
-                        .bind(entry.as_slice())
-                        .execute(&mut **tx)
-                        .await?;
                     let mut siblings = Vec::new();
                     for id in append_plan(size) {
                         siblings.push(Self::node_hash(tx, &cache, id).await?);
@@ -227,17 +226,33 @@ macro_rules! shared_log_impl {
                     let nodes = append_nodes(size, leaf_hash(entry), &siblings)
                         .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
                     for (id, hash) in nodes {
-                        sqlx::query("INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                            .bind(i64::from(id.level))
-                            .bind(id.index as i64)
-                            .bind(hash.as_slice())
-                            .execute(&mut **tx)
-                            .await?;
                         cache.insert(id, hash);
+                        new_nodes.push((id, hash));
                     }
                     indices.push(size as i64);
                     size += 1;
                 }
+                let rows: Vec<(i64, &Vec<u8>)> = indices.iter().copied().zip(entries).collect();
+                $crate::store::multirow::insert_many!(
+                    &mut **tx,
+                    $db,
+                    "INSERT INTO log_entries (idx, entry) ",
+                    rows,
+                    "",
+                    |mut b, (idx, entry): &(i64, &Vec<u8>)| {
+                        b.push_bind(*idx).push_bind(entry.to_vec());
+                    }
+                );
+                $crate::store::multirow::insert_many!(
+                    &mut **tx,
+                    $db,
+                    "INSERT INTO log_nodes (level, idx, hash) ",
+                    new_nodes,
+                    "",
+                    |mut b, (id, hash): &($crate::ledger::NodeId, $crate::ledger::Hash)| {
+                        b.push_bind(i64::from(id.level)).push_bind(id.index as i64).push_bind(hash.to_vec());
+                    }
+                );
                 let mut needed = std::collections::HashMap::new();
                 for id in root_plan(size) {
                     needed.insert(id, Self::node_hash(tx, &cache, id).await?);

@@ -14,6 +14,8 @@ use uuid::Uuid;
 use crate::domain::{DomainError, EventDraft, Role, Tender};
 
 pub mod batch;
+#[macro_use]
+mod multirow;
 pub mod bids;
 pub mod blobs;
 mod committer;
@@ -31,7 +33,7 @@ pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
 pub use committer::Committer;
 pub use log::{LogContext, LogStore};
-pub use opening::{OpeningStore, Outcome, ReleasedShare, StoredShare};
+pub use opening::{OpeningStore, Outcome, OutcomeCounts, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};

@@ -30,6 +30,17 @@ pub struct Outcome {
     pub make: Box<dyn FnOnce(i64) -> EventDraft + Send>,
 }
 
+/// The record's tally by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    /// Bids opened.
+    pub opened: u64,
+    /// Bids rejected (the bidder's fault).
+    pub rejected: u64,
+    /// Bids without k good shares when the window ended.
+    pub unopened: u64,
+}
+
 /// A stored share.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredShare {
@@ -68,12 +79,19 @@ pub trait OpeningStore: Send + Sync {
     /// Bids standing at the close that have no outcome yet, in order of
     /// receipt, with the shares released for them.
     async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>>;
+    /// How many bids standing at the close still have no outcome.
+    async fn pending_count(&self, tender: Uuid) -> StoreResult<u64>;
     /// The shares released for one bid.
     async fn shares_of(&self, bid: Uuid) -> StoreResult<Vec<StoredShare>>;
     /// Writes bids' outcomes and their events in one transaction, skipping
     /// any bid that already has one: the exactly-once step of the opening.
     /// Returns the events written.
     async fn record_outcomes(&self, tender: Uuid, outcomes: Vec<Outcome>) -> StoreResult<Vec<Event>>;
+    /// Names of the bidders with a standing bid in the tender, by bidder id
+    /// (one query for the whole opening instead of one per bid).
+    async fn bidder_names(&self, tender: Uuid) -> StoreResult<std::collections::HashMap<String, String>>;
+    /// How many bids were opened, rejected and left unopened so far.
+    async fn outcome_counts(&self, tender: Uuid) -> StoreResult<OutcomeCounts>;
     /// Bids that stood at the close, with or without an outcome.
     async fn bids_at_close(&self, tender: Uuid) -> StoreResult<Vec<StoredBid>>;
     /// Appends one event to a tender's stream without changing its state.
@@ -143,21 +161,21 @@ macro_rules! shared_opening_impl {
                     return Err($crate::domain::DomainError::Transition { action: "release shares for", state: "past its release window" }.into());
                 }
                 let now_us = $crate::store::to_micros(now);
-                let mut new = 0;
-                for s in shares {
-                    let done = sqlx::query(
-                        "INSERT INTO shares (bid_id, custodian_index, custodian_id, share, good, released_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(s.bid_id.to_string())
-                    .bind(i64::from(index))
-                    .bind(custodian)
-                    .bind(s.share.as_slice())
-                    .bind(i64::from(s.good))
-                    .bind(now_us)
-                    .execute(&mut *tx)
-                    .await?;
-                    new += done.rows_affected();
-                }
+                let new = $crate::store::multirow::insert_many!(
+                    &mut *tx,
+                    $db,
+                    "INSERT INTO shares (bid_id, custodian_index, custodian_id, share, good, released_at) ",
+                    shares,
+                    " ON CONFLICT DO NOTHING",
+                    |mut b, s: &$crate::store::ReleasedShare| {
+                        b.push_bind(s.bid_id.to_string())
+                            .push_bind(i64::from(index))
+                            .push_bind(custodian.to_string())
+                            .push_bind(s.share.clone())
+                            .push_bind(i64::from(s.good))
+                            .push_bind(now_us);
+                    }
+                );
                 if new == 0 {
                     return Ok(None);
                 }
@@ -200,6 +218,16 @@ macro_rules! shared_opening_impl {
                 Ok(out)
             }
 
+            async fn pending_count(&self, tender: uuid::Uuid) -> $crate::store::StoreResult<u64> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM bids WHERE tender_id = $1 AND status = 'active' AND id NOT IN (SELECT bid_id FROM outcomes WHERE tender_id = $1)",
+                )
+                .bind(tender.to_string())
+                .fetch_one(self.reader())
+                .await?;
+                Ok(n as u64)
+            }
+
             async fn shares_of(&self, bid: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StoredShare>> {
                 let rows: Vec<(i64, String, Vec<u8>, i64)> =
                     sqlx::query_as("SELECT custodian_index, custodian_id, share, good FROM shares WHERE bid_id = $1 ORDER BY custodian_index")
@@ -228,6 +256,22 @@ macro_rules! shared_opening_impl {
                 if stored.tender.state != $crate::domain::TenderState::Opening {
                     return Ok(Vec::new());
                 }
+                // Exactly once: bids that already have an outcome (another
+                // node, or this one before a crash) are skipped; the tender's
+                // row lock keeps anyone from adding one meanwhile, and the
+                // primary key on `bid_id` would refuse a second anyway.
+                let mut done = std::collections::HashSet::new();
+                let bids: Vec<String> = outcomes.iter().map(|o| o.bid.to_string()).collect();
+                for chunk in bids.chunks($crate::store::multirow::ROWS_PER_STATEMENT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT bid_id FROM outcomes WHERE bid_id IN (");
+                    let mut ids = qb.separated(", ");
+                    for bid in chunk {
+                        ids.push_bind(bid.clone());
+                    }
+                    ids.push_unseparated(")");
+                    let rows: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                    done.extend(rows);
+                }
                 let mut position: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE tender_id = $1")
                     .bind(tender.to_string())
                     .fetch_one(&mut *tx)
@@ -236,36 +280,61 @@ macro_rules! shared_opening_impl {
                 let mut entries = Vec::with_capacity(outcomes.len());
                 let mut rows = Vec::with_capacity(outcomes.len());
                 for o in outcomes {
-                    let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE bid_id = $1")
-                        .bind(o.bid.to_string())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if done > 0 {
+                    // `insert` is false for a bid done before or earlier in this batch.
+                    if !done.insert(o.bid.to_string()) {
                         continue;
                     }
                     position += 1;
                     seq += 1;
                     entries.push($crate::store::log::encode_event(tender, seq, now, (o.make)(position))?);
-                    rows.push((o.bid, o.outcome, o.form_key, position, seq));
+                    rows.push((o.bid.to_string(), o.outcome, o.form_key, position, seq));
                 }
                 if entries.is_empty() {
                     return Ok(Vec::new());
                 }
                 let now_us = $crate::store::to_micros(now);
                 let indices = Self::append_log(&mut tx, self.log(), &entries, now).await?;
+                let tender_id = tender.to_string();
                 let mut events = Vec::with_capacity(entries.len());
+                let mut event_rows = Vec::with_capacity(entries.len());
+                let mut outcome_rows = Vec::with_capacity(entries.len());
                 for ((entry, index), (bid, outcome, form_key, position, seq)) in entries.iter().zip(indices).zip(rows) {
-                    sqlx::query("INSERT INTO outcomes (bid_id, tender_id, position, outcome, log_index, form_key) VALUES ($1, $2, $3, $4, $5, $6)")
-                        .bind(bid.to_string())
-                        .bind(tender.to_string())
-                        .bind(position)
-                        .bind(outcome)
-                        .bind(index)
-                        .bind(form_key)
-                        .execute(&mut *tx)
-                        .await?;
-                    events.push($crate::store::shared::record_event!(tx, tender, seq, now_us, entry, index));
+                    let event = $crate::store::log::event_from_entry(entry, index)?;
+                    event_rows.push((seq, event.kind.clone(), index));
+                    events.push(event);
+                    outcome_rows.push((bid, position, outcome, index, form_key));
                 }
+                $crate::store::multirow::insert_many!(
+                    &mut *tx,
+                    $db,
+                    "INSERT INTO outcomes (bid_id, tender_id, position, outcome, log_index, form_key) ",
+                    outcome_rows,
+                    "",
+                    |mut b, (bid, position, outcome, index, form_key): &(String, i64, &'static str, i64, Option<Vec<u8>>)| {
+                        b.push_bind(bid.clone())
+                            .push_bind(tender_id.clone())
+                            .push_bind(*position)
+                            .push_bind(*outcome)
+                            .push_bind(*index)
+                            .push_bind(form_key.clone());
+                    }
+                );
+                $crate::store::multirow::insert_many!(
+                    &mut *tx,
+                    $db,
+                    "INSERT INTO events (tender_id, seq, kind, at, log_index) ",
+                    event_rows,
+                    "",
+                    |mut b, (seq, kind, index): &(i64, String, i64)| {
+                        b.push_bind(tender_id.clone()).push_bind(*seq).push_bind(kind.clone()).push_bind(now_us).push_bind(*index);
+                    }
+                );
+                sqlx::query("UPDATE tenders SET last_seq = $2, updated_at = $3 WHERE id = $1")
+                    .bind(&tender_id)
+                    .bind(seq)
+                    .bind(now_us)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(events)
             }
@@ -285,6 +354,38 @@ macro_rules! shared_opening_impl {
                 let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, indices[0]);
                 tx.commit().await?;
                 Ok(event)
+            }
+
+            async fn bidder_names(
+                &self,
+                tender: uuid::Uuid,
+            ) -> $crate::store::StoreResult<std::collections::HashMap<String, String>> {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT DISTINCT r.id, r.name FROM bids b JOIN bidders r ON r.id = b.bidder_id WHERE b.tender_id = $1",
+                )
+                .bind(tender.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows.into_iter().collect())
+            }
+
+            async fn outcome_counts(&self, tender: uuid::Uuid) -> $crate::store::StoreResult<$crate::store::OutcomeCounts> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT outcome, COUNT(*) FROM outcomes WHERE tender_id = $1 GROUP BY outcome")
+                        .bind(tender.to_string())
+                        .fetch_all(self.reader())
+                        .await?;
+                let mut counts = $crate::store::OutcomeCounts::default();
+                for (outcome, n) in rows {
+                    let n = n as u64;
+                    match outcome.as_str() {
+                        "opened" => counts.opened = n,
+                        "rejected" => counts.rejected = n,
+                        "unopened" => counts.unopened = n,
+                        other => return Err($crate::store::StoreError::Corrupt(format!("outcome {other:?}"))),
+                    }
+                }
+                Ok(counts)
             }
 
             async fn bids_at_close(&self, tender: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StoredBid>> {

@@ -40,7 +40,7 @@ async fn a_broken_upload_resumes_from_the_servers_offset() {
     let server = Server::start().await;
     let tender = server.tender("Harbour dredging", 3600, None).await;
     let id = tender["id"].as_str().expect("id").to_string();
-    let Some(b) = Browser::start("upload", "en-US").await else { return };
+    let b = Browser::start("upload", "en-US").await;
 
     b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
     b.wait_for("document.getElementById('generate-key')", 20).await;
