@@ -41,15 +41,19 @@ export async function api(method, path, { body, token } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: "no-store",
   });
-  const text = await r.text();
-  let value = null;
-  try {
-    value = text ? JSON.parse(text) : null;
-  } catch {
-    value = { message: text };
-  }
+  const value = await readBody(r);
   if (!r.ok) throw new ApiError(r.status, value);
   return value;
+}
+
+/** A response body as JSON; a body that is not JSON becomes its message. */
+export async function readBody(r) {
+  const text = await r.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return { message: text };
+  }
 }
 
 /** The server's clock: offset from this device's, measured at the midpoint of a request. */

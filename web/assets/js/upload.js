@@ -5,6 +5,7 @@
 // from there, so a cut at 90 % costs one chunk, not the upload.
 
 import { b64url } from "./bytes.js";
+import { readBody } from "./common.js";
 
 /** Bytes per request (the server takes at most `max_request_bytes`). */
 export const CHUNK = 8 * 1024 * 1024;
@@ -36,13 +37,7 @@ async function call(method, path, body) {
   } catch (e) {
     throw new Error(`network: ${e.message}`);
   }
-  const text = await r.text();
-  let value = null;
-  try {
-    value = text ? JSON.parse(text) : null;
-  } catch {
-    value = { message: text };
-  }
+  const value = await readBody(r);
   if (!r.ok) throw new UploadError(r.status, value);
   return [r.status, value];
 }
