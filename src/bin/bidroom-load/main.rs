@@ -65,6 +65,10 @@ struct RunArgs {
     /// SO_SNDBUF for the bidroom server's connections (default: kernel).
     #[arg(long)]
     send_buffer: Option<usize>,
+    /// CPUs the server child runs on (`taskset -c` list, e.g. `0`); run the
+    /// tool itself under `taskset -c 1` to keep the two apart.
+    #[arg(long)]
+    server_cpus: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -119,7 +123,7 @@ struct Report {
 }
 
 async fn run(kind: Kind, args: &RunArgs) -> anyhow::Result<Report> {
-    let mut server = Server::start(kind, args.send_buffer)?;
+    let mut server = Server::start(kind, args.send_buffer, args.server_cpus.as_deref())?;
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
     let (path, mut publisher) = match kind {
@@ -327,9 +331,16 @@ struct Server {
 }
 
 impl Server {
-    fn start(kind: Kind, send_buffer: Option<usize>) -> anyhow::Result<Server> {
+    fn start(kind: Kind, send_buffer: Option<usize>, cpus: Option<&str>) -> anyhow::Result<Server> {
         let exe = std::env::current_exe()?;
-        let mut cmd = Command::new(exe);
+        let mut cmd = match cpus {
+            Some(list) => {
+                let mut c = Command::new("taskset");
+                c.arg("-c").arg(list).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
         cmd.arg("serve").arg("--kind").arg(match kind {
             Kind::Bidroom => "bidroom",
             Kind::Baseline => "baseline",
