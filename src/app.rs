@@ -147,17 +147,14 @@ impl App {
             Ok(b)
         })?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
-        let committer = cfg.group_commit.then(|| store::Committer::spawn(store.clone(), blobs.clone()));
-        let state = AppState {
-            store,
-            committer,
-            scheduler: Arc::new(Notify::new()),
-            blobs,
-            staging,
-            log: log_ctx,
-            opening,
-            live,
-        };
+        let scheduler = Arc::new(Notify::new());
+        let committer = cfg.group_commit.then(|| {
+            let (scheduler, wake, live) = (scheduler.clone(), opening.wake.clone(), live.clone());
+            let on_commit: store::OnCommit =
+                Arc::new(move |events| crate::http::announce(&scheduler, &wake, &live, events));
+            store::Committer::spawn(store.clone(), blobs.clone(), on_commit)
+        });
+        let state = AppState { store, committer, scheduler, blobs, staging, log: log_ctx, opening, live };
         Ok(App { state, new_admin_token, verifier_key })
     }
 

@@ -29,6 +29,10 @@ use crate::store::{BlobStore, NewBid, StoreError, StoredBid, Submitted};
 /// Largest envelope accepted (shares and manifest for many custodians fit).
 pub(super) const MAX_ENVELOPE: usize = 256 * 1024;
 
+/// Ciphertexts up to this size are received in memory and written in one
+/// blocking call; larger ones stream through the writer in constant memory.
+const SMALL_BLOB: u64 = 256 * 1024;
+
 /// The answer to a submission or withdrawal.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BidReceipt {
@@ -124,19 +128,34 @@ async fn blob_part(
     written: &mut Vec<String>,
 ) -> ApiResult<()> {
     let mut field = next_field(mp, name).await?;
-    let mut w = blobs.begin().await.map_err(storage_error)?;
-    while let Some(chunk) = field.chunk().await.map_err(upload_error)? {
-        if w.len() + chunk.len() as u64 > expected.length {
-            return Err(seal_error(SealError::CiphertextHashMismatch));
-        }
-        w.write(&chunk).await.map_err(storage_error)?;
-    }
-    if w.len() != expected.length {
-        return Err(seal_error(SealError::CiphertextHashMismatch));
-    }
     // The directory entry is synced with the rest of the batch before the
     // database commit (or just before the single-transaction path's commit).
-    let info = w.commit_deferred(blobs).await.map_err(storage_error)?;
+    let info = if expected.length <= SMALL_BLOB {
+        // Held in memory (bounded) and written in one blocking call.
+        let mut bytes = Vec::with_capacity(expected.length as usize);
+        while let Some(chunk) = field.chunk().await.map_err(upload_error)? {
+            if (bytes.len() + chunk.len()) as u64 > expected.length {
+                return Err(seal_error(SealError::CiphertextHashMismatch));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.len() as u64 != expected.length {
+            return Err(seal_error(SealError::CiphertextHashMismatch));
+        }
+        blobs.put_deferred(bytes).await.map_err(storage_error)?
+    } else {
+        let mut w = blobs.begin().await.map_err(storage_error)?;
+        while let Some(chunk) = field.chunk().await.map_err(upload_error)? {
+            if w.len() + chunk.len() as u64 > expected.length {
+                return Err(seal_error(SealError::CiphertextHashMismatch));
+            }
+            w.write(&chunk).await.map_err(storage_error)?;
+        }
+        if w.len() != expected.length {
+            return Err(seal_error(SealError::CiphertextHashMismatch));
+        }
+        w.commit_deferred(blobs).await.map_err(storage_error)?
+    };
     let hex_hash = hex::encode(info.sha256);
     if info.sha256 != expected.sha256 {
         if !info.existed {
@@ -248,12 +267,13 @@ pub(super) async fn record(
         Err(e) => Err(e),
     };
     match bid {
-        Ok(Submitted { bid, event: Some(event) }) => {
-            state.after_change(std::slice::from_ref(&event));
-            Ok((StatusCode::CREATED, answer(state, &bid).await?))
+        // The committer (or `persist`) announced the event already.
+        Ok(Submitted { bid, event: Some(_), receipt: Some(receipt) }) => {
+            Ok((StatusCode::CREATED, Json(BidReceipt { bid_id: bid.id, receipt })))
         }
+        Ok(Submitted { bid, event: Some(_), receipt: None }) => Ok((StatusCode::CREATED, answer(state, &bid).await?)),
         // The same envelope raced in through another request: same receipt.
-        Ok(Submitted { bid, event: None }) => Ok((StatusCode::OK, answer(state, &bid).await?)),
+        Ok(Submitted { bid, event: None, .. }) => Ok((StatusCode::OK, answer(state, &bid).await?)),
         Err(e) => {
             clean_up(state, written).await;
             Err(e)
@@ -269,7 +289,8 @@ async fn persist(state: &AppState, new: NewBid) -> ApiResult<Submitted> {
     }
     state.blobs.sync_dirs(new.blobs.iter().map(String::as_str)).await.map_err(storage_error)?;
     let (bid, event) = state.store.submit_bid(&new).await?;
-    Ok(Submitted { bid, event: Some(event) })
+    state.after_change(std::slice::from_ref(&event));
+    Ok(Submitted { bid, event: Some(event), receipt: None })
 }
 
 /// Receives the ciphertext parts; returns the blob list (envelope, form, documents).
@@ -292,7 +313,7 @@ async fn receive(
             "more parts than the envelope declares",
         ));
     }
-    let env = state.blobs.put_deferred(envelope_bytes).await.map_err(storage_error)?;
+    let env = state.blobs.put_deferred(envelope_bytes.to_vec()).await.map_err(storage_error)?;
     let env_hex = hex::encode(env.sha256);
     if !env.existed {
         written.push(env_hex.clone());

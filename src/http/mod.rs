@@ -14,6 +14,7 @@ use crate::store::{BlobStore, DynStore, Event, LogContext, Staging};
 
 pub mod auth;
 pub mod bids;
+mod close;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -55,11 +56,17 @@ pub struct AppState {
 impl AppState {
     /// Called after every committed change with the events it produced.
     pub fn after_change(&self, events: &[Event]) {
-        if !events.is_empty() {
-            self.scheduler.notify_one();
-            self.opening.wake.notify_one();
-            self.live.publish(events);
-        }
+        announce(&self.scheduler, &self.opening.wake, &self.live, events);
+    }
+}
+
+/// Wakes the scheduler and the opening engine and feeds the live room with
+/// committed events (also used by the group committer, which has no state).
+pub fn announce(scheduler: &Notify, wake: &Notify, live: &crate::live::Hub, events: &[Event]) {
+    if !events.is_empty() {
+        scheduler.notify_one();
+        wake.notify_one();
+        live.publish(events);
     }
 }
 
@@ -114,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
+        .layer(axum::middleware::from_fn(close::close_if_unread))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -13,6 +13,9 @@ pub struct Submitted {
     /// The `bid.received` event when the bid is new; `None` when the same
     /// envelope had been received already (the retry gets the same receipt).
     pub event: Option<Event>,
+    /// The receipt, when the batch could build it from the nodes it wrote
+    /// (new bids); otherwise the caller reads it from the log.
+    pub receipt: Option<crate::ledger::Receipt>,
 }
 
 /// The outcome of every submission of a batch, in the batch's order.
@@ -78,9 +81,10 @@ macro_rules! shared_batch_impl {
                     results.push(r);
                 }
                 let size = base + entries.len() as i64;
+                let mut appended = None;
                 if !entries.is_empty() {
-                    let indices = Self::append_log(&mut tx, self.log(), &entries, now).await?;
-                    if indices.first() != Some(&base) {
+                    let done = Self::append_log(&mut tx, self.log(), &entries, now).await?;
+                    if done.indices.first() != Some(&base) {
                         return Err(StoreError::Corrupt("the log moved while its head was locked".into()));
                     }
                     sqlx::query("UPDATE bids SET receipt_size = $1 WHERE log_index >= $2 AND log_index < $1")
@@ -88,6 +92,7 @@ macro_rules! shared_batch_impl {
                         .bind(base)
                         .execute(&mut *tx)
                         .await?;
+                    appended = Some(done);
                 }
                 for (id, t) in &tenders {
                     if t.changed {
@@ -101,13 +106,18 @@ macro_rules! shared_batch_impl {
                 }
                 tx.commit().await?;
                 // Bids of this batch (new ones and in-batch retries) prove
-                // inclusion in the batch's checkpoint.
+                // inclusion in the batch's checkpoint; new ones get their
+                // receipt from the nodes the append touched.
                 Ok(results
                     .into_iter()
                     .map(|r| {
-                        r.map(|(mut s, _)| {
+                        r.map(|(mut s, entry)| {
                             if s.bid.log_index >= base {
                                 s.bid.receipt_size = size;
+                            }
+                            if let (Some(entry), Some(done)) = (entry, &appended) {
+                                let index = s.bid.log_index as u64;
+                                s.receipt = done.receipt(index, &entry, &s.bid.envelope_hash, s.bid.received_at);
                             }
                             s
                         })
@@ -131,7 +141,7 @@ macro_rules! shared_batch_impl {
                 // A retry gets its receipt even after the deadline; it sees
                 // this batch's own rows too.
                 if let Some(existing) = Self::batch_existing(tx, &bid.envelope_hash).await? {
-                    return Ok(($crate::store::Submitted { bid: existing, event: None }, None));
+                    return Ok(($crate::store::Submitted { bid: existing, event: None, receipt: None }, None));
                 }
                 $crate::domain::bid::check_accepting(&t.tender, now)?;
                 let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bids WHERE id = $1")
@@ -182,7 +192,7 @@ macro_rules! shared_batch_impl {
                 .await?;
                 if inserted.rows_affected() == 0 {
                     if let Some(existing) = Self::batch_existing(tx, &bid.envelope_hash).await? {
-                        return Ok(($crate::store::Submitted { bid: existing, event: None }, None));
+                        return Ok(($crate::store::Submitted { bid: existing, event: None, receipt: None }, None));
                     }
                     return Err(StoreError::Conflict("a bid with this id or envelope was already received".into()));
                 }
@@ -218,7 +228,7 @@ macro_rules! shared_batch_impl {
                     receipt_size: log_index + 1,
                     withdrawal: None,
                 };
-                Ok(($crate::store::Submitted { bid: stored, event: Some(event) }, Some(entry)))
+                Ok(($crate::store::Submitted { bid: stored, event: Some(event), receipt: None }, Some(entry)))
             }
 
             async fn batch_existing(

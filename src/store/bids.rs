@@ -205,7 +205,7 @@ macro_rules! shared_bids_impl {
                 );
                 let seq = stored.last_seq + 1;
                 let entry = $crate::store::log::encode_event(bid.tender_id, seq, now, draft)?;
-                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
+                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?.indices;
                 let log_index = indices[0];
                 let blobs = serde_json::to_string(&bid.blobs).map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
                 sqlx::query(
@@ -272,7 +272,7 @@ macro_rules! shared_bids_impl {
                 let seq = stored.last_seq + 1;
                 let now_us = $crate::store::to_micros(now);
                 let entry = $crate::store::log::encode_event(tender, seq, now, draft)?;
-                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
+                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?.indices;
                 let log_index = indices[0];
                 sqlx::query("UPDATE bids SET status = 'withdrawn', ended_at = $2, end_log_index = $3, end_receipt_size = $4 WHERE id = $1")
                     .bind(bid.to_string())

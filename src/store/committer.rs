@@ -3,11 +3,17 @@
 //! the next batch takes all of them at once, so the costs of a commit (the
 //! directory fsyncs, the WAL or PostgreSQL commit flush, the Ed25519
 //! checkpoint signature) are paid once per batch instead of once per bid.
-//! Every receipt of a batch proves inclusion in that batch's checkpoint.
+//! Every receipt of a batch proves inclusion in that batch's checkpoint,
+//! and the batch's events are announced once, together.
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{BlobStore, DynStore, NewBid, StoreError, StoreResult, Submitted};
+use std::sync::Arc;
+
+use super::{BlobStore, DynStore, Event, NewBid, StoreError, StoreResult, Submitted};
+
+/// Told the events of each committed batch (wakes the scheduler, feeds the live room).
+pub type OnCommit = Arc<dyn Fn(&[Event]) + Send + Sync>;
 
 /// Most submissions in one transaction (bounds the time a batch holds the
 /// writer and the tender locks).
@@ -29,10 +35,11 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the committer of `store`; `blobs` is where the bids' files are.
-    pub fn spawn(store: DynStore, blobs: BlobStore) -> Self {
+    /// Starts the committer of `store`; `blobs` is where the bids' files
+    /// are; `on_commit` hears each batch's new events before any reply.
+    pub fn spawn(store: DynStore, blobs: BlobStore, on_commit: OnCommit) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, blobs, rx));
+        tokio::spawn(run(store, blobs, rx, on_commit));
         Committer { queue }
     }
 
@@ -47,12 +54,15 @@ impl Committer {
     }
 }
 
-async fn run(store: DynStore, blobs: BlobStore, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: DynStore, blobs: BlobStore, mut rx: mpsc::Receiver<Job>, on_commit: OnCommit) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (bids, replies): (Vec<NewBid>, Vec<_>) = jobs.drain(..).map(|j| (j.bid, j.reply)).unzip();
         match commit(&store, &blobs, &bids).await {
             Ok(results) => {
+                let events: Vec<Event> =
+                    results.iter().filter_map(|r| r.as_ref().ok().and_then(|s| s.event.clone())).collect();
+                on_commit(&events);
                 for (reply, result) in replies.into_iter().zip(results) {
                     // The caller may have gone (client disconnected): its bid
                     // stands all the same and a retry gets the receipt.

@@ -176,14 +176,49 @@ macro_rules! shared_log_read_impl {
 }
 pub(crate) use shared_log_read_impl;
 
+/// What an append wrote: each entry's index, the new checkpoint, and every
+/// node the append computed or read, which covers the inclusion proof of
+/// each appended entry in the new tree (the left siblings older than the
+/// append are the old tree's frontier, which the append reads).
+pub(crate) struct Appended {
+    pub indices: Vec<i64>,
+    pub size: u64,
+    pub note: String,
+    pub nodes: std::collections::HashMap<crate::ledger::NodeId, crate::ledger::Hash>,
+}
+
+impl Appended {
+    /// The receipt of the appended entry at `index`; `None` if a node is
+    /// missing (the caller then reads the proof from the table).
+    pub fn receipt(
+        &self,
+        index: u64,
+        entry: &[u8],
+        envelope_hash: &str,
+        at: time::OffsetDateTime,
+    ) -> Option<crate::ledger::Receipt> {
+        let inclusion = crate::ledger::inclusion_proof(index, self.size, &self.nodes).ok()?;
+        Some(crate::ledger::Receipt {
+            checkpoint: self.note.clone(),
+            leaf_index: index,
+            tree_size: self.size,
+            inclusion,
+            entry: entry.to_vec(),
+            envelope_hash: envelope_hash.to_string(),
+            received_at: at,
+        })
+    }
+}
+
 /// Generates the backend's log append: `append_log(tx, ctx, entries, now)`
 /// returns the log index of each entry and signs a checkpoint of the new head.
 macro_rules! shared_log_impl {
     ($store:ty, $db:ty, $for_update:literal) => {
         impl $store {
+            /// A node's hash from the cache, or read from the table into it.
             async fn node_hash(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                cache: &std::collections::HashMap<$crate::ledger::NodeId, $crate::ledger::Hash>,
+                cache: &mut std::collections::HashMap<$crate::ledger::NodeId, $crate::ledger::Hash>,
                 id: $crate::ledger::NodeId,
             ) -> $crate::store::StoreResult<$crate::ledger::Hash> {
                 if let Some(h) = cache.get(&id) {
@@ -197,16 +232,21 @@ macro_rules! shared_log_impl {
                     .ok_or_else(|| {
                         $crate::store::StoreError::Corrupt(format!("log node {}/{} missing", id.level, id.index))
                     })?;
-                bytes.try_into().map_err(|_| $crate::store::StoreError::Corrupt("log node is not 32 bytes".into()))
+                let hash: $crate::ledger::Hash = bytes
+                    .try_into()
+                    .map_err(|_| $crate::store::StoreError::Corrupt("log node is not 32 bytes".into()))?;
+                cache.insert(id, hash);
+                Ok(hash)
             }
 
-            /// Appends entries to the log in this transaction; returns their indices.
+            /// Appends entries to the log in this transaction; returns their
+            /// indices, the signed checkpoint and the nodes it touched.
             pub(crate) async fn append_log(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 ctx: &$crate::store::LogContext,
                 entries: &[Vec<u8>],
                 now: time::OffsetDateTime,
-            ) -> $crate::store::StoreResult<Vec<i64>> {
+            ) -> $crate::store::StoreResult<$crate::store::log::Appended> {
                 use $crate::ledger::{append_nodes, append_plan, leaf_hash, root, root_plan};
                 let size: i64 = sqlx::query_scalar(concat!("SELECT size FROM log_head WHERE id = 1", $for_update))
                     .fetch_one(&mut **tx)
@@ -221,7 +261,7 @@ macro_rules! shared_log_impl {
                 for entry in entries {
                     let mut siblings = Vec::new();
                     for id in append_plan(size) {
-                        siblings.push(Self::node_hash(tx, &cache, id).await?);
+                        siblings.push(Self::node_hash(tx, &mut cache, id).await?);
                     }
                     let nodes = append_nodes(size, leaf_hash(entry), &siblings)
                         .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
@@ -255,7 +295,7 @@ macro_rules! shared_log_impl {
                 );
                 let mut needed = std::collections::HashMap::new();
                 for id in root_plan(size) {
-                    needed.insert(id, Self::node_hash(tx, &cache, id).await?);
+                    needed.insert(id, Self::node_hash(tx, &mut cache, id).await?);
                 }
                 let head = root(size, &needed).map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
                 let checkpoint = $crate::ledger::Checkpoint { origin: ctx.origin.clone(), size, root: head };
@@ -267,11 +307,11 @@ macro_rules! shared_log_impl {
                 sqlx::query("INSERT INTO log_checkpoints (size, root, note, at) VALUES ($1, $2, $3, $4)")
                     .bind(size as i64)
                     .bind(head.as_slice())
-                    .bind(note)
+                    .bind(&note)
                     .bind($crate::store::to_micros(now))
                     .execute(&mut **tx)
                     .await?;
-                Ok(indices)
+                Ok($crate::store::log::Appended { indices, size, note, nodes: cache })
             }
         }
     };

@@ -31,7 +31,7 @@ mod types;
 pub use batch::{BatchResult, Submitted};
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
-pub use committer::Committer;
+pub use committer::{Committer, OnCommit};
 pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, OutcomeCounts, ReleasedShare, StoredShare};
 pub use postgres::PgStore;

@@ -181,7 +181,7 @@ macro_rules! shared_opening_impl {
                 }
                 let seq = stored.last_seq + 1;
                 let entry = $crate::store::log::encode_event(tender, seq, now, draft)?;
-                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
+                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?.indices;
                 let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, indices[0]);
                 tx.commit().await?;
                 Ok(Some(event))
@@ -293,7 +293,7 @@ macro_rules! shared_opening_impl {
                     return Ok(Vec::new());
                 }
                 let now_us = $crate::store::to_micros(now);
-                let indices = Self::append_log(&mut tx, self.log(), &entries, now).await?;
+                let indices = Self::append_log(&mut tx, self.log(), &entries, now).await?.indices;
                 let tender_id = tender.to_string();
                 let mut events = Vec::with_capacity(entries.len());
                 let mut event_rows = Vec::with_capacity(entries.len());
@@ -350,7 +350,7 @@ macro_rules! shared_opening_impl {
                 let seq = last_seq + 1;
                 let now_us = $crate::store::to_micros(now);
                 let entry = $crate::store::log::encode_event(tender, seq, now, draft)?;
-                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?;
+                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?.indices;
                 let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, indices[0]);
                 tx.commit().await?;
                 Ok(event)

@@ -165,7 +165,7 @@ macro_rules! shared_store_impl {
                     seq += 1;
                     entries.push($crate::store::log::encode_event(id, seq, now, draft)?);
                 }
-                let indices = if entries.is_empty() { Vec::new() } else { Self::append_log(&mut tx, self.log(), &entries, now).await? };
+                let indices = if entries.is_empty() { Vec::new() } else { Self::append_log(&mut tx, self.log(), &entries, now).await?.indices };
                 let mut events = Vec::with_capacity(entries.len());
                 for (entry, log_index) in entries.iter().zip(indices) {
                     let event = $crate::store::log::event_from_entry(entry, log_index)?;

@@ -362,6 +362,36 @@ async fn bidder_registration_needs_proof_of_key(app: TestApp) {
     assert_eq!((s, v["name"].as_str()), (StatusCode::OK, Some("X")));
 }
 
+/// A request whose body the server leaves unread is answered with
+/// `Connection: close`, so a pooling client does not reuse the socket the
+/// server is about to drop; fully read requests keep their connection.
+async fn an_unread_body_closes_the_connection(app: TestApp) {
+    let tender = published_tender(&app, 3600).await;
+    let key = register(&app, "Acme").await;
+    let big = vec![3u8; 600_000];
+    let sealed = seal(&app, &tender, &key, "10.00", &[&big]).await;
+    let url = app.url(&format!("/api/v1/tenders/{tender}/bids"));
+    let closes = |r: &reqwest::Response| r.headers().get("connection").is_some_and(|v| v == "close");
+
+    let first = app.client.post(&url).multipart(multipart(&sealed)).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(!closes(&first), "a fully read submission keeps its connection");
+    // The retry is answered from the envelope alone; the document is unread.
+    let retry = app.client.post(&url).multipart(multipart(&sealed)).send().await.unwrap();
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert!(closes(&retry), "the retry's answer closes the connection");
+    let retry_body: Value = retry.json().await.unwrap();
+    assert_eq!(retry_body["bid_id"], sealed.bid_id.to_string());
+    // The same client goes on without a broken pipe.
+    for _ in 0..20 {
+        assert_eq!(bid_count(&app, &tender).await, 1);
+    }
+    let body = json!({"name": "Beta", "public_key": "x", "proof": "y"});
+    let r = app.client.post(app.url("/api/v1/bidders")).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!closes(&r), "a JSON body that was read keeps the connection");
+}
+
 crate::on_both_backends!(
     submit_receipt_retry_replace_withdraw,
     refusals_store_nothing,
@@ -369,4 +399,5 @@ crate::on_both_backends!(
     custody_policy_is_resolved_and_frozen_at_publish,
     log_is_served_as_tiles_with_proofs,
     bidder_registration_needs_proof_of_key,
+    an_unread_body_closes_the_connection,
 );
