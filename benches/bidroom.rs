@@ -226,10 +226,47 @@ async fn submit_all(
     (start.elapsed(), all, sizes.len())
 }
 
+/// The floor the storage rule sets (every ciphertext a file, written to a
+/// temporary name, fsynced and renamed before the receipt): the same bids'
+/// envelope and form written with the server's own blob code at the same
+/// concurrency, directories synced every 16 bids as a batch would: no
+/// HTTP, no signature check, no database. Returns bids per second.
+async fn files_only(bids: &[Sealed], concurrency: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("dir");
+    let blobs = bidroom::store::BlobStore::open(dir.path()).expect("blobs");
+    let work: Vec<(Vec<u8>, Vec<u8>)> = bids.iter().map(|b| (b.envelope.clone(), b.form.clone())).collect();
+    let work = std::sync::Arc::new(tokio::sync::Mutex::new(work));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (work, blobs) = (work.clone(), blobs.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut names = Vec::new();
+            loop {
+                let Some((envelope, form)) = work.lock().await.pop() else { break };
+                for bytes in [envelope, form] {
+                    names.push(hex::encode(blobs.put_deferred(bytes).await.expect("put").sha256));
+                }
+                if names.len() >= 32 {
+                    blobs.sync_dirs(names.iter().map(String::as_str)).await.expect("sync");
+                    names.clear();
+                }
+            }
+            blobs.sync_dirs(names.iter().map(String::as_str)).await.expect("sync");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    bids.len() as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Per backend: the baseline (each submission its own transaction, the
-/// path before group commit) and then group commit, on fresh servers.
+/// path before group commit) and then group commit, on fresh servers; and
+/// once, the files-only floor of the same bids.
 async fn receipts(n: usize) {
     let concurrency: usize = std::env::var("BENCH_CONCURRENCY").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let mut floor_done = false;
     for (name, pg) in [("sqlite", None), ("postgres", std::env::var("TEST_DATABASE_URL").ok())] {
         if name == "postgres" && pg.is_none() {
             println!("postgres: skipped (set TEST_DATABASE_URL)");
@@ -241,6 +278,13 @@ async fn receipts(n: usize) {
             let t = Instant::now();
             let bids = prepare(&server, &tender, n).await;
             eprintln!("prepared {n} bids in {:.1}s; submitting", t.elapsed().as_secs_f64());
+            if !floor_done {
+                floor_done = true;
+                println!(
+                    "receipts files-only floor: n={n} concurrency={concurrency} {:.0} bids/s (2 files each, no HTTP or database)",
+                    files_only(&bids, concurrency).await
+                );
+            }
             let (wall, lat, checkpoints) = submit_all(&server, &tender, bids, concurrency).await;
             println!(
                 "receipts {name} {mode}: n={n} concurrency={concurrency} {:.0}/s p50={:.1}ms p99={:.1}ms max={:.1}ms checkpoints={checkpoints}",
