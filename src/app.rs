@@ -34,6 +34,16 @@ const CUSTODIAN_KEY_FILE: &str = "custodian-key.bin";
 
 /// File in the data directory keying live-room pseudonyms of bidders.
 const LIVE_SECRET_FILE: &str = "live-pseudonym.key";
+/// Secret behind evaluators' download links, in the data directory.
+const DOWNLOAD_SECRET_FILE: &str = "download-link.key";
+
+/// 32 random bytes for a server secret.
+fn random_secret() -> anyhow::Result<Vec<u8>> {
+    let mut b = vec![0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| anyhow::anyhow!("random generator failed"))?;
+    Ok(b)
+}
 
 /// Reads a secret file, or creates it with `make` (mode 0600) on first start.
 /// Several nodes may start at once on one shared data directory: the file is
@@ -140,12 +150,7 @@ impl App {
             pace: std::time::Duration::from_millis(cfg.opening_pace_ms),
             wake: Arc::new(Notify::new()),
         };
-        let live_secret = load_or_create_secret(&cfg.data_dir.join(LIVE_SECRET_FILE), || {
-            let mut b = vec![0u8; 32];
-            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-                .map_err(|_| anyhow::anyhow!("random generator failed"))?;
-            Ok(b)
-        })?;
+        let live_secret = load_or_create_secret(&cfg.data_dir.join(LIVE_SECRET_FILE), random_secret)?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
         let scheduler = Arc::new(Notify::new());
         let committer = cfg.group_commit.then(|| {
@@ -154,7 +159,9 @@ impl App {
                 Arc::new(move |events| crate::http::announce(&scheduler, &wake, &live, events));
             store::Committer::spawn(store.clone(), blobs.clone(), on_commit)
         });
-        let state = AppState { store, committer, scheduler, blobs, staging, log: log_ctx, opening, live };
+        let download_secret = load_or_create_secret(&cfg.data_dir.join(DOWNLOAD_SECRET_FILE), random_secret)?;
+        let downloads = crate::http::downloads::DownloadKey::derive(&download_secret);
+        let state = AppState { store, committer, scheduler, blobs, staging, log: log_ctx, opening, live, downloads };
         Ok(App { state, new_admin_token, verifier_key })
     }
 

@@ -15,6 +15,7 @@ use crate::store::{BlobStore, DynStore, Event, LogContext, Staging};
 pub mod auth;
 pub mod bids;
 mod close;
+pub mod downloads;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub opening: crate::opening::OpeningConfig,
     /// The live room's event hub.
     pub live: crate::live::Hub,
+    /// Signs evaluators' short-lived document links.
+    pub downloads: downloads::DownloadKey,
 }
 
 impl AppState {
@@ -95,6 +98,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tenders/{id}/uploads/{upload}/parts/{part}", patch(uploads::append).head(uploads::part_offset))
         .route("/tenders/{id}/bids/{bid}/documents", get(opening::documents))
         .route("/tenders/{id}/bids/{bid}/documents/{index}", get(opening::document))
+        .route("/tenders/{id}/bids/{bid}/documents/{index}/link", post(downloads::create))
+        .route("/downloads/{token}", get(downloads::follow))
         .route("/tenders/{id}/envelopes", get(opening::envelopes))
         .route("/tenders/{id}/opening/release", post(opening::release))
         .route("/tenders/{id}/record", get(opening::record))

@@ -45,6 +45,8 @@ use utoipa::OpenApi;
         super::stream::remove,
         super::opening::documents,
         super::opening::document,
+        super::downloads::create,
+        super::downloads::follow,
     ),
     components(schemas(super::error::ErrorBody))
 )]

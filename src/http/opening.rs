@@ -18,7 +18,7 @@ use super::tenders::visible_tender;
 use crate::domain::{EventDraft, EventKind, Role, TenderState};
 use crate::opening::{check_released, load_envelope};
 use crate::seal::{Share, b64, open_manifest, rebuild_key, unb64};
-use crate::store::{Event, ReleasedShare};
+use crate::store::{Event, ReleasedShare, Staff};
 
 fn opening_or_later(state: TenderState) -> ApiResult<()> {
     match state {
@@ -292,11 +292,32 @@ pub async fn document(
     StaffUser(me): StaffUser,
     ApiPath((id, bid, index)): ApiPath<(Uuid, Uuid, u32)>,
 ) -> ApiResult<Response> {
+    serve_document(&state, &me, id, bid, index).await
+}
+
+/// A document an evaluator may read: its envelope, key, bid and manifest entry.
+pub(super) struct Readable {
+    envelope: crate::seal::Envelope,
+    key: crate::seal::BidKey,
+    stored: crate::store::StoredBid,
+    entry: crate::seal::ManifestEntry,
+}
+
+/// Every check a download makes: evaluator, opened tender, opened bid,
+/// existing document.
+pub(super) async fn readable(state: &AppState, me: &Staff, id: Uuid, bid: Uuid, index: u32) -> ApiResult<Readable> {
     require_evaluator(me.role)?;
-    opening_or_later(visible_tender(&state, id, Some(&me)).await?.tender.state)?;
-    let (envelope, key, stored) = bid_key(&state, id, bid).await?;
+    opening_or_later(visible_tender(state, id, Some(me)).await?.tender.state)?;
+    let (envelope, key, stored) = bid_key(state, id, bid).await?;
     let manifest = open_manifest(&envelope, &key).map_err(ApiError::internal)?;
     let entry = manifest.documents.get(index as usize).ok_or_else(|| ApiError::not_found("document"))?.clone();
+    Ok(Readable { envelope, key, stored, entry })
+}
+
+/// Logs the download (a `documents.accessed` event naming `me`) and streams
+/// the document decrypted, in constant memory.
+pub(super) async fn serve_document(state: &AppState, me: &Staff, id: Uuid, bid: Uuid, index: u32) -> ApiResult<Response> {
+    let Readable { envelope, key, stored, entry } = readable(state, me, id, bid, index).await?;
     let blob = stored.blobs.get(2 + index as usize).ok_or_else(|| ApiError::not_found("document"))?;
     let decryptor = crate::seal::document_decryptor(&envelope, &key, index).map_err(ApiError::internal)?;
     let file = tokio::fs::File::open(state.blobs.path(blob)).await.map_err(ApiError::internal)?;
@@ -311,8 +332,34 @@ pub async fn document(
     let media =
         HeaderValue::from_str(&entry.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     resp.headers_mut().insert(header::CONTENT_TYPE, media);
-    let disposition = format!("attachment; filename=\"document-{index}\"");
+    let disposition = attachment(index, &entry.name);
     resp.headers_mut()
         .insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(ApiError::internal)?);
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// `attachment` with an ASCII fallback name and the bidder's file name
+/// percent-encoded (RFC 6266, RFC 8187), so no name can break the header.
+fn attachment(index: u32, name: &str) -> String {
+    let mut encoded = String::new();
+    for b in name.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(b) {
+            encoded.push(char::from(*b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"document-{index}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn attachment_names_cannot_break_the_header() {
+        assert_eq!(
+            super::attachment(2, "报价 \"final\".pdf\r\nX: y"),
+            "attachment; filename=\"document-2\"; filename*=UTF-8''%E6%8A%A5%E4%BB%B7%20%22final%22.pdf%0D%0AX%3A%20y"
+        );
+    }
 }

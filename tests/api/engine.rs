@@ -89,6 +89,51 @@ async fn server_custody_opens_every_bid_once(app: TestApp) {
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"doc");
     let (_, after) = app.get(&format!("/api/v1/tenders/{tender}/events?after={}", events["last_seq"])).await;
     assert_eq!(after["events"][0]["type"], "documents.accessed");
+
+    // A one-minute link: for evaluators only, followed without credentials,
+    // logged like any download, and worthless once altered or expired.
+    let link_path = format!("{path}/link");
+    assert_eq!(app.call(Method::POST, &link_path, Some(&officer), None).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = app.call(Method::POST, &format!("{path}9/link"), Some(&evaluator), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no link to a document that does not exist: {v}");
+    let (s, link) = app.call(Method::POST, &link_path, Some(&evaluator), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{link}");
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with("/api/v1/downloads/"), "{url}");
+    let resp = app.client.get(app.url(url)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''doc0.pdf"));
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"doc");
+    let (_, logged) = app.get(&format!("/api/v1/tenders/{tender}/events?after={}", after["last_seq"])).await;
+    assert_eq!(logged["events"][0]["type"], "documents.accessed");
+    assert_eq!(logged["events"][0]["data"]["by"]["name"], "evaluator user");
+
+    let token = url.trim_start_matches("/api/v1/downloads/");
+    let (payload, tag) = token.split_once('.').unwrap();
+    let mut claims: serde_json::Value = serde_json::from_slice(&bidroom::seal::unb64(payload).unwrap()).unwrap();
+    claims["i"] = json!(1);
+    let altered = format!("{}.{tag}", bidroom::seal::b64(&serde_json::to_vec(&claims).unwrap()));
+    let (s, v) = app.get(&format!("/api/v1/downloads/{altered}")).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("bad_link")), "{v}");
+    // An expired link, signed with the server's own key from its data directory.
+    let secret = std::fs::read(app.data_dir.path().join("download-link.key")).unwrap();
+    let derived = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret), b"bidroom/v1/download-link");
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref());
+    claims["i"] = json!(0);
+    claims["e"] = json!(server_now(&app).await.unix_timestamp() - 1);
+    let payload = serde_json::to_vec(&claims).unwrap();
+    let expired = format!(
+        "{}.{}",
+        bidroom::seal::b64(&payload),
+        bidroom::seal::b64(ring::hmac::sign(&key, &payload).as_ref())
+    );
+    let (s, v) = app.get(&format!("/api/v1/downloads/{expired}")).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::GONE, Some("link_expired")), "{v}");
+    claims["e"] = json!(server_now(&app).await.unix_timestamp() + 60);
+    let payload = serde_json::to_vec(&claims).unwrap();
+    let fresh = format!("{}.{}", bidroom::seal::b64(&payload), bidroom::seal::b64(ring::hmac::sign(&key, &payload).as_ref()));
+    assert_eq!(app.get(&format!("/api/v1/downloads/{fresh}")).await.0, StatusCode::OK, "the same key signs a valid link");
 }
 
 async fn fewer_than_k_releases_leave_bids_unopened_with_blame(app: TestApp) {

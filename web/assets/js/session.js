@@ -3,7 +3,7 @@
 // warnings, the record with document downloads for evaluators, and the
 // record's export (CSV for spreadsheets, JSON), plus the room's video stream.
 
-import { api, download, el, nn, serverClock, showError, showStatus } from "./common.js";
+import { api, el, nn, serverClock, showError, showStatus } from "./common.js";
 import { bidderName, custodianLabel, describe } from "./events.js";
 import { fmtDuration, fmtTime, t } from "./i18n.js";
 import { LiveFeed } from "./live.js";
@@ -119,12 +119,15 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
     }
   }
 
-  // Downloads need the staff token, which a plain link cannot send.
+  // A plain link cannot carry the staff token: ask for a one-minute link
+  // and let the browser stream the document straight to disk.
   async function fetchDocument(row, d, cell) {
     try {
-      const r = await fetch(`/api/v1/tenders/${s.tender.id}/bids/${row.bid_id}/documents/${d.index}`, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
-      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).message || `HTTP ${r.status}`);
-      download(d.name, await r.blob(), d.media_type);
+      const link = await call("POST", `/tenders/${s.tender.id}/bids/${row.bid_id}/documents/${d.index}/link`);
+      const a = el("a", { href: link.url, download: d.name, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
     } catch (err) {
       cell.append(el("p", { class: "error", role: "alert" }, `${t("error.prefix")}: ${err.message}`));
     }
