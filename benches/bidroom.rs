@@ -565,6 +565,10 @@ async fn opening(n: usize, k: u8) {
 
 #[tokio::main]
 async fn main() {
+    // BENCH_LOG=bidroom::store::committer=debug shows each batch's timings.
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let what = args.first().map(String::as_str).unwrap_or("receipts");
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);

@@ -104,7 +104,11 @@ pub async fn follow(State(state): State<AppState>, Path(token): Path<String>) ->
         ApiError::new(StatusCode::FORBIDDEN, "bad_link", "this download link is not valid; ask for a new one")
     })?;
     if state.store.now().await?.unix_timestamp() > claims.e {
-        return Err(ApiError::new(StatusCode::GONE, "link_expired", "this download link has expired; ask for a new one"));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "link_expired",
+            "this download link has expired; ask for a new one",
+        ));
     }
     // The account is looked up again: its role now, not when the link was made.
     let me = state

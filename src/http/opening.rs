@@ -316,7 +316,13 @@ pub(super) async fn readable(state: &AppState, me: &Staff, id: Uuid, bid: Uuid, 
 
 /// Logs the download (a `documents.accessed` event naming `me`) and streams
 /// the document decrypted, in constant memory.
-pub(super) async fn serve_document(state: &AppState, me: &Staff, id: Uuid, bid: Uuid, index: u32) -> ApiResult<Response> {
+pub(super) async fn serve_document(
+    state: &AppState,
+    me: &Staff,
+    id: Uuid,
+    bid: Uuid,
+    index: u32,
+) -> ApiResult<Response> {
     let Readable { envelope, key, stored, entry } = readable(state, me, id, bid, index).await?;
     let blob = stored.blobs.get(2 + index as usize).ok_or_else(|| ApiError::not_found("document"))?;
     let decryptor = crate::seal::document_decryptor(&envelope, &key, index).map_err(ApiError::internal)?;

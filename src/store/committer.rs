@@ -54,37 +54,76 @@ impl Committer {
     }
 }
 
+/// A batch whose directories were synced (or failed to be).
+struct Synced {
+    jobs: Vec<Job>,
+    synced: std::io::Result<std::time::Duration>,
+}
+
+/// Two stages in a pipeline: while one batch commits to the database, the
+/// next batch's directories are synced. The database stage takes batches in
+/// order, and a batch reaches it only after its own directories are synced,
+/// so no row ever references a file whose name a crash could lose.
 async fn run(store: DynStore, blobs: BlobStore, mut rx: mpsc::Receiver<Job>, on_commit: OnCommit) {
+    let (synced_tx, mut synced_rx) = mpsc::channel::<Synced>(1);
+    let recorder = tokio::spawn(async move {
+        while let Some(batch) = synced_rx.recv().await {
+            record(&store, batch, &on_commit).await;
+        }
+    });
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (bids, replies): (Vec<NewBid>, Vec<_>) = jobs.drain(..).map(|j| (j.bid, j.reply)).unzip();
-        match commit(&store, &blobs, &bids).await {
-            Ok(results) => {
-                let events: Vec<Event> =
-                    results.iter().filter_map(|r| r.as_ref().ok().and_then(|s| s.event.clone())).collect();
-                on_commit(&events);
-                for (reply, result) in replies.into_iter().zip(results) {
-                    // The caller may have gone (client disconnected): its bid
-                    // stands all the same and a retry gets the receipt.
-                    let _ = reply.send(result);
-                }
+        let batch: Vec<Job> = std::mem::take(&mut jobs);
+        let started = std::time::Instant::now();
+        let synced = blobs
+            .sync_dirs(batch.iter().flat_map(|j| j.bid.blobs.iter().map(String::as_str)))
+            .await
+            .map(|()| started.elapsed());
+        if synced_tx.send(Synced { jobs: batch, synced }).await.is_err() {
+            break;
+        }
+    }
+    drop(synced_tx);
+    let _ = recorder.await;
+}
+
+/// Records one synced batch and answers each of its callers.
+async fn record(store: &DynStore, batch: Synced, on_commit: &OnCommit) {
+    let (bids, replies): (Vec<NewBid>, Vec<_>) = batch.jobs.into_iter().map(|j| (j.bid, j.reply)).unzip();
+    let outcome = match batch.synced {
+        Ok(synced) => commit(store, &bids, synced).await,
+        Err(e) => Err(e.into()),
+    };
+    match outcome {
+        Ok(results) => {
+            let events: Vec<Event> =
+                results.iter().filter_map(|r| r.as_ref().ok().and_then(|s| s.event.clone())).collect();
+            on_commit(&events);
+            for (reply, result) in replies.into_iter().zip(results) {
+                // The caller may have gone (client disconnected): its bid
+                // stands all the same and a retry gets the receipt.
+                let _ = reply.send(result);
             }
-            Err(e) => {
-                tracing::error!(error = %e, bids = bids.len(), "group commit failed");
-                let message = e.to_string();
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Batch(message.clone())));
-                }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, bids = bids.len(), "group commit failed");
+            let message = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Batch(message.clone())));
             }
         }
     }
 }
 
-async fn commit(store: &DynStore, blobs: &BlobStore, bids: &[NewBid]) -> super::BatchResult {
-    // File names first: no row may reference a file whose name a crash
-    // could lose.
-    blobs.sync_dirs(bids.iter().flat_map(|b| b.blobs.iter().map(String::as_str))).await?;
+async fn commit(store: &DynStore, bids: &[NewBid], synced: std::time::Duration) -> super::BatchResult {
+    let started = std::time::Instant::now();
     let results = store.submit_bids(bids).await?;
+    tracing::debug!(
+        bids = bids.len(),
+        sync_us = synced.as_micros() as u64,
+        db_us = started.elapsed().as_micros() as u64,
+        "batch committed"
+    );
     if results.len() != bids.len() {
         return Err(StoreError::Corrupt(format!("{} results for {} bids", results.len(), bids.len())));
     }

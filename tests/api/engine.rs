@@ -118,22 +118,25 @@ async fn server_custody_opens_every_bid_once(app: TestApp) {
     assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("bad_link")), "{v}");
     // An expired link, signed with the server's own key from its data directory.
     let secret = std::fs::read(app.data_dir.path().join("download-link.key")).unwrap();
-    let derived = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret), b"bidroom/v1/download-link");
+    let derived =
+        ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret), b"bidroom/v1/download-link");
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref());
     claims["i"] = json!(0);
     claims["e"] = json!(server_now(&app).await.unix_timestamp() - 1);
     let payload = serde_json::to_vec(&claims).unwrap();
-    let expired = format!(
-        "{}.{}",
-        bidroom::seal::b64(&payload),
-        bidroom::seal::b64(ring::hmac::sign(&key, &payload).as_ref())
-    );
+    let expired =
+        format!("{}.{}", bidroom::seal::b64(&payload), bidroom::seal::b64(ring::hmac::sign(&key, &payload).as_ref()));
     let (s, v) = app.get(&format!("/api/v1/downloads/{expired}")).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::GONE, Some("link_expired")), "{v}");
     claims["e"] = json!(server_now(&app).await.unix_timestamp() + 60);
     let payload = serde_json::to_vec(&claims).unwrap();
-    let fresh = format!("{}.{}", bidroom::seal::b64(&payload), bidroom::seal::b64(ring::hmac::sign(&key, &payload).as_ref()));
-    assert_eq!(app.get(&format!("/api/v1/downloads/{fresh}")).await.0, StatusCode::OK, "the same key signs a valid link");
+    let fresh =
+        format!("{}.{}", bidroom::seal::b64(&payload), bidroom::seal::b64(ring::hmac::sign(&key, &payload).as_ref()));
+    assert_eq!(
+        app.get(&format!("/api/v1/downloads/{fresh}")).await.0,
+        StatusCode::OK,
+        "the same key signs a valid link"
+    );
 }
 
 async fn fewer_than_k_releases_leave_bids_unopened_with_blame(app: TestApp) {
