@@ -1,9 +1,18 @@
 //! Group commit of sealed-bid submissions: many bids recorded in one
 //! transaction with one new checkpoint (instantiated per backend like
-//! `shared.rs`). Each bid is checked on its own inside the transaction and
-//! fails alone; the others still land.
+//! `shared.rs`). What the checks need is read once for the whole batch,
+//! each bid is then checked and planned in memory ([`plan_bid`], no I/O)
+//! and fails alone, and the rows are written in a few multi-row
+//! statements: a batch costs a handful of round trips, not several per bid.
 
-use super::{Event, StoreResult, StoredBid};
+use std::collections::{HashMap, HashSet};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Event, NewBid, StoreError, StoreResult, StoredBid};
+use crate::domain::bid::{BidStatus, check_accepting};
+use crate::domain::{EventDraft, EventKind};
 
 /// What one submission of a batch became.
 #[derive(Debug, Clone)]
@@ -32,6 +41,115 @@ pub(crate) struct LockedTender {
     pub changed: bool,
 }
 
+/// What the batch's checks need, read once and kept current as the batch's
+/// own bids are planned (a later bid of the batch sees the earlier ones).
+#[derive(Default)]
+pub(crate) struct Known {
+    /// Bids by envelope hash.
+    pub by_envelope: HashMap<[u8; 32], StoredBid>,
+    /// Bid ids in use.
+    pub ids: HashSet<Uuid>,
+    /// The standing bid of each (tender, bidder, lot): its id and envelope hash.
+    pub standing: HashMap<(Uuid, String, String), (Uuid, [u8; 32])>,
+}
+
+/// A `bids` row to insert.
+pub(crate) struct BidRow {
+    pub id: String,
+    pub tender_id: String,
+    pub bidder_id: String,
+    pub lot: String,
+    pub envelope_hash: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub blobs: String,
+    pub total_bytes: i64,
+    pub log_index: i64,
+}
+
+/// The rows a batch writes.
+#[derive(Default)]
+pub(crate) struct Plan {
+    pub bids: Vec<BidRow>,
+    /// Each new bid's event (tender, seq, kind, log index).
+    pub events: Vec<(String, i64, String, i64)>,
+    /// Log entries in order, the first at the log head.
+    pub entries: Vec<Vec<u8>>,
+    /// Ids of bids the batch replaces (possibly bids of this batch).
+    pub replaced: Vec<String>,
+}
+
+/// Checks one bid of a batch against what is known and plans its rows; a
+/// refused bid plans nothing. Returns it and, when new, its log entry.
+pub(crate) fn plan_bid(
+    bid: &NewBid,
+    now: OffsetDateTime,
+    tenders: &mut HashMap<Uuid, LockedTender>,
+    known: &mut Known,
+    plan: &mut Plan,
+    log_index: i64,
+) -> StoreResult<(Submitted, Option<Vec<u8>>)> {
+    let t = tenders.get_mut(&bid.tender_id).ok_or(StoreError::NotFound("tender"))?;
+    // A retry gets its receipt even after the deadline.
+    if let Some(existing) = known.by_envelope.get(&bid.envelope_hash) {
+        return Ok((Submitted { bid: existing.clone(), event: None, receipt: None }, None));
+    }
+    check_accepting(&t.tender, now)?;
+    if known.ids.contains(&bid.id) {
+        return Err(StoreError::Conflict("a bid with this id or envelope was already received".into()));
+    }
+    let slot = (bid.tender_id, bid.bidder_id.clone(), bid.lot.clone());
+    let previous = known.standing.get(&slot).copied();
+    let active = if previous.is_some() { t.active } else { t.active + 1 };
+    let seq = t.seq + 1;
+    let draft = EventDraft::new(
+        EventKind::BidReceived,
+        serde_json::json!({
+            "envelope_hash": hex::encode(bid.envelope_hash),
+            "lot": bid.lot,
+            "replaces": previous.map(|(_, h)| hex::encode(h)),
+            "bids_received": active,
+        }),
+    );
+    let entry = super::log::encode_event(bid.tender_id, seq, now, draft)?;
+    let event = super::log::event_from_entry(&entry, log_index)?;
+    plan.bids.push(BidRow {
+        id: bid.id.to_string(),
+        tender_id: bid.tender_id.to_string(),
+        bidder_id: bid.bidder_id.clone(),
+        lot: bid.lot.clone(),
+        envelope_hash: bid.envelope_hash.to_vec(),
+        signature: bid.signature.clone(),
+        blobs: serde_json::to_string(&bid.blobs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        total_bytes: bid.total_bytes,
+        log_index,
+    });
+    plan.events.push((bid.tender_id.to_string(), seq, event.kind.clone(), log_index));
+    plan.entries.push(entry.clone());
+    if let Some((prev, _)) = previous {
+        plan.replaced.push(prev.to_string());
+    }
+    t.seq = seq;
+    t.active = active;
+    t.changed = true;
+    let stored = StoredBid {
+        id: bid.id,
+        tender_id: bid.tender_id,
+        bidder_id: bid.bidder_id.clone(),
+        lot: bid.lot.clone(),
+        envelope_hash: hex::encode(bid.envelope_hash),
+        blobs: bid.blobs.clone(),
+        status: BidStatus::Active,
+        received_at: now,
+        log_index,
+        receipt_size: log_index + 1,
+        withdrawal: None,
+    };
+    known.by_envelope.insert(bid.envelope_hash, stored.clone());
+    known.ids.insert(bid.id);
+    known.standing.insert(slot, (bid.id, bid.envelope_hash));
+    Ok((Submitted { bid: stored, event: Some(event), receipt: None }, Some(entry)))
+}
+
 /// Generates the backend's `submit_batch(bids)`.
 macro_rules! shared_batch_impl {
     ($store:ty, $db:ty, $for_update:literal) => {
@@ -48,7 +166,7 @@ macro_rules! shared_batch_impl {
                 ids.sort();
                 ids.dedup();
                 let mut tenders = std::collections::HashMap::new();
-                for id in ids {
+                for id in &ids {
                     let row = sqlx::query(concat!("SELECT doc, last_seq FROM tenders WHERE id = $1", $for_update))
                         .bind(id.to_string())
                         .fetch_optional(&mut *tx)
@@ -60,38 +178,74 @@ macro_rules! shared_batch_impl {
                         .fetch_one(&mut *tx)
                         .await?;
                     let locked = $crate::store::batch::LockedTender { tender: stored.tender, seq: stored.last_seq, active, changed: false };
-                    tenders.insert(id, locked);
+                    tenders.insert(*id, locked);
                 }
                 let base: i64 = sqlx::query_scalar(concat!("SELECT size FROM log_head WHERE id = 1", $for_update))
                     .fetch_one(&mut *tx)
                     .await?;
-                let mut entries: Vec<Vec<u8>> = Vec::new();
-                let mut results = Vec::with_capacity(bids.len());
-                for bid in bids {
-                    let next = base + entries.len() as i64;
-                    let r = Self::batch_one(&mut tx, bid, now, &mut tenders, next).await;
-                    // A database failure aborts the transaction (PostgreSQL):
-                    // the whole batch fails, and its callers may retry.
-                    if let Err(StoreError::Db(e)) = r {
-                        return Err(StoreError::Db(e));
-                    }
-                    if let Ok((_, Some(entry))) = &r {
-                        entries.push(entry.clone());
-                    }
-                    results.push(r);
-                }
-                let size = base + entries.len() as i64;
+                let mut known = Self::batch_known(&mut tx, bids, &ids).await?;
+                let mut plan = $crate::store::batch::Plan::default();
+                let results: Vec<_> = bids
+                    .iter()
+                    .map(|bid| {
+                        let next = base + plan.entries.len() as i64;
+                        $crate::store::batch::plan_bid(bid, now, &mut tenders, &mut known, &mut plan, next)
+                    })
+                    .collect();
+                let size = base + plan.entries.len() as i64;
                 let mut appended = None;
-                if !entries.is_empty() {
-                    let done = Self::append_log(&mut tx, self.log(), &entries, now).await?;
+                if !plan.entries.is_empty() {
+                    // Another node may have taken a planned id meanwhile (the
+                    // tender locks cover the rest): then nothing is kept, and
+                    // the committer retries with fresh reads.
+                    let inserted = $crate::store::multirow::insert_many!(
+                        &mut *tx,
+                        $db,
+                        "INSERT INTO bids (id, tender_id, bidder_id, lot, envelope_hash, signature, blobs, total_bytes, received_at, status, log_index, receipt_size) ",
+                        plan.bids,
+                        " ON CONFLICT DO NOTHING",
+                        |mut b, r: &$crate::store::batch::BidRow| {
+                            b.push_bind(r.id.clone())
+                                .push_bind(r.tender_id.clone())
+                                .push_bind(r.bidder_id.clone())
+                                .push_bind(r.lot.clone())
+                                .push_bind(r.envelope_hash.clone())
+                                .push_bind(r.signature.clone())
+                                .push_bind(r.blobs.clone())
+                                .push_bind(r.total_bytes)
+                                .push_bind(now_us)
+                                .push_bind("active")
+                                .push_bind(r.log_index)
+                                .push_bind(size);
+                        }
+                    );
+                    if inserted != plan.bids.len() as u64 {
+                        return Err(StoreError::Batch("another node recorded a bid with the same id meanwhile".into()));
+                    }
+                    $crate::store::multirow::insert_many!(
+                        &mut *tx,
+                        $db,
+                        "INSERT INTO events (tender_id, seq, kind, at, log_index) ",
+                        plan.events,
+                        "",
+                        |mut b, (tender, seq, kind, index): &(String, i64, String, i64)| {
+                            b.push_bind(tender.clone()).push_bind(*seq).push_bind(kind.clone()).push_bind(now_us).push_bind(*index);
+                        }
+                    );
+                    for chunk in plan.replaced.chunks($crate::store::multirow::ROWS_PER_STATEMENT) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE bids SET status = 'replaced', ended_at = ");
+                        qb.push_bind(now_us).push(" WHERE id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.clone());
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    let done = Self::append_log(&mut tx, self.log(), &plan.entries, now).await?;
                     if done.indices.first() != Some(&base) {
                         return Err(StoreError::Corrupt("the log moved while its head was locked".into()));
                     }
-                    sqlx::query("UPDATE bids SET receipt_size = $1 WHERE log_index >= $2 AND log_index < $1")
-                        .bind(size)
-                        .bind(base)
-                        .execute(&mut *tx)
-                        .await?;
                     appended = Some(done);
                 }
                 for (id, t) in &tenders {
@@ -125,123 +279,154 @@ macro_rules! shared_batch_impl {
                     .collect())
             }
 
-            /// Checks and records one bid of a batch; returns it and, when
-            /// new, its log entry. Every check runs before the first write, so
-            /// a refused bid writes nothing.
-            async fn batch_one(
+            /// Reads, in a few statements, what checking the batch needs: the
+            /// bids with these envelopes, the ids in use, and the standing
+            /// bids of these bidders in these tenders.
+            async fn batch_known(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                bid: &$crate::store::NewBid,
-                now: time::OffsetDateTime,
-                tenders: &mut std::collections::HashMap<uuid::Uuid, $crate::store::batch::LockedTender>,
-                log_index: i64,
-            ) -> $crate::store::StoreResult<($crate::store::Submitted, Option<Vec<u8>>)> {
-                use $crate::store::StoreError;
-                let now_us = $crate::store::to_micros(now);
-                let t = tenders.get_mut(&bid.tender_id).ok_or(StoreError::NotFound("tender"))?;
-                // A retry gets its receipt even after the deadline; it sees
-                // this batch's own rows too.
-                if let Some(existing) = Self::batch_existing(tx, &bid.envelope_hash).await? {
-                    return Ok(($crate::store::Submitted { bid: existing, event: None, receipt: None }, None));
-                }
-                $crate::domain::bid::check_accepting(&t.tender, now)?;
-                let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bids WHERE id = $1")
-                    .bind(bid.id.to_string())
-                    .fetch_one(&mut **tx)
-                    .await?;
-                if taken > 0 {
-                    return Err(StoreError::Conflict("a bid with this id or envelope was already received".into()));
-                }
-                let previous: Option<(String, Vec<u8>)> = sqlx::query_as(
-                    "SELECT id, envelope_hash FROM bids WHERE tender_id = $1 AND bidder_id = $2 AND lot = $3 AND status = 'active'",
-                )
-                .bind(bid.tender_id.to_string())
-                .bind(&bid.bidder_id)
-                .bind(&bid.lot)
-                .fetch_optional(&mut **tx)
-                .await?;
-                let active = if previous.is_some() { t.active } else { t.active + 1 };
-                let seq = t.seq + 1;
-                let draft = $crate::domain::EventDraft::new(
-                    $crate::domain::EventKind::BidReceived,
-                    serde_json::json!({
-                        "envelope_hash": hex::encode(bid.envelope_hash),
-                        "lot": bid.lot,
-                        "replaces": previous.as_ref().map(|(_, h)| hex::encode(h)),
-                        "bids_received": active,
-                    }),
-                );
-                let entry = $crate::store::log::encode_event(bid.tender_id, seq, now, draft)?;
-                let blobs = serde_json::to_string(&bid.blobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                // Another node may insert the same id or envelope between our
-                // check and this insert; DO NOTHING keeps the transaction alive.
-                let inserted = sqlx::query(
-                    "INSERT INTO bids (id, tender_id, bidder_id, lot, envelope_hash, signature, blobs, total_bytes, received_at, status, log_index, receipt_size) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, 0) ON CONFLICT DO NOTHING",
-                )
-                .bind(bid.id.to_string())
-                .bind(bid.tender_id.to_string())
-                .bind(&bid.bidder_id)
-                .bind(&bid.lot)
-                .bind(bid.envelope_hash.as_slice())
-                .bind(bid.signature.as_slice())
-                .bind(&blobs)
-                .bind(bid.total_bytes)
-                .bind(now_us)
-                .bind(log_index)
-                .execute(&mut **tx)
-                .await?;
-                if inserted.rows_affected() == 0 {
-                    if let Some(existing) = Self::batch_existing(tx, &bid.envelope_hash).await? {
-                        return Ok(($crate::store::Submitted { bid: existing, event: None, receipt: None }, None));
+                bids: &[$crate::store::NewBid],
+                tenders: &[uuid::Uuid],
+            ) -> $crate::store::StoreResult<$crate::store::batch::Known> {
+                use $crate::store::multirow::ROWS_PER_STATEMENT;
+                use sqlx::Row;
+                let mut known = $crate::store::batch::Known::default();
+                for chunk in bids.chunks(ROWS_PER_STATEMENT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(concat!($crate::store::bids::BID_COLUMNS!(), " WHERE envelope_hash IN ("));
+                    let mut list = qb.separated(", ");
+                    for b in chunk {
+                        list.push_bind(b.envelope_hash.to_vec());
                     }
-                    return Err(StoreError::Conflict("a bid with this id or envelope was already received".into()));
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut **tx).await? {
+                        let stored = $crate::store::bids::bid_from_row(&row)?;
+                        let hash: Vec<u8> = row.try_get("envelope_hash")?;
+                        let hash: [u8; 32] = hash.try_into().map_err(|_| $crate::store::StoreError::Corrupt("envelope hash is not 32 bytes".into()))?;
+                        known.by_envelope.insert(hash, stored);
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id FROM bids WHERE id IN (");
+                    let mut list = qb.separated(", ");
+                    for b in chunk {
+                        list.push_bind(b.id.to_string());
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut **tx).await? {
+                        let id: String = row.try_get("id")?;
+                        known.ids.insert($crate::store::shared::parse_uuid(&id)?);
+                    }
                 }
-                if let Some((prev_id, _)) = &previous {
-                    sqlx::query("UPDATE bids SET status = 'replaced', ended_at = $2 WHERE id = $1")
-                        .bind(prev_id)
-                        .bind(now_us)
-                        .execute(&mut **tx)
-                        .await?;
+                for tender in tenders {
+                    let mut bidders: Vec<&str> = bids.iter().filter(|b| b.tender_id == *tender).map(|b| b.bidder_id.as_str()).collect();
+                    bidders.sort_unstable();
+                    bidders.dedup();
+                    for chunk in bidders.chunks(ROWS_PER_STATEMENT) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id, bidder_id, lot, envelope_hash FROM bids WHERE status = 'active' AND tender_id = ");
+                        qb.push_bind(tender.to_string()).push(" AND bidder_id IN (");
+                        let mut list = qb.separated(", ");
+                        for bidder in chunk {
+                            list.push_bind(bidder.to_string());
+                        }
+                        qb.push(")");
+                        for row in qb.build().fetch_all(&mut **tx).await? {
+                            let id: String = row.try_get("id")?;
+                            let hash: Vec<u8> = row.try_get("envelope_hash")?;
+                            let hash: [u8; 32] = hash.try_into().map_err(|_| $crate::store::StoreError::Corrupt("envelope hash is not 32 bytes".into()))?;
+                            let slot = (*tender, row.try_get::<String, _>("bidder_id")?, row.try_get::<String, _>("lot")?);
+                            known.standing.insert(slot, ($crate::store::shared::parse_uuid(&id)?, hash));
+                        }
+                    }
                 }
-                let event = $crate::store::log::event_from_entry(&entry, log_index)?;
-                sqlx::query("INSERT INTO events (tender_id, seq, kind, at, log_index) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(bid.tender_id.to_string())
-                    .bind(seq)
-                    .bind(&event.kind)
-                    .bind(now_us)
-                    .bind(log_index)
-                    .execute(&mut **tx)
-                    .await?;
-                t.seq = seq;
-                t.active = active;
-                t.changed = true;
-                let stored = $crate::store::StoredBid {
-                    id: bid.id,
-                    tender_id: bid.tender_id,
-                    bidder_id: bid.bidder_id.clone(),
-                    lot: bid.lot.clone(),
-                    envelope_hash: hex::encode(bid.envelope_hash),
-                    blobs: bid.blobs.clone(),
-                    status: $crate::domain::bid::BidStatus::Active,
-                    received_at: now,
-                    log_index,
-                    receipt_size: log_index + 1,
-                    withdrawal: None,
-                };
-                Ok(($crate::store::Submitted { bid: stored, event: Some(event), receipt: None }, Some(entry)))
-            }
-
-            async fn batch_existing(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                hash: &[u8; 32],
-            ) -> $crate::store::StoreResult<Option<$crate::store::StoredBid>> {
-                let row = sqlx::query(concat!($crate::store::bids::BID_COLUMNS!(), " WHERE envelope_hash = $1"))
-                    .bind(hash.as_slice())
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                row.as_ref().map($crate::store::bids::bid_from_row).transpose()
+                Ok(known)
             }
         }
     };
 }
 pub(crate) use shared_batch_impl;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Tender, TenderState};
+
+    fn tender() -> Tender {
+        let draft: crate::domain::TenderDraft = serde_json::from_value(serde_json::json!({
+            "title": "t", "reference": "r", "buyer": "b", "currency": "EUR",
+            "lots": [{"id": "1", "title": "l", "fields": [{"key": "price", "label": {"zh": "价", "en": "Price"}, "type": "money", "required": true}]}],
+            "deadline": "2026-11-27T10:00:00Z",
+            "limits": {"max_documents": 2, "max_bid_bytes": 10000}
+        }))
+        .unwrap();
+        let mut t = Tender::create(Uuid::nil(), draft, time::macros::datetime!(2026-11-27 08:00 UTC)).unwrap();
+        t.state = TenderState::Published;
+        t
+    }
+
+    fn bid(bidder: &str, hash: u8) -> NewBid {
+        NewBid {
+            id: Uuid::new_v4(),
+            tender_id: Uuid::nil(),
+            bidder_id: bidder.into(),
+            lot: "1".into(),
+            envelope_hash: [hash; 32],
+            signature: vec![0; 64],
+            blobs: vec![hex::encode([hash; 32])],
+            total_bytes: 10,
+        }
+    }
+
+    /// Replacement, retry and reused id inside one batch, planned in order.
+    #[test]
+    fn later_bids_of_a_batch_see_the_earlier_ones() {
+        let t = tender();
+        let now = t.deadline - time::Duration::minutes(1);
+        let mut tenders =
+            HashMap::from([(Uuid::nil(), LockedTender { tender: t.clone(), seq: 4, active: 1, changed: false })]);
+        let mut known = Known::default();
+        // Bidder "b" already has a standing bid from an earlier batch.
+        let standing_id = Uuid::new_v4();
+        known.standing.insert((Uuid::nil(), "b".into(), "1".into()), (standing_id, [9; 32]));
+        let mut plan = Plan::default();
+        let first = bid("a", 1);
+        let mut reused = bid("c", 3);
+        reused.id = first.id;
+        let batch = [first.clone(), bid("a", 2), first.clone(), bid("b", 4), reused];
+        let results: Vec<_> = batch
+            .iter()
+            .map(|b| {
+                let next = 100 + plan.entries.len() as i64;
+                plan_bid(b, now, &mut tenders, &mut known, &mut plan, next)
+            })
+            .collect();
+        let (new_a, _) = results[0].as_ref().unwrap();
+        assert_eq!((new_a.bid.log_index, new_a.event.as_ref().map(|e| e.seq)), (100, Some(5)));
+        let (replacing, _) = results[1].as_ref().unwrap();
+        let data = &replacing.event.as_ref().unwrap().data;
+        assert_eq!(data["replaces"], hex::encode([1u8; 32]));
+        assert_eq!(data["bids_received"], 2, "a replacement does not add a standing bid");
+        let (retry, entry) = results[2].as_ref().unwrap();
+        assert!(retry.event.is_none() && entry.is_none(), "a retry in the same batch is answered, not recorded");
+        assert_eq!(retry.bid.id, first.id);
+        let (b, _) = results[3].as_ref().unwrap();
+        assert_eq!(b.event.as_ref().unwrap().data["replaces"], hex::encode([9u8; 32]));
+        assert!(matches!(results[4], Err(StoreError::Conflict(_))), "a reused id fails alone");
+        assert_eq!(plan.bids.len(), 3);
+        assert_eq!(plan.entries.len(), 3);
+        assert_eq!(plan.replaced, vec![first.id.to_string(), standing_id.to_string()]);
+        assert_eq!(plan.bids.iter().map(|r| r.log_index).collect::<Vec<_>>(), vec![100, 101, 102]);
+        let locked = &tenders[&Uuid::nil()];
+        assert_eq!((locked.seq, locked.active, locked.changed), (7, 2, true));
+
+        // After the deadline: a new bid is refused, a retry still answered.
+        let late = t.deadline;
+        let mut plan = Plan::default();
+        let refused = plan_bid(&bid("d", 5), late, &mut tenders, &mut known, &mut plan, 103);
+        assert!(matches!(refused, Err(StoreError::Domain(_))));
+        assert!(plan_bid(&first, late, &mut tenders, &mut known, &mut plan, 103).is_ok());
+        assert!(plan.bids.is_empty());
+        let mut elsewhere = bid("e", 6);
+        elsewhere.tender_id = Uuid::max();
+        assert!(matches!(
+            plan_bid(&elsewhere, now, &mut tenders, &mut known, &mut plan, 103),
+            Err(StoreError::NotFound("tender"))
+        ));
+    }
+}

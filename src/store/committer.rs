@@ -117,7 +117,15 @@ async fn record(store: &DynStore, batch: Synced, on_commit: &OnCommit) {
 
 async fn commit(store: &DynStore, bids: &[NewBid], synced: std::time::Duration) -> super::BatchResult {
     let started = std::time::Instant::now();
-    let results = store.submit_bids(bids).await?;
+    let results = match store.submit_bids(bids).await {
+        // Nothing of it was written (another node raced it): once more,
+        // with fresh reads, so the bid at fault fails alone.
+        Err(StoreError::Batch(reason)) => {
+            tracing::info!(%reason, "retrying a batch");
+            store.submit_bids(bids).await?
+        }
+        other => other?,
+    };
     tracing::debug!(
         bids = bids.len(),
         sync_us = synced.as_micros() as u64,
