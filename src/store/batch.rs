@@ -159,6 +159,7 @@ macro_rules! shared_batch_impl {
             /// writer uses, so nodes never deadlock), one checkpoint at the end.
             pub(crate) async fn submit_batch(&self, bids: &[$crate::store::NewBid]) -> $crate::store::batch::BatchResult {
                 use $crate::store::StoreError;
+                let started = std::time::Instant::now();
                 let mut tx = self.begin_write().await?;
                 let now = Self::clock(&mut tx).await?;
                 let now_us = $crate::store::to_micros(now);
@@ -183,7 +184,9 @@ macro_rules! shared_batch_impl {
                 let base: i64 = sqlx::query_scalar(concat!("SELECT size FROM log_head WHERE id = 1", $for_update))
                     .fetch_one(&mut *tx)
                     .await?;
+                let locked = started.elapsed();
                 let mut known = Self::batch_known(&mut tx, bids, &ids).await?;
+                let read = started.elapsed();
                 let mut plan = $crate::store::batch::Plan::default();
                 let results: Vec<_> = bids
                     .iter()
@@ -258,7 +261,16 @@ macro_rules! shared_batch_impl {
                             .await?;
                     }
                 }
+                let written = started.elapsed();
                 tx.commit().await?;
+                tracing::trace!(
+                    target: "bidroom::store::committer",
+                    lock_us = locked.as_micros() as u64,
+                    read_us = (read - locked).as_micros() as u64,
+                    write_us = (written - read).as_micros() as u64,
+                    commit_us = (started.elapsed() - written).as_micros() as u64,
+                    "batch stages"
+                );
                 // Bids of this batch (new ones and in-batch retries) prove
                 // inclusion in the batch's checkpoint; new ones get their
                 // receipt from the nodes the append touched.
