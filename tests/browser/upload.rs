@@ -92,3 +92,73 @@ async fn a_broken_upload_resumes_from_the_servers_offset() {
     b.close().await;
     server.stop().await;
 }
+
+/// Makes every PATCH hang, as if the tab were closed mid-upload.
+const STALL: &str = r#"
+window.__stalled = 0;
+XMLHttpRequest.prototype.send = function () { window.__stalled += 1; };
+return true;
+"#;
+
+/// The page is reloaded while a sealed bid is uploading: the bid sealed
+/// before the reload is offered again and submitted unchanged (the form is
+/// empty after the reload, so nothing can have been sealed anew); once it
+/// has its receipt it is no longer offered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_bid_survives_a_reload() {
+    let server = Server::start().await;
+    let tender = server.tender("Bridge inspection", 3600, None).await;
+    let id = tender["id"].as_str().expect("id").to_string();
+    let b = Browser::start("pending", "en-US").await;
+    let page = server.url(&format!("/tenders/{id}/bid"));
+
+    b.goto(&page).await;
+    b.wait_for("document.getElementById('generate-key')", 20).await;
+    b.click("#generate-key").await;
+    b.wait_for("document.getElementById('bidder-name')", 20).await;
+    b.fill("#bidder-name", "Reload Inspection Ltd").await;
+    b.click("#register-go").await;
+    b.wait_for("document.getElementById('registered')", 20).await;
+
+    let doc: Vec<u8> = (0..400_000u32).map(|i| (i * 11 % 251) as u8).collect();
+    let doc_path = server.data_dir.path().join("inspection.pdf");
+    std::fs::write(&doc_path, &doc).expect("write doc");
+    b.fill("#field-price", "51000.00").await;
+    b.fill("#field-days", "30").await;
+    let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
+    input.send_keys(&doc_path.display().to_string()).await.expect("attach");
+    assert_eq!(b.js(STALL, vec![]).await, true);
+    b.click("#seal").await;
+    b.wait_for("window.__stalled > 0", 60).await;
+    assert_eq!(server.get(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
+
+    b.goto(&page).await;
+    let note = b.wait_for("(document.getElementById('pending-note') || {}).innerText", 20).await;
+    assert!(note.as_str().unwrap_or_default().contains("has not reached the server"), "{note}");
+    b.screenshot("2-pending-after-reload").await;
+    assert_eq!(b.js("return document.getElementById('field-price').value", vec![]).await, "");
+    b.click("#retry").await;
+    let receipt = b.wait_for("(document.getElementById('receipt-status') || {}).innerText", 60).await;
+    assert!(receipt.as_str().unwrap_or_default().starts_with('✓'), "{receipt}");
+    assert_eq!(b.js("return !!document.getElementById('pending-note')", vec![]).await, false);
+
+    // The stored bid is the one sealed before the reload.
+    let summary = server.get(&format!("/api/v1/tenders/{id}/bids")).await;
+    assert_eq!(summary["count"], 1);
+    let envelope = Envelope::parse(&server.blob(summary["envelope_hashes"][0].as_str().expect("hash"))).expect("env");
+    let share = open_share(&envelope, 1, &server.server_custodian_key()).expect("share");
+    let k = rebuild_key(&envelope, &[share]).expect("key");
+    let mut plain = Vec::new();
+    let stream = server.blob(&hex::encode(envelope.documents[0].sha256));
+    decrypt_document(&envelope, &k, 0, &stream[..], &mut plain).expect("decrypts");
+    assert_eq!(plain, doc);
+
+    // Once received, it is not offered again.
+    b.goto(&page).await;
+    b.wait_for("document.getElementById('receipt-status')", 20).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(b.js("return !!document.getElementById('pending-note')", vec![]).await, false);
+
+    b.close().await;
+    server.stop().await;
+}

@@ -5,6 +5,7 @@
 
 import { b64url, concat, label, uuidBytes } from "./bytes.js";
 import { api, download, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
+import { forgetPending, loadPending, savePending } from "./pending.js";
 import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
 import * as keys from "./keyfile.js";
 import { sealBid } from "./seal.js";
@@ -197,12 +198,15 @@ function bidSection() {
       progress.value = 100;
       const saved = { bid_id: answer.bid_id, receipt: answer.receipt, envelope_hash: sealed.envelopeHash };
       localStorage.setItem(BID_KEY, JSON.stringify(saved));
+      await forgetPending(id).catch(() => {});
+      document.getElementById("pending-note")?.remove();
       status.replaceChildren();
       await showReceipt(saved);
     } catch (err) {
       // A refusal (4xx) will not change on retry; a cut connection or a 5xx may.
       unsent = err.status && err.status < 500 ? null : sealed;
       retry.hidden = !unsent;
+      if (!unsent) await forgetPending(id).catch(() => {});
       showError(status, err);
     }
   };
@@ -243,6 +247,10 @@ function bidSection() {
       progressBox.hidden = false;
       progress.removeAttribute("value");
       const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: [...docs.files], signer: identity });
+      // Kept until the receipt, so a reload does not lose it; the upload
+      // goes on even if this browser will not store it.
+      await savePending(id, sealed).catch(() => {});
+      document.getElementById("pending-note")?.remove();
       await send(sealed);
     } catch (err) {
       showError(status, err);
@@ -250,6 +258,24 @@ function bidSection() {
       submit.disabled = false;
     }
   });
+  // A bid sealed here earlier that never got its receipt (the page was
+  // reloaded or closed mid-upload): offer to send that same sealed bid.
+  loadPending(id)
+    .then((kept) => {
+      if (!kept || unsent) return;
+      unsent = kept;
+      retry.hidden = false;
+      const discard = el("button", { type: "button", class: "secondary", id: "discard-pending" }, t("bid.pending.discard"));
+      const note = el("p", { class: "warn", id: "pending-note", role: "status" }, t("bid.pending", { at: fmtTime(new Date(kept.sealedAt)) }), " ", discard);
+      discard.addEventListener("click", async () => {
+        unsent = null;
+        retry.hidden = true;
+        note.remove();
+        await forgetPending(id).catch(() => {});
+      });
+      form.prepend(note);
+    })
+    .catch(() => {});
   box.append(form);
   return box;
 }
