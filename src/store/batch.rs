@@ -168,16 +168,17 @@ macro_rules! shared_batch_impl {
                 ids.dedup();
                 let mut tenders = std::collections::HashMap::new();
                 for id in &ids {
-                    let row = sqlx::query(concat!("SELECT doc, last_seq FROM tenders WHERE id = $1", $for_update))
-                        .bind(id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    // The lock and the count of standing bids in one round trip.
+                    let row = sqlx::query(concat!(
+                        "SELECT doc, last_seq, (SELECT COUNT(*) FROM bids WHERE bids.tender_id = tenders.id AND bids.status = 'active') AS active FROM tenders WHERE id = $1",
+                        $for_update
+                    ))
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
                     let Some(row) = row else { continue };
                     let stored = $crate::store::shared::tender_from_row(&row)?;
-                    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bids WHERE tender_id = $1 AND status = 'active'")
-                        .bind(id.to_string())
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let active: i64 = sqlx::Row::try_get(&row, "active")?;
                     let locked = $crate::store::batch::LockedTender { tender: stored.tender, seq: stored.last_seq, active, changed: false };
                     tenders.insert(*id, locked);
                 }

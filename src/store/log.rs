@@ -97,9 +97,42 @@ pub trait LogStore: Send + Sync {
     async fn log_entries(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>>;
 }
 
+/// Reads the stored nodes among `ids` into `out` (a map by node id), in
+/// one statement per 200 ids instead of one per node.
+macro_rules! fetch_nodes {
+    ($conn:expr, $db:ty, $ids:expr, $out:expr) => {{
+        use sqlx::Row;
+        for chunk in $ids.chunks(200) {
+            let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push("(level = ")
+                    .push_bind(i64::from(id.level))
+                    .push(" AND idx = ")
+                    .push_bind(id.index as i64)
+                    .push(")");
+            }
+            for row in qb.build().fetch_all($conn).await? {
+                let level: i64 = row.try_get("level")?;
+                let index: i64 = row.try_get("idx")?;
+                let hash: Vec<u8> = row.try_get("hash")?;
+                let hash: $crate::ledger::Hash = hash
+                    .try_into()
+                    .map_err(|_| $crate::store::StoreError::Corrupt("log node is not 32 bytes".into()))?;
+                let level =
+                    u8::try_from(level).map_err(|_| $crate::store::StoreError::Corrupt("log node level".into()))?;
+                $out.insert($crate::ledger::NodeId::new(level, index as u64), hash);
+            }
+        }
+    }};
+}
+pub(crate) use fetch_nodes;
+
 /// Implements [`LogStore`] for a backend.
 macro_rules! shared_log_read_impl {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::LogStore for $store {
             async fn log_size(&self) -> $crate::store::StoreResult<u64> {
@@ -125,21 +158,7 @@ macro_rules! shared_log_read_impl {
             ) -> $crate::store::StoreResult<std::collections::HashMap<$crate::ledger::NodeId, $crate::ledger::Hash>>
             {
                 let mut out = std::collections::HashMap::with_capacity(ids.len());
-                let mut conn = self.reader().acquire().await?;
-                for id in ids {
-                    let hash: Option<Vec<u8>> =
-                        sqlx::query_scalar("SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2")
-                            .bind(i64::from(id.level))
-                            .bind(id.index as i64)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                    if let Some(h) = hash {
-                        let h: $crate::ledger::Hash = h
-                            .try_into()
-                            .map_err(|_| $crate::store::StoreError::Corrupt("log node is not 32 bytes".into()))?;
-                        out.insert(*id, h);
-                    }
-                }
+                $crate::store::log::fetch_nodes!(self.reader(), $db, ids, out);
                 Ok(out)
             }
 
@@ -253,6 +272,9 @@ macro_rules! shared_log_impl {
                     .await?;
                 let mut size = size as u64;
                 let mut cache = std::collections::HashMap::new();
+                // Every older node the append and the new root need is on the
+                // old tree's frontier: read it at once.
+                $crate::store::log::fetch_nodes!(&mut **tx, $db, root_plan(size), cache);
                 let mut indices = Vec::with_capacity(entries.len());
                 // Hashes are computed in memory (new nodes come from the
                 // cache, older ones from the table); the rows are written

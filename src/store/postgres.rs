@@ -71,5 +71,5 @@ super::shared::shared_store_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
 super::log::shared_log_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
 super::bids::shared_bids_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
 super::batch::shared_batch_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
-super::log::shared_log_read_impl!(PgStore);
+super::log::shared_log_read_impl!(PgStore, sqlx::Postgres);
 super::opening::shared_opening_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");

@@ -82,5 +82,5 @@ super::shared::shared_store_impl!(SqliteStore, sqlx::Sqlite, "");
 super::log::shared_log_impl!(SqliteStore, sqlx::Sqlite, "");
 super::bids::shared_bids_impl!(SqliteStore, sqlx::Sqlite, "");
 super::batch::shared_batch_impl!(SqliteStore, sqlx::Sqlite, "");
-super::log::shared_log_read_impl!(SqliteStore);
+super::log::shared_log_read_impl!(SqliteStore, sqlx::Sqlite);
 super::opening::shared_opening_impl!(SqliteStore, sqlx::Sqlite, "");
