@@ -35,6 +35,42 @@ XMLHttpRequest.prototype.send = function (body) {
 return true;
 "#;
 
+/// Opens the bid page, makes a key in the browser and registers it.
+async fn registered_bidder(server: &Server, b: &Browser, id: &str, name: &str) -> String {
+    let page = server.url(&format!("/tenders/{id}/bid"));
+    b.goto(&page).await;
+    b.wait_for("document.getElementById('generate-key')", 20).await;
+    b.click("#generate-key").await;
+    b.wait_for("document.getElementById('bidder-name')", 20).await;
+    b.fill("#bidder-name", name).await;
+    b.click("#register-go").await;
+    b.wait_for("document.getElementById('registered')", 20).await;
+    page
+}
+
+/// Fills the form and attaches `doc` (written to the data directory as `file`).
+async fn fill_bid(server: &Server, b: &Browser, price: &str, days: &str, file: &str, doc: &[u8]) {
+    let doc_path = server.data_dir.path().join(file);
+    std::fs::write(&doc_path, doc).expect("write doc");
+    b.fill("#field-price", price).await;
+    b.fill("#field-days", days).await;
+    let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
+    input.send_keys(&doc_path.display().to_string()).await.expect("attach");
+}
+
+/// The tender holds exactly one bid, and its document decrypts to `doc`.
+async fn assert_one_bid_with(server: &Server, id: &str, doc: &[u8]) {
+    let summary = server.get(&format!("/api/v1/tenders/{id}/bids")).await;
+    assert_eq!(summary["count"], 1);
+    let envelope = Envelope::parse(&server.blob(summary["envelope_hashes"][0].as_str().expect("hash"))).expect("env");
+    let share = open_share(&envelope, 1, &server.server_custodian_key()).expect("share");
+    let k = rebuild_key(&envelope, &[share]).expect("key");
+    let mut plain = Vec::new();
+    let stream = server.blob(&hex::encode(envelope.documents[0].sha256));
+    decrypt_document(&envelope, &k, 0, &stream[..], &mut plain).expect("decrypts");
+    assert_eq!(plain, doc);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_upload_resumes_from_the_servers_offset() {
     let server = Server::start().await;
@@ -42,21 +78,9 @@ async fn a_broken_upload_resumes_from_the_servers_offset() {
     let id = tender["id"].as_str().expect("id").to_string();
     let b = Browser::start("upload", "en-US").await;
 
-    b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
-    b.wait_for("document.getElementById('generate-key')", 20).await;
-    b.click("#generate-key").await;
-    b.wait_for("document.getElementById('bidder-name')", 20).await;
-    b.fill("#bidder-name", "Resume Dredging Co").await;
-    b.click("#register-go").await;
-    b.wait_for("document.getElementById('registered')", 20).await;
-
+    registered_bidder(&server, &b, &id, "Resume Dredging Co").await;
     let doc: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 253) as u8).collect();
-    let doc_path = server.data_dir.path().join("plans.pdf");
-    std::fs::write(&doc_path, &doc).expect("write doc");
-    b.fill("#field-price", "88000.00").await;
-    b.fill("#field-days", "120").await;
-    let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
-    input.send_keys(&doc_path.display().to_string()).await.expect("attach");
+    fill_bid(&server, &b, "88000.00", "120", "plans.pdf", &doc).await;
     assert_eq!(b.js(BREAK_ONCE, vec![]).await, true);
     b.click("#seal").await;
     let receipt = b.wait_for("(document.getElementById('receipt-status') || {}).innerText", 90).await;
@@ -79,15 +103,7 @@ async fn a_broken_upload_resumes_from_the_servers_offset() {
     assert!(resumed[1] > 1_000_000, "resumed from the server's offset: {patches}");
 
     // The stored document is the one sealed.
-    let summary = server.get(&format!("/api/v1/tenders/{id}/bids")).await;
-    assert_eq!(summary["count"], 1);
-    let envelope = Envelope::parse(&server.blob(summary["envelope_hashes"][0].as_str().expect("hash"))).expect("env");
-    let share = open_share(&envelope, 1, &server.server_custodian_key()).expect("share");
-    let k = rebuild_key(&envelope, &[share]).expect("key");
-    let mut plain = Vec::new();
-    let stream = server.blob(&hex::encode(envelope.documents[0].sha256));
-    decrypt_document(&envelope, &k, 0, &stream[..], &mut plain).expect("decrypts");
-    assert_eq!(plain, doc);
+    assert_one_bid_with(&server, &id, &doc).await;
 
     b.close().await;
     server.stop().await;
@@ -110,23 +126,9 @@ async fn a_sealed_bid_survives_a_reload() {
     let tender = server.tender("Bridge inspection", 3600, None).await;
     let id = tender["id"].as_str().expect("id").to_string();
     let b = Browser::start("pending", "en-US").await;
-    let page = server.url(&format!("/tenders/{id}/bid"));
-
-    b.goto(&page).await;
-    b.wait_for("document.getElementById('generate-key')", 20).await;
-    b.click("#generate-key").await;
-    b.wait_for("document.getElementById('bidder-name')", 20).await;
-    b.fill("#bidder-name", "Reload Inspection Ltd").await;
-    b.click("#register-go").await;
-    b.wait_for("document.getElementById('registered')", 20).await;
-
+    let page = registered_bidder(&server, &b, &id, "Reload Inspection Ltd").await;
     let doc: Vec<u8> = (0..400_000u32).map(|i| (i * 11 % 251) as u8).collect();
-    let doc_path = server.data_dir.path().join("inspection.pdf");
-    std::fs::write(&doc_path, &doc).expect("write doc");
-    b.fill("#field-price", "51000.00").await;
-    b.fill("#field-days", "30").await;
-    let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
-    input.send_keys(&doc_path.display().to_string()).await.expect("attach");
+    fill_bid(&server, &b, "51000.00", "30", "inspection.pdf", &doc).await;
     assert_eq!(b.js(STALL, vec![]).await, true);
     b.click("#seal").await;
     b.wait_for("window.__stalled > 0", 60).await;
@@ -143,15 +145,7 @@ async fn a_sealed_bid_survives_a_reload() {
     assert_eq!(b.js("return !!document.getElementById('pending-note')", vec![]).await, false);
 
     // The stored bid is the one sealed before the reload.
-    let summary = server.get(&format!("/api/v1/tenders/{id}/bids")).await;
-    assert_eq!(summary["count"], 1);
-    let envelope = Envelope::parse(&server.blob(summary["envelope_hashes"][0].as_str().expect("hash"))).expect("env");
-    let share = open_share(&envelope, 1, &server.server_custodian_key()).expect("share");
-    let k = rebuild_key(&envelope, &[share]).expect("key");
-    let mut plain = Vec::new();
-    let stream = server.blob(&hex::encode(envelope.documents[0].sha256));
-    decrypt_document(&envelope, &k, 0, &stream[..], &mut plain).expect("decrypts");
-    assert_eq!(plain, doc);
+    assert_one_bid_with(&server, &id, &doc).await;
 
     // Once received, it is not offered again.
     b.goto(&page).await;

@@ -4,6 +4,7 @@
 
 import { b64url, concat, hex, label, random, sha256, unb64url, utf8, equal } from "./bytes.js";
 import { importPrivate, publicFromScalar } from "./hpke.js";
+import { idbStore } from "./idb.js";
 
 export const DEFAULT_ITERATIONS = 600000;
 const ECDSA = { name: "ECDSA", namedCurve: "P-256" };
@@ -106,24 +107,7 @@ export async function importCustodianKey(text, passphrase) {
 
 // The browser's own copy of the bidder key: IndexedDB holds the CryptoKey
 // itself (structured clone), so the private key never leaves the browser.
-function db() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open("bidroom", 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("keys");
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-async function tx(mode, f) {
-  const d = await db();
-  return new Promise((resolve, reject) => {
-    const t = d.transaction("keys", mode);
-    const req = f(t.objectStore("keys"));
-    t.oncomplete = () => resolve(req && req.result);
-    t.onerror = () => reject(t.error);
-  });
-}
+const tx = idbStore("bidroom", "keys");
 
 /** Saves the bidder key in this browser. */
 export const storeBidderKey = (k) => tx("readwrite", (s) => s.put({ privateKey: k.privateKey, pub: k.pub, id: k.id }, "bidder"));

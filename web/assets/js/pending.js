@@ -3,24 +3,9 @@
 // that took long to seal and upload. Only what the server would get is
 // kept: the signed envelope and the ciphertexts; nothing here reveals the bid.
 
-function db() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open("bidroom-pending", 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("bids");
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
+import { idbStore } from "./idb.js";
 
-async function tx(mode, f) {
-  const d = await db();
-  return new Promise((resolve, reject) => {
-    const t = d.transaction("bids", mode);
-    const req = f(t.objectStore("bids"));
-    t.oncomplete = () => resolve(req && req.result);
-    t.onerror = () => reject(t.error);
-  });
-}
+const tx = idbStore("bidroom-pending", "bids");
 
 /** Keeps a sealed bid for this tender until it is forgotten. */
 export const savePending = (tenderId, sealed) => tx("readwrite", (s) => s.put({ ...sealed, sealedAt: Date.now() }, tenderId));
