@@ -2,12 +2,12 @@
 //! registration, sealing with documents, receipts, replacement, withdrawal
 //! and the refusals a bidder meets.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use bidroom::cli::common::{KeyArgs, ServerArgs};
+use bidroom::cli::common::KeyArgs;
 use bidroom::cli::keygen::{self, KeygenArgs, KindArg};
-use bidroom::cli::receipt::{self, Check, CheckFailed, VerifyArgs};
-use bidroom::cli::seal::{self, SealArgs, Sealed};
+use bidroom::cli::receipt::{self, Check, CheckFailed};
+use bidroom::cli::seal::{self, Sealed};
 use bidroom::cli::{bidder, withdraw};
 use bidroom::client::{Client, ClientError};
 use bidroom::domain::DomainError;
@@ -17,80 +17,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::common::{TestApp, published_tender};
-
-/// Test keys use few PBKDF2 iterations; the default is for real keys.
-const ITERATIONS: u32 = 1_000;
-
-/// A scratch directory with a passphrase file.
-struct Scratch {
-    dir: tempfile::TempDir,
-    passphrase: PathBuf,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let passphrase = dir.path().join("passphrase");
-        std::fs::write(&passphrase, "correct horse battery staple\n").expect("write passphrase");
-        Scratch { dir, passphrase }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn key_args(&self, key: &Path) -> KeyArgs {
-        KeyArgs { key: key.to_path_buf(), passphrase_file: Some(self.passphrase.clone()) }
-    }
-
-    /// Makes a bidder key file named `name`.
-    async fn keygen(&self, name: &str) -> PathBuf {
-        let out = self.path(name);
-        let args = KeygenArgs {
-            kind: KindArg::Bidder,
-            out: out.clone(),
-            iterations: ITERATIONS,
-            passphrase_file: Some(self.passphrase.clone()),
-        };
-        keygen::run(args).await.expect("keygen");
-        out
-    }
-
-    /// Makes and registers a bidder key.
-    async fn bidder(&self, app: &TestApp, name: &str) -> PathBuf {
-        let key = self.keygen(&format!("{name}.key")).await;
-        let args = bidder::RegisterArgs { server: server(app), key: self.key_args(&key), name: name.into() };
-        bidder::register(args).await.expect("register");
-        key
-    }
-
-    fn write_form(&self, name: &str, form: &Value) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, form.to_string()).expect("write form");
-        path
-    }
-
-    fn seal_args(&self, app: &TestApp, tender: &str, key: &Path, form: &Path, tag: &str) -> SealArgs {
-        SealArgs {
-            server: server(app),
-            tender: tender.parse().expect("uuid"),
-            lot: "1".into(),
-            key: self.key_args(key),
-            form: form.to_path_buf(),
-            docs: Vec::new(),
-            receipt_out: Some(self.path(&format!("receipt-{tag}.json"))),
-            envelope_out: Some(self.path(&format!("envelope-{tag}.json"))),
-        }
-    }
-
-    fn verify_args(&self, app: &TestApp, receipt: &Path) -> VerifyArgs {
-        VerifyArgs { file: receipt.to_path_buf(), server: server(app), log_key: None, envelope: None }
-    }
-}
-
-fn server(app: &TestApp) -> ServerArgs {
-    ServerArgs { server: app.base.clone() }
-}
+use crate::support::scratch::{ITERATIONS, Scratch, server};
 
 fn good_form() -> Value {
     json!({"price": "1234.50", "days": 90})
@@ -114,7 +41,7 @@ fn api_code(err: &anyhow::Error) -> String {
 #[tokio::test]
 async fn keygen_round_trip_refuses_overwrite_and_wrong_passphrase() {
     let s = Scratch::new();
-    let key = s.keygen("bidder.key").await;
+    let key = s.keygen(KindArg::Bidder, "bidder.key").await;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -163,7 +90,7 @@ async fn keygen_round_trip_refuses_overwrite_and_wrong_passphrase() {
 
 async fn register_is_idempotent(app: TestApp) {
     let s = Scratch::new();
-    let key = s.keygen("acme.key").await;
+    let key = s.keygen(KindArg::Bidder, "acme.key").await;
     let args = bidder::RegisterArgs { server: server(&app), key: s.key_args(&key), name: "ACME Roads Ltd".into() };
     let first = bidder::register(args.clone()).await.expect("register");
     let file = KeyFile::parse(&std::fs::read(&key).expect("read")).expect("parse");
@@ -363,7 +290,7 @@ async fn submission_after_the_deadline_is_refused(app: TestApp) {
 /// An unknown tender is a clear `not_found`, not a crash.
 async fn unknown_tender(app: TestApp) {
     let s = Scratch::new();
-    let key = s.keygen("k.key").await;
+    let key = s.keygen(KindArg::Bidder, "k.key").await;
     let form = s.write_form("form.json", &good_form());
     let err = seal::run(s.seal_args(&app, &Uuid::new_v4().to_string(), &key, &form, "x")).await.expect_err("404");
     assert_eq!(api_code(&err), "not_found", "{err:#}");

@@ -7,16 +7,15 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use bidroom::client::Client;
 use bidroom::ledger::Verifier;
 use bidroom::verify::verify_tender;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::bids::{register, seal, submit};
-use crate::common::{ADMIN_TOKEN, Backend, TestApp, draft_json, rfc3339, server_now, wait_for_state};
+use crate::common::{ADMIN_TOKEN, Backend, Draft, TestApp, events, wait_events, wait_for_state};
 
 /// Bids in the tender.
 const BIDS: usize = 5;
@@ -87,18 +86,15 @@ fn use_node(app: &mut TestApp, node: &Node) {
 }
 
 /// A tender opened by the server alone; `bids` bidders submit one bid each.
-/// Returns the tender id and the envelope hashes of the bids.
+/// Returns the tender id.
 async fn tender_with_bids(app: &TestApp, bids: usize) -> String {
-    let now = server_now(app).await;
     let deadline = 4 + bids as i64 / 2;
-    let mut draft = draft_json(now, deadline);
-    draft["opening_at"] = json!(rfc3339(now + time::Duration::seconds(deadline + 1)));
-    draft["custody"] = json!({"threshold": 1, "custodians": ["server"]});
-    let (s, v) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft)).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["id"].as_str().expect("id").to_string();
-    let (s, v) = app.admin(Method::POST, &format!("/api/v1/tenders/{id}/publish"), None).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = Draft::on(app, deadline)
+        .await
+        .opening_in(deadline + 1)
+        .custody(json!({"threshold": 1, "custodians": ["server"]}))
+        .published(app)
+        .await;
     for i in 0..bids {
         let key = register(app, &format!("Bidder {i}")).await;
         let sealed = seal(app, &id, &key, &format!("{}.00", 100 + i), &[]).await;
@@ -108,28 +104,8 @@ async fn tender_with_bids(app: &TestApp, bids: usize) -> String {
     id
 }
 
-/// All events of a tender.
-async fn events(app: &TestApp, tender: &str) -> Vec<Value> {
-    let (s, v) = app.get(&format!("/api/v1/tenders/{tender}/events?limit=200")).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["events"].as_array().expect("events").clone()
-}
-
 fn count(events: &[Value], kind: &str) -> usize {
     events.iter().filter(|e| e["type"] == kind).count()
-}
-
-/// Polls the events until `done` holds; returns them.
-async fn wait_events(app: &TestApp, tender: &str, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ev = events(app, tender).await;
-        if done(&ev) {
-            return ev;
-        }
-        assert!(Instant::now() < until, "waited in vain for {what}: {ev:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The whole opening, checked after the fact: one outcome event per bid,
@@ -222,7 +198,4 @@ async fn two_nodes_open_a_tender_once(mut app: TestApp) {
     drop((first, second));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_postgres_nodes_open_a_tender_once() {
-    crate::common::run_postgres(two_nodes_open_a_tender_once).await
-}
+crate::on_postgres!(two_nodes_open_a_tender_once);

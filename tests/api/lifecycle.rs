@@ -1,13 +1,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{TestApp, draft_json, parse_time, published_tender, rfc3339, server_now};
+use crate::common::{Draft, TestApp, parse_time, published_tender, rfc3339};
 
 async fn create_edit_publish_amend_cancel_with_public_history(app: TestApp) {
     let officer = app.staff("officer").await;
-    let now = server_now(&app).await;
-    let mut draft = draft_json(now, 3600);
-    draft.as_object_mut().unwrap().remove("opening_at");
+    let mut draft = Draft::on(&app, 3600).await.opening_at_deadline().json();
     let (s, v) = app.call(Method::POST, "/api/v1/tenders", Some(&officer), Some(&draft)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::common::{TestApp, draft_json, parse_time, published_tender, rfc3339, server_now, wait_for_state};
+use crate::common::{Draft, TestApp, parse_time, published_tender, rfc3339, wait_for_state};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -187,9 +187,7 @@ async fn hello_carries_the_server_clock(app: TestApp) {
 }
 
 async fn refuses_drafts_bad_cursors_and_plain_requests(app: TestApp) {
-    let now = server_now(&app).await;
-    let (_, v) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft_json(now, 3600))).await;
-    let draft = v["id"].as_str().unwrap().to_string();
+    let draft = Draft::on(&app, 3600).await.create(&app).await;
     let err = tokio_tungstenite::connect_async(live_url(&app, &draft, None)).await.expect_err("draft refused");
     assert!(err.to_string().contains("404"), "{err}");
     let id = published_tender(&app, 3600).await;
@@ -240,8 +238,10 @@ struct Node {
     serving: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-async fn second_node(app: &TestApp) -> Option<Node> {
-    let crate::common::Backend::Postgres { url, schema } = app.backend.clone() else { return None };
+async fn second_node(app: &TestApp) -> Node {
+    let crate::common::Backend::Postgres { url, schema } = app.backend.clone() else {
+        panic!("a second node needs the PostgreSQL backend");
+    };
     // Nodes share one data directory (ciphertext files and the keys: log,
     // custodian, pseudonyms), as in a deployment on a shared volume.
     let mut cfg = bidroom::config::ServeConfig::for_data_dir(app.data_dir.path().to_path_buf());
@@ -253,7 +253,7 @@ async fn second_node(app: &TestApp) -> Option<Node> {
     let addr = listener.local_addr().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
     let serving = tokio::spawn(node.serve(listener, stop.clone()));
-    Some(Node { addr, stop, serving })
+    Node { addr, stop, serving }
 }
 
 impl Node {
@@ -265,7 +265,7 @@ impl Node {
 
 /// Events committed through the first node reach the second node's viewers.
 async fn other_nodes_events_reach_this_nodes_viewers(app: TestApp) {
-    let Some(node_b) = second_node(&app).await else { return };
+    let node_b = second_node(&app).await;
     let id = published_tender(&app, 3600).await;
     let url = format!("ws://{}/api/v1/tenders/{id}/live", node_b.addr);
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connects to node B");
@@ -292,7 +292,7 @@ async fn presence_reaches(ws: &mut Ws, viewers: usize, bidders: usize) {
 /// signed in on two nodes once, and a node's viewers leave the count when
 /// they go.
 async fn presence_adds_up_across_nodes(app: TestApp) {
-    let Some(node_b) = second_node(&app).await else { return };
+    let node_b = second_node(&app).await;
     let id = published_tender(&app, 3600).await;
     let tender = uuid::Uuid::parse_str(&id).unwrap();
     let key = crate::bids::register(&app, "Acme Roads Ltd").await;
@@ -410,34 +410,6 @@ crate::on_both_backends!(
     bidder_signs_in_under_a_pseudonym,
 );
 
-mod tight {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_limits_connections_per_address() {
-        crate::common::run_sqlite_with(super::tight, super::limits_connections_per_address).await
-    }
+crate::on_both_backends!(with tight: limits_connections_per_address, stalled_viewer_is_closed_without_delaying_others);
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_limits_connections_per_address() {
-        crate::common::run_postgres_with(super::tight, super::limits_connections_per_address).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_other_nodes_events_reach_this_nodes_viewers() {
-        crate::common::run_postgres(super::other_nodes_events_reach_this_nodes_viewers).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_presence_adds_up_across_nodes() {
-        crate::common::run_postgres(super::presence_adds_up_across_nodes).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_stalled_viewer_is_closed_without_delaying_others() {
-        crate::common::run_sqlite_with(super::tight, super::stalled_viewer_is_closed_without_delaying_others).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_stalled_viewer_is_closed_without_delaying_others() {
-        crate::common::run_postgres_with(super::tight, super::stalled_viewer_is_closed_without_delaying_others).await
-    }
-}
+crate::on_postgres!(other_nodes_events_reach_this_nodes_viewers, presence_adds_up_across_nodes);

@@ -1,5 +1,9 @@
 //! Integration tests: a real server on port 0, over HTTP, on SQLite and (with
-//! `TEST_DATABASE_URL`) PostgreSQL.
+//! `TEST_DATABASE_URL`) PostgreSQL; without it the PostgreSQL variants are
+//! reported as ignored.
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod common;
 

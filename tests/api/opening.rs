@@ -3,122 +3,24 @@
 //! passing on honest openings and naming what failed when the stored data
 //! is tampered with.
 
-use std::path::{Path, PathBuf};
-
-use bidroom::cli::common::{KeyArgs, ServerArgs};
-use bidroom::cli::custodian::{self, ReleaseArgs};
+use bidroom::cli::custodian;
 use bidroom::cli::demo::{self, DemoArgs};
-use bidroom::cli::keygen::{self, KeygenArgs, KindArg};
-use bidroom::cli::seal::{self, SealArgs, Sealed};
-use bidroom::cli::{bidder, withdraw};
+use bidroom::cli::seal::Sealed;
+use bidroom::cli::withdraw;
 use bidroom::client::{Client, ClientError, ReleaseShare};
 use bidroom::ledger::Verifier;
-use bidroom::seal::{KeyFile, b64, unb64};
+use bidroom::seal::{b64, unb64};
 use bidroom::verify::{Check, Report, Status, verify_tender};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{ADMIN_TOKEN, Backend, TestApp, draft_json, rfc3339, server_now, wait_for_state};
-
-/// Test keys use few PBKDF2 iterations.
-const ITERATIONS: u32 = 1_000;
-
-/// A scratch directory with a passphrase file.
-struct Scratch {
-    dir: tempfile::TempDir,
-    passphrase: PathBuf,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let passphrase = dir.path().join("passphrase");
-        std::fs::write(&passphrase, "correct horse battery staple\n").expect("write passphrase");
-        Scratch { dir, passphrase }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn key_args(&self, key: &Path) -> KeyArgs {
-        KeyArgs { key: key.to_path_buf(), passphrase_file: Some(self.passphrase.clone()) }
-    }
-
-    async fn keygen(&self, kind: KindArg, name: &str) -> PathBuf {
-        let out = self.path(name);
-        let args = KeygenArgs {
-            kind,
-            out: out.clone(),
-            iterations: ITERATIONS,
-            passphrase_file: Some(self.passphrase.clone()),
-        };
-        keygen::run(args).await.expect("keygen");
-        out
-    }
-
-    async fn bidder(&self, app: &TestApp, name: &str) -> PathBuf {
-        let key = self.keygen(KindArg::Bidder, &format!("{name}.key")).await;
-        let args = bidder::RegisterArgs { server: server(app), key: self.key_args(&key), name: name.into() };
-        bidder::register(args).await.expect("register");
-        key
-    }
-
-    /// A registered custodian: its key file and release token.
-    async fn custodian(&self, app: &TestApp, id: &str) -> (PathBuf, String) {
-        let key = self.keygen(KindArg::Custodian, &format!("{id}.key")).await;
-        let public = KeyFile::parse(&std::fs::read(&key).expect("read key")).expect("key file").public;
-        let body = json!({"id": id, "name": format!("Custodian {id}"), "public_key": b64(&public)});
-        let (s, v) = app.admin(Method::POST, "/api/v1/custodians", Some(&body)).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        (key, v["release_token"].as_str().expect("token").to_owned())
-    }
-
-    async fn seal(&self, app: &TestApp, tender: &str, key: &Path, price: &str, tag: &str) -> anyhow::Result<Sealed> {
-        let form = self.path(&format!("form-{tag}.json"));
-        std::fs::write(&form, json!({"price": price, "days": 90}).to_string()).expect("write form");
-        seal::run(SealArgs {
-            server: server(app),
-            tender: tender.parse().expect("uuid"),
-            lot: "1".into(),
-            key: self.key_args(key),
-            form,
-            docs: Vec::new(),
-            receipt_out: Some(self.path(&format!("receipt-{tag}.json"))),
-            envelope_out: Some(self.path(&format!("envelope-{tag}.json"))),
-        })
-        .await
-    }
-
-    fn release_args(&self, app: &TestApp, tender: &str, key: &Path, token: &str) -> ReleaseArgs {
-        ReleaseArgs {
-            server: server(app),
-            tender: tender.parse().expect("uuid"),
-            key: self.key_args(key),
-            token: Some(token.to_owned()),
-            token_file: None,
-            yes: true,
-        }
-    }
-}
-
-fn server(app: &TestApp) -> ServerArgs {
-    ServerArgs { server: app.base.clone() }
-}
+use crate::common::{ADMIN_TOKEN, Backend, Draft, TestApp, events, wait_events, wait_for_state};
+use crate::support::scratch::{Scratch, server};
 
 /// A published tender closing in `deadline_secs` and opening in `opening_secs`.
 async fn opening_tender(app: &TestApp, deadline_secs: i64, opening_secs: i64, custody: Value) -> String {
-    let now = server_now(app).await;
-    let mut draft = draft_json(now, deadline_secs);
-    draft["opening_at"] = json!(rfc3339(now + time::Duration::seconds(opening_secs)));
-    draft["custody"] = custody;
-    let (s, v) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft)).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["id"].as_str().expect("id").to_string();
-    let (s, v) = app.admin(Method::POST, &format!("/api/v1/tenders/{id}/publish"), None).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    id
+    Draft::on(app, deadline_secs).await.opening_in(opening_secs).custody(custody).published(app).await
 }
 
 /// Runs `bidroom verify` in-process.
@@ -172,12 +74,6 @@ async fn record_rows(app: &TestApp, tender: &str) -> Vec<Value> {
     let (s, v) = app.get(&format!("/api/v1/tenders/{tender}/record")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["rows"].as_array().expect("rows").clone()
-}
-
-/// The tender's events.
-async fn events(app: &TestApp, tender: &str) -> Vec<Value> {
-    let (_, v) = app.get(&format!("/api/v1/tenders/{tender}/events")).await;
-    v["events"].as_array().expect("events").clone()
 }
 
 async fn server_alone_opens_and_verify_passes(app: TestApp) {
@@ -257,8 +153,10 @@ async fn custodians_release_through_the_cli_and_bad_shares_are_blamed(app: TestA
     let err =
         custodian::release(s.release_args(&app, &tender, &mallory, &alice_token)).await.expect_err("not a custodian");
     assert!(format!("{err:#}").contains("not one of the custodians"), "{err:#}");
-    // The server's share alone is not enough.
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // The server's share alone is not enough: once the server has released,
+    // nothing opens (checked again at the end: no bid opened before Bob).
+    let released = |e: &Value| e["type"] == "custodian.released" && e["data"]["custodian"] == "server";
+    wait_events(&app, &tender, "the server's release", |ev| ev.iter().any(released)).await;
     assert_eq!(record_rows(&app, &tender).await.len(), 0);
 
     // Alice releases a share that does not match its commitment.
@@ -280,6 +178,11 @@ async fn custodians_release_through_the_cli_and_bad_shares_are_blamed(app: TestA
     wait_for_state(&app, &tender, "opened", 20).await;
     let rows = record_rows(&app, &tender).await;
     assert_eq!(rows.iter().filter(|r| r["status"] == "opened").count(), 2, "{rows:?}");
+    let all = events(&app, &tender).await;
+    let seq = |e: &Value| e["seq"].as_i64().expect("seq");
+    let bob = all.iter().find(|e| e["type"] == "custodian.released" && e["data"]["custodian"] == "bob").expect("bob");
+    let first_open = all.iter().find(|e| e["type"] == "bid.opened").expect("an opened bid");
+    assert!(seq(first_open) > seq(bob), "a bid opened before the second good share: {all:?}");
     // Alice's fault stays on the record.
     let blame: Vec<Value> = events(&app, &tender)
         .await

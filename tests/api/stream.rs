@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{TestApp, draft_json, published_tender, server_now};
+use crate::common::{Draft, TestApp, published_tender};
 
 /// The next live event frame of `kind` on `ws`.
 async fn next_event<S>(ws: &mut S, kind: &str) -> Value
@@ -92,9 +92,7 @@ async fn stream_is_set_changed_and_removed_live(app: TestApp) {
 }
 
 async fn a_drafts_stream_is_not_public_until_published(app: TestApp) {
-    let now = server_now(&app).await;
-    let (_, d) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft_json(now, 3600))).await;
-    let id = d["id"].as_str().expect("id").to_string();
+    let id = Draft::on(&app, 3600).await.create(&app).await;
     let video = json!({"url": "https://video.example.org/a.mp4", "kind": "video"});
     let (s, v) = app.admin(Method::PUT, &format!("/api/v1/tenders/{id}/stream"), Some(&video)).await;
     assert_eq!(s, StatusCode::OK, "{v}");

@@ -11,7 +11,7 @@ use crate::harness::{Browser, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
-    let server = Server::start().await;
+    let mut server = Server::for_browser().await;
     let alice = server.custodian("alice", "Alice Notary").await;
     let _bob = server.custodian("bob", "Bob Supervisor").await;
     let custody = json!({"threshold": 2, "custodians": ["server", "alice", "bob"], "release_window_minutes": 30});
@@ -41,7 +41,7 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     );
     assert!(!b.text("#err-days").await.is_empty(), "a required field left empty is flagged");
     b.screenshot("2-validation").await;
-    assert_eq!(server.get(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
+    assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
 
     // A document of three segments (64 KiB + 64 KiB + a little).
     let doc: Vec<u8> = (0..150_000u32).map(|i| (i * 31 % 251) as u8).collect();
@@ -59,7 +59,7 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     b.phone_screenshot("3-receipt").await;
 
     // The Rust code opens what the browser sealed.
-    let summary = server.get(&format!("/api/v1/tenders/{id}/bids")).await;
+    let summary = server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await;
     assert_eq!(summary["count"], 1);
     let hash = summary["envelope_hashes"][0].as_str().expect("hash").to_string();
     assert!(receipt.contains(&hash), "the receipt names the envelope {hash}: {receipt}");
@@ -87,7 +87,7 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     b.click("#withdraw").await;
     b.client.accept_alert().await.expect("confirm");
     b.wait_for("document.getElementById('receipt').innerText.includes('withdrawn')", 20).await;
-    assert_eq!(server.get(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
+    assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
     b.screenshot("4-withdrawn").await;
 
     b.close().await;

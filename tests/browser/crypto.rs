@@ -2,16 +2,19 @@
 //! HPKE (tests/vectors), Shamir both ways against vsss-rs, key files both
 //! ways, and the PROTOCOL.md worked example's derived keys.
 
-use bidroom::seal::{BidKey, BidderKey, CustodianSecretKey, KeyFile, Share, combine, split};
+use bidroom::seal::{BidKey, BidderKey, Binding, CustodianSecretKey, KeyFile, Share, combine, form_key, split};
 use serde_json::{Value, json};
 
 use crate::harness::{Browser, Server};
 
 const VECTORS: &str = include_str!("../vectors/hpke-p256-sha256-aes256gcm.json");
 
+/// The protocol document, whose worked example the browser must reproduce.
+const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_crypto_matches_vectors_and_rust() {
-    let server = Server::start().await;
+    let mut server = Server::for_browser().await;
     let b = Browser::start("crypto", "en-US").await;
     b.goto(&server.url("/")).await;
     b.wait_for("document.getElementById('groups')", 20).await;
@@ -155,16 +158,20 @@ async fn browser_crypto_matches_vectors_and_rust() {
             vec![],
         )
         .await;
-    assert_eq!(
-        example,
-        json!([
-            "0eaca29b0f6e55b01584839d0d00c12ecf398c2c320d3c4a2ebf9d61f369c4d3",
-            "e9b2683ac77e606251c7113af43d4e044069b2d47d8d8c3094edb746312752c9",
-            "fcc4a6c780e713bbd2cf95eb47fe384a49487bd1f01ba54299ca68b68a09294a",
-            "3f7c4278e882dfd0b78b8270fd41de6fea986b3b6a3386bbb844d8f765c4443b",
-            "67be7c3386f74098d614307c20d62d6744a64086fe273af1887746eb222055d5",
-        ])
+    // Checked against the document's lines (which a unit test keeps equal
+    // to the Rust code's output) and, for the form key, the Rust code itself.
+    let names = ["form_key", "documents_key", "document_key_0", "manifest_key", "key_commitment"];
+    for (name, value) in names.iter().zip(example.as_array().expect("five values")) {
+        let line = format!("{name} = {}", value.as_str().expect("hex"));
+        assert!(PROTOCOL.lines().any(|l| l == line), "the browser's {line} is not in docs/PROTOCOL.md");
+    }
+    let binding = Binding::new(
+        "6f0b8a4e-2c1d-4a5b-9e3f-1a2b3c4d5e6f".parse().expect("uuid"),
+        "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a".parse().expect("uuid"),
     );
+    let k: Vec<u8> = (1..=32).collect();
+    let rust_form_key = form_key(&binding, &BidKey::from_bytes(&k).expect("key")).expect("form key");
+    assert_eq!(example[0], json!(hex::encode(rust_form_key.as_bytes())), "the browser's form key is the Rust one");
     b.close().await;
     server.stop().await;
 }

@@ -1,107 +1,37 @@
-//! The server, the browser, and helpers to wait for the pages.
+//! The browser, the server it talks to, and helpers to wait for the pages.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bidroom::app::App;
-use bidroom::config::ServeConfig;
-use bidroom::seal::{BidderKey, Binding, CustodianSecretKey, CustodyPolicy, b64, register_message, seal_bid};
-use bidroom::store::DynStore;
+use bidroom::seal::{BidderKey, CustodianSecretKey};
 use fantoccini::{Client, ClientBuilder};
-use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-pub const ADMIN_TOKEN: &str = "browser-test-admin-token-0123456789";
+use crate::support::bids;
+use crate::support::drafts::{Draft, server_now};
+pub use crate::support::server::ADMIN_TOKEN;
+/// The server the browser tests run against: the shared test server.
+pub use crate::support::server::TestApp as Server;
 
 /// One browser at a time: the machine is small and Chromium is heavy.
 static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A running server.
-pub struct Server {
-    pub base: String,
-    pub data_dir: tempfile::TempDir,
-    pub http: reqwest::Client,
-    pub store: DynStore,
-    shutdown: CancellationToken,
-    handle: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
 impl Server {
-    pub async fn start() -> Server {
-        let data_dir = tempfile::tempdir().expect("tempdir");
-        let mut cfg = ServeConfig::for_data_dir(data_dir.path().to_path_buf());
-        cfg.admin_token = Some(ADMIN_TOKEN.to_string());
-        // Open bids one by one, as a person watching would see them.
-        cfg.opening_pace_ms = 300;
-        let app = App::build(&cfg).await.expect("server builds");
-        let store = app.state.store.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(app.serve(listener, shutdown.clone()));
-        Server {
-            base: format!("http://{addr}"),
-            data_dir,
-            http: reqwest::Client::new(),
-            store,
-            shutdown,
-            handle: Some(handle),
-        }
+    /// A server on a fresh SQLite database that opens bids one by one, as
+    /// a person watching would see them.
+    pub async fn for_browser() -> Server {
+        Server::sqlite(|cfg| cfg.opening_pace_ms = 300).await
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// A JSON call; `token` defaults to none.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    pub async fn get(&self, path: &str) -> Value {
-        let (s, v) = self.call(Method::GET, path, None, None).await;
-        assert!(s.is_success(), "GET {path}: {s} {v}");
-        v
-    }
-
-    pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Value {
-        let (s, v) = self.call(method.clone(), path, Some(ADMIN_TOKEN), body).await;
-        assert!(s.is_success(), "{method} {path}: {s} {v}");
-        v
-    }
-
+    /// The server's clock.
     pub async fn now(&self) -> time::OffsetDateTime {
-        let v = self.get("/api/v1/time").await;
-        time::OffsetDateTime::parse(v["now"].as_str().expect("now"), &time::format_description::well_known::Rfc3339)
-            .expect("rfc3339")
+        server_now(self).await
     }
 
     /// Registers a custodian with a fresh key; returns the key.
     pub async fn custodian(&self, id: &str, name: &str) -> CustodianSecretKey {
-        let key = CustodianSecretKey::generate().expect("key");
-        let body = json!({"id": id, "name": name, "public_key": b64(key.public_key().as_bytes())});
-        self.admin(Method::POST, "/api/v1/custodians", Some(&body)).await;
-        key
+        bids::custodian(self, id, name).await
     }
 
     /// Gives a custodian a release token (staff hand these out; no API yet).
@@ -116,85 +46,32 @@ impl Server {
 
     /// Submits a bid sealed by the Rust code (as the CLI would); returns the bidder's key.
     pub async fn rust_bid(&self, id: &str, name: &str, form: &str) -> BidderKey {
-        let key = self.bidder(name).await;
-        let custody: CustodyPolicy =
-            serde_json::from_value(self.get(&format!("/api/v1/tenders/{id}/custody")).await).expect("policy");
-        let tender_id: uuid::Uuid = id.parse().expect("uuid");
-        let sealed = seal_bid(
-            Binding::new(tender_id, uuid::Uuid::new_v4()),
-            "1",
-            form.as_bytes(),
-            &custody,
-            &key,
-            time::OffsetDateTime::now_utc(),
-        )
-        .expect("seal");
-        let form = reqwest::multipart::Form::new()
-            .part("envelope", reqwest::multipart::Part::bytes(sealed.envelope.clone()))
-            .part("signature", reqwest::multipart::Part::bytes(sealed.signature.to_vec()))
-            .part("form", reqwest::multipart::Part::bytes(sealed.form_ciphertext.clone()));
-        let resp = self
-            .http
-            .post(self.url(&format!("/api/v1/tenders/{id}/bids")))
-            .multipart(form)
-            .send()
-            .await
-            .expect("submit");
-        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap_or_default());
+        let key = bids::register(self, name).await;
+        let form: Value = serde_json::from_str(form).expect("form json");
+        let sealed = bids::seal_form(self, id, &key, &form, &[]).await;
+        let (s, v) = bids::submit(self, id, &sealed).await;
+        assert!(s.is_success(), "{s} {v}");
         key
     }
 
     /// The server's own custodian key, from its data directory.
     pub fn server_custodian_key(&self) -> CustodianSecretKey {
-        let bytes = std::fs::read(self.data_dir.path().join("custodian-key.bin")).expect("custodian-key.bin");
-        CustodianSecretKey::from_bytes(&bytes).expect("32-byte scalar")
+        bids::server_custodian_key(self)
     }
 
     /// A stored blob by its hex hash.
     pub fn blob(&self, hash: &str) -> Vec<u8> {
-        std::fs::read(self.data_dir.path().join("blobs").join(&hash[..2]).join(hash)).expect("blob file")
+        bids::blob(self, hash)
     }
 
-    /// Creates and publishes a tender; `deadline_secs` from now on the server clock.
+    /// Creates and publishes a tender opening at its deadline,
+    /// `deadline_secs` from now on the server clock; returns it.
     pub async fn tender(&self, title: &str, deadline_secs: i64, custody: Option<Value>) -> Value {
-        let now = self.now().await;
-        let deadline = now + time::Duration::seconds(deadline_secs);
-        let mut draft = json!({
-            "title": title,
-            "reference": format!("ZB-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
-            "description": "Resurfacing of municipal roads",
-            "buyer": "City of Example",
-            "currency": "CNY",
-            "lots": [{"id": "1", "title": "North district", "fields": [
-                {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
-                {"key": "days", "label": {"zh": "工期", "en": "Duration (days)"}, "type": "integer", "required": true}
-            ]}],
-            "deadline": deadline.format(&time::format_description::well_known::Rfc3339).expect("format"),
-        });
+        let mut draft = Draft::on(self, deadline_secs).await.title(title).opening_at_deadline();
         if let Some(c) = custody {
-            draft["custody"] = c;
+            draft = draft.custody(c);
         }
-        let created = self.admin(Method::POST, "/api/v1/tenders", Some(&draft)).await;
-        let id = created["id"].as_str().expect("id").to_string();
-        self.admin(Method::POST, &format!("/api/v1/tenders/{id}/publish"), None).await
-    }
-
-    /// Registers a bidder identity made in Rust.
-    pub async fn bidder(&self, name: &str) -> BidderKey {
-        let key = BidderKey::generate().expect("key");
-        let pk = key.public_key();
-        let proof = key.sign(&register_message(pk.as_bytes())).expect("sign");
-        let body = json!({"name": name, "public_key": b64(pk.as_bytes()), "proof": b64(&proof)});
-        let (s, v) = self.call(Method::POST, "/api/v1/bidders", None, Some(&body)).await;
-        assert!(s.is_success(), "{v}");
-        key
-    }
-
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(h) = self.handle.take() {
-            h.await.expect("server task").expect("server");
-        }
+        draft.publish(self).await
     }
 }
 
@@ -360,7 +237,8 @@ impl Browser {
     /// Screenshot at phone size (390×844), then back.
     pub async fn phone_screenshot(&self, label: &str) {
         self.client.set_window_size(390, 844).await.expect("resize");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Two animation frames: the page has laid itself out at the new size.
+        self.js_async("await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));", vec![]).await;
         self.screenshot(&format!("{label}-phone")).await;
         self.client.set_window_size(1280, 1000).await.expect("resize");
     }

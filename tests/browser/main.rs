@@ -4,6 +4,9 @@
 //! Without Chromium or chromedriver the tests fail (they never skip).
 //! Screenshots of every page land in `<target>/test-output/screenshots/`.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod harness;
 
 mod bidder;

@@ -8,7 +8,7 @@ use crate::harness::{Browser, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_search_and_a_room_that_verifies_itself() {
-    let server = Server::start().await;
+    let mut server = Server::for_browser().await;
     server.custodian("alice", "Alice Notary").await;
     server.custodian("bob", "Bob Supervisor").await;
     let custody = json!({"threshold": 2, "custodians": ["server", "alice", "bob"], "release_window_minutes": 45});
@@ -20,7 +20,7 @@ async fn list_search_and_a_room_that_verifies_itself() {
     let now = server.now().await;
     let new_deadline = now + time::Duration::days(4);
     let amend = json!({"deadline": new_deadline.format(&time::format_description::well_known::Rfc3339).expect("fmt"), "reason": "Clarification of lot 1"});
-    server.admin(Method::POST, &format!("/api/v1/tenders/{open_id}/amend"), Some(&amend)).await;
+    server.admin_ok(Method::POST, &format!("/api/v1/tenders/{open_id}/amend"), Some(&amend)).await;
 
     let b = Browser::start("public", "en-US").await;
 

@@ -11,7 +11,7 @@ use crate::harness::{ADMIN_TOKEN, Browser, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
-    let server = Server::start().await;
+    let mut server = Server::for_browser().await;
     let alice: CustodianSecretKey = server.custodian("alice", "Alice Notary").await;
     let token = server.release_token("alice").await;
     let key_path = server.data_dir.path().join("alice-key.json");
@@ -48,7 +48,7 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     // Bring the deadline (and the opening with it) forward; the room follows live.
     let soon = server.now().await + time::Duration::seconds(3);
     let amend = json!({"deadline": soon.format(&time::format_description::well_known::Rfc3339).expect("fmt"), "reason": "All expected bids are in"});
-    server.admin(Method::POST, &format!("/api/v1/tenders/{id}/amend"), Some(&amend)).await;
+    server.admin_ok(Method::POST, &format!("/api/v1/tenders/{id}/amend"), Some(&amend)).await;
     b.goto(&server.url(&format!("/tenders/{id}"))).await;
     b.wait_for("document.querySelector('#events li[data-type=\"opening.started\"]')", 30).await;
     b.wait_for("document.querySelector('#events li[data-type=\"custodian.released\"]')", 30).await;
@@ -101,7 +101,7 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     assert!(table.contains("Deep Sea Ltd") && table.contains("799500.50"), "{table}");
     assert!(b.text("#record").await.contains("The record is final"));
     assert!(b.text("#state").await.contains("Opened"));
-    let record = server.get(&format!("/api/v1/tenders/{id}/record")).await;
+    let record = server.get_ok(&format!("/api/v1/tenders/{id}/record")).await;
     assert_eq!(record["rows"].as_array().map(Vec::len), Some(3));
     b.screenshot("3-record").await;
     b.phone_screenshot("3-record").await;

@@ -9,7 +9,7 @@ use crate::harness::{ADMIN_TOKEN, Browser, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_create_publish_amend_and_cancel() {
-    let server = Server::start().await;
+    let mut server = Server::for_browser().await;
     server.custodian("notary", "Notary Office").await;
     let b = Browser::start("staff", "zh-CN").await;
 
@@ -68,7 +68,7 @@ async fn staff_create_publish_amend_and_cancel() {
     b.click("#save").await;
     b.wait_for("document.querySelector('#drafts li')", 10).await;
 
-    let list = server.admin(Method::GET, "/api/v1/tenders?state=draft", None).await;
+    let list = server.admin_ok(Method::GET, "/api/v1/tenders?state=draft", None).await;
     let draft = &list["items"][0];
     assert_eq!(draft["title"], "Street lighting renewal");
     assert_eq!(draft["lots"].as_array().map(Vec::len), Some(2));
@@ -83,7 +83,7 @@ async fn staff_create_publish_amend_and_cancel() {
     b.click(&format!("#tender-{id} button.publish")).await;
     b.client.accept_alert().await.expect("confirm publish");
     b.wait_for(&format!("document.querySelector('#tender-{id}[data-state=published]')"), 10).await;
-    assert_eq!(server.get(&format!("/api/v1/tenders/{id}")).await["state"], "published");
+    assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}")).await["state"], "published");
     b.screenshot("3-published").await;
 
     // The session view: set the room's video stream; a bad address is refused in words.
@@ -93,7 +93,7 @@ async fn staff_create_publish_amend_and_cancel() {
     b.js("document.getElementById('stream-kind').value = 'embed'; return true;", vec![]).await;
     b.click("#stream-save").await;
     b.wait_for("(document.getElementById('stream-status') || {}).innerText === 'Stream set.'", 10).await;
-    let t = server.get(&format!("/api/v1/tenders/{id}")).await;
+    let t = server.get_ok(&format!("/api/v1/tenders/{id}")).await;
     assert_eq!(t["stream"], json!({"url": "https://stream.example.org/embed/lighting", "kind": "embed"}));
     b.wait_for("document.querySelector('#session-events li[data-type=\"tender.stream_changed\"]')", 10).await;
     // The browser's own check of type=url passes this; the server refuses http.
@@ -117,7 +117,7 @@ async fn staff_create_publish_amend_and_cancel() {
     b.fill(".amend-form .reason", "More time for site visits").await;
     b.click(".amend-form button[type=submit]").await;
     b.wait_for("document.getElementById('console-status').innerText.includes('Amended')", 10).await;
-    let events = server.get(&format!("/api/v1/tenders/{id}/events")).await;
+    let events = server.get_ok(&format!("/api/v1/tenders/{id}/events")).await;
     let amended = events["events"].as_array().expect("events").iter().find(|e| e["type"] == "tender.amended");
     assert_eq!(amended.expect("amended")["data"]["reason"], "More time for site visits");
 
@@ -125,7 +125,7 @@ async fn staff_create_publish_amend_and_cancel() {
     b.fill(".cancel-form .reason", "Budget withdrawn").await;
     b.click(".cancel-form button[type=submit]").await;
     b.wait_for(&format!("document.querySelector('#tender-{id}[data-state=cancelled]')"), 10).await;
-    assert_eq!(server.get(&format!("/api/v1/tenders/{id}")).await["cancel_reason"], "Budget withdrawn");
+    assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}")).await["cancel_reason"], "Budget withdrawn");
     b.screenshot("4-cancelled").await;
     b.phone_screenshot("4-cancelled").await;
 

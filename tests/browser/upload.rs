@@ -60,7 +60,7 @@ async fn fill_bid(server: &Server, b: &Browser, price: &str, days: &str, file: &
 
 /// The tender holds exactly one bid, and its document decrypts to `doc`.
 async fn assert_one_bid_with(server: &Server, id: &str, doc: &[u8]) {
-    let summary = server.get(&format!("/api/v1/tenders/{id}/bids")).await;
+    let summary = server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await;
     assert_eq!(summary["count"], 1);
     let envelope = Envelope::parse(&server.blob(summary["envelope_hashes"][0].as_str().expect("hash"))).expect("env");
     let share = open_share(&envelope, 1, &server.server_custodian_key()).expect("share");
@@ -73,7 +73,7 @@ async fn assert_one_bid_with(server: &Server, id: &str, doc: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_upload_resumes_from_the_servers_offset() {
-    let server = Server::start().await;
+    let mut server = Server::for_browser().await;
     let tender = server.tender("Harbour dredging", 3600, None).await;
     let id = tender["id"].as_str().expect("id").to_string();
     let b = Browser::start("upload", "en-US").await;
@@ -122,7 +122,7 @@ return true;
 /// has its receipt it is no longer offered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sealed_bid_survives_a_reload() {
-    let server = Server::start().await;
+    let mut server = Server::for_browser().await;
     let tender = server.tender("Bridge inspection", 3600, None).await;
     let id = tender["id"].as_str().expect("id").to_string();
     let b = Browser::start("pending", "en-US").await;
@@ -132,7 +132,7 @@ async fn a_sealed_bid_survives_a_reload() {
     assert_eq!(b.js(STALL, vec![]).await, true);
     b.click("#seal").await;
     b.wait_for("window.__stalled > 0", 60).await;
-    assert_eq!(server.get(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
+    assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
 
     b.goto(&page).await;
     let note = b.wait_for("(document.getElementById('pending-note') || {}).innerText", 20).await;
@@ -147,10 +147,17 @@ async fn a_sealed_bid_survives_a_reload() {
     // The stored bid is the one sealed before the reload.
     assert_one_bid_with(&server, &id, &doc).await;
 
-    // Once received, it is not offered again.
+    // Once received, it is not offered again: the page offers what its
+    // IndexedDB keeps, and that is empty now.
     b.goto(&page).await;
     b.wait_for("document.getElementById('receipt-status')", 20).await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let kept = b
+        .js_async(
+            "const { loadPending } = await import('/assets/js/pending.js'); return (await loadPending(args[0])) ?? null;",
+            vec![serde_json::json!(id)],
+        )
+        .await;
+    assert_eq!(kept, serde_json::Value::Null, "the sealed bid is still kept after its receipt");
     assert_eq!(b.js("return !!document.getElementById('pending-note')", vec![]).await, false);
 
     b.close().await;
