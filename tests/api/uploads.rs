@@ -100,28 +100,27 @@ async fn resume_after_a_cut_gives_the_same_receipt(mut app: TestApp) {
         .await;
     assert!(cut.is_err() || !cut.unwrap().status().is_success());
 
-    // Wait until the server is done with the cut request: it holds the
-    // part until then, so a probe at a wrong offset answers `part_busy`
-    // while it lasts and then the offset the server kept.
-    let kept = crate::common::poll("the cut request to end", std::time::Duration::from_secs(10), async || {
+    // What the server holds now: a probe at a wrong offset waits for the
+    // part's lock (answering `part_busy` while the cut request still writes)
+    // and then names the server's offset. The cut request may also not have
+    // reached its handler yet; the graceful stop below waits for it.
+    let kept = crate::common::poll("the server's offset", std::time::Duration::from_secs(10), async || {
         let (s, v, held) = patch(&app, &tender, &upload, 2, 0, b"").await;
-        match v["code"].as_str() {
-            Some("part_busy") => None,
-            _ => {
-                assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("offset_mismatch")), "{v}");
-                Some(held.expect("the server's offset"))
-            }
+        if v["code"] == "part_busy" {
+            return None;
         }
+        assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("offset_mismatch")), "{v}");
+        Some(held.expect("the server's offset"))
     })
     .await;
     assert!((200_000..=300_000).contains(&kept), "kept {kept}");
-    // A restart loses nothing that was acknowledged.
+    // A restart loses nothing the server acknowledged or held.
     app.stop().await;
     app.start_again().await;
     let (s, v) = status(&app, &tender, &upload).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let held = v["parts"][2]["received"].as_u64().unwrap();
-    assert_eq!(held, kept, "the restart kept every byte the server held");
+    assert!((kept..=300_000).contains(&held), "held {held} after the restart, {kept} before");
     assert_eq!(v["parts"][0]["complete"], true);
     assert_eq!(v["state"], "open");
 
