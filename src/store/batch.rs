@@ -311,6 +311,7 @@ where
 mod tests {
     use super::*;
     use crate::domain::{Tender, TenderState};
+    use crate::store::write::LockedTender;
 
     fn tender() -> Tender {
         let draft: crate::domain::TenderDraft = serde_json::from_value(serde_json::json!({
@@ -343,8 +344,8 @@ mod tests {
     fn later_bids_of_a_batch_see_the_earlier_ones() {
         let t = tender();
         let now = t.deadline - time::Duration::minutes(1);
-        let mut tenders =
-            HashMap::from([(Uuid::nil(), LockedTender { tender: t.clone(), seq: 4, active: 1, changed: false })]);
+        let mut pending = Pending::new(now, Some(100));
+        pending.insert(Uuid::nil(), LockedTender::new(t.clone(), 4, 1));
         let mut known = Known::default();
         // Bidder "b" already has a standing bid from an earlier batch.
         let standing_id = Uuid::new_v4();
@@ -354,44 +355,44 @@ mod tests {
         let mut reused = bid("c", 3);
         reused.id = first.id;
         let batch = [first.clone(), bid("a", 2), first.clone(), bid("b", 4), reused];
-        let results: Vec<_> = batch
-            .iter()
-            .map(|b| {
-                let next = 100 + plan.entries.len() as i64;
-                plan_bid(b, now, &mut tenders, &mut known, &mut plan, next)
-            })
-            .collect();
-        let (new_a, _) = results[0].as_ref().unwrap();
+        let results: Vec<_> = batch.iter().map(|b| plan_bid(b, &mut pending, &mut known, &mut plan)).collect();
+        let new_a = results[0].as_ref().unwrap();
         assert_eq!((new_a.bid.log_index, new_a.event.as_ref().map(|e| e.seq)), (100, Some(5)));
-        let (replacing, _) = results[1].as_ref().unwrap();
+        let replacing = results[1].as_ref().unwrap();
         let data = &replacing.event.as_ref().unwrap().data;
         assert_eq!(data["replaces"], hex::encode([1u8; 32]));
         assert_eq!(data["bids_received"], 2, "a replacement does not add a standing bid");
-        let (retry, entry) = results[2].as_ref().unwrap();
-        assert!(retry.event.is_none() && entry.is_none(), "a retry in the same batch is answered, not recorded");
+        let retry = results[2].as_ref().unwrap();
+        assert!(retry.event.is_none(), "a retry in the same batch is answered, not recorded");
         assert_eq!(retry.bid.id, first.id);
-        let (b, _) = results[3].as_ref().unwrap();
+        let b = results[3].as_ref().unwrap();
         assert_eq!(b.event.as_ref().unwrap().data["replaces"], hex::encode([9u8; 32]));
         assert!(matches!(results[4], Err(StoreError::Conflict(_))), "a reused id fails alone");
         assert_eq!(plan.bids.len(), 3);
-        assert_eq!(plan.entries.len(), 3);
+        assert_eq!(pending.next_index().unwrap(), 103, "three entries appended");
         assert_eq!(plan.replaced, vec![first.id.to_string(), standing_id.to_string()]);
         assert_eq!(plan.bids.iter().map(|r| r.log_index).collect::<Vec<_>>(), vec![100, 101, 102]);
-        let locked = &tenders[&Uuid::nil()];
-        assert_eq!((locked.seq, locked.active, locked.changed), (7, 2, true));
+        let locked = pending.tender(Uuid::nil()).unwrap();
+        assert_eq!((locked.last_seq, locked.standing), (7, 2));
 
         // After the deadline: a new bid is refused, a retry still answered.
-        let late = t.deadline;
+        let mut late = Pending::new(t.deadline, Some(103));
+        late.insert(Uuid::nil(), LockedTender::new(t.clone(), 7, 2));
         let mut plan = Plan::default();
-        let refused = plan_bid(&bid("d", 5), late, &mut tenders, &mut known, &mut plan, 103);
+        let refused = plan_bid(&bid("d", 5), &mut late, &mut known, &mut plan);
         assert!(matches!(refused, Err(StoreError::Domain(_))));
-        assert!(plan_bid(&first, late, &mut tenders, &mut known, &mut plan, 103).is_ok());
+        assert!(plan_bid(&first, &mut late, &mut known, &mut plan).is_ok());
         assert!(plan.bids.is_empty());
+        assert_eq!(late.next_index().unwrap(), 103, "nothing appended");
         let mut elsewhere = bid("e", 6);
         elsewhere.tender_id = Uuid::max();
-        assert!(matches!(
-            plan_bid(&elsewhere, now, &mut tenders, &mut known, &mut plan, 103),
-            Err(StoreError::NotFound("tender"))
-        ));
+        assert!(matches!(plan_bid(&elsewhere, &mut late, &mut known, &mut plan), Err(StoreError::NotFound("tender"))));
+    }
+
+    /// `%`, `_` and `\` in a search are literal in its `LIKE` pattern.
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(crate::store::shared::like_pattern("Ab"), "%ab%");
+        assert_eq!(crate::store::shared::like_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
     }
 }
