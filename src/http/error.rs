@@ -127,7 +127,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotReady(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", m),
             e @ (StoreError::Encode(_) | StoreError::Sign(_)) => {
                 tracing::error!(error = %e, "storing failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_failed", "the server could not store the change")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_failed",
+                    "the server could not store the change",
+                )
             }
             other => ApiError::internal(other),
         }

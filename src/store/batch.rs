@@ -71,7 +71,12 @@ pub(crate) struct Plan {
 
 /// Checks one bid of a batch against what is known, appends its event to
 /// `pending` and plans its rows; a refused bid plans nothing.
-pub(crate) fn plan_bid(bid: &NewBid, pending: &mut Pending, known: &mut Known, plan: &mut Plan) -> StoreResult<Submitted> {
+pub(crate) fn plan_bid(
+    bid: &NewBid,
+    pending: &mut Pending,
+    known: &mut Known,
+    plan: &mut Plan,
+) -> StoreResult<Submitted> {
     let now = pending.now();
     let t = pending.tender(bid.tender_id).ok_or(StoreError::NotFound("tender"))?;
     // A retry gets its receipt even after the deadline.

@@ -167,11 +167,12 @@ where
     }
 
     async fn is_admitted(&self, tender: Uuid, bidder: &str) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tender_admissions WHERE tender_id = $1 AND bidder_id = $2")
-            .bind(tender.to_string())
-            .bind(bidder.to_string())
-            .fetch_one(self.reader())
-            .await?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tender_admissions WHERE tender_id = $1 AND bidder_id = $2")
+                .bind(tender.to_string())
+                .bind(bidder.to_string())
+                .fetch_one(self.reader())
+                .await?;
         Ok(n > 0)
     }
 

@@ -137,7 +137,9 @@ where
                 .bind(end as i64)
                 .fetch_all(self.reader())
                 .await?;
-        rows.into_iter().map(|h| h.try_into().map_err(|_| StoreError::Corrupt("log node is not 32 bytes".into()))).collect()
+        rows.into_iter()
+            .map(|h| h.try_into().map_err(|_| StoreError::Corrupt("log node is not 32 bytes".into())))
+            .collect()
     }
 
     async fn log_entries(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>> {
@@ -171,7 +173,11 @@ where
                 if i > 0 {
                     qb.push(" OR ");
                 }
-                qb.push("(level = ").push_bind(i64::from(id.level)).push(" AND idx = ").push_bind(id.index as i64).push(")");
+                qb.push("(level = ")
+                    .push_bind(i64::from(id.level))
+                    .push(" AND idx = ")
+                    .push_bind(id.index as i64)
+                    .push(")");
             }
             for row in qb.build().fetch_all(&mut *conn).await? {
                 let level: i64 = row.try_get("level")?;

@@ -117,11 +117,12 @@ where
     Vec<u8>: Column<DB>,
 {
     async fn due_to_open(&self, at: time::OffsetDateTime) -> StoreResult<Vec<Uuid>> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM tenders WHERE state = 'closed' AND opening_at <= $1 ORDER BY opening_at")
-                .bind(to_micros(at))
-                .fetch_all(self.reader())
-                .await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM tenders WHERE state = 'closed' AND opening_at <= $1 ORDER BY opening_at",
+        )
+        .bind(to_micros(at))
+        .fetch_all(self.reader())
+        .await?;
         ids.iter().map(|s| parse_uuid(s)).collect()
     }
 
@@ -165,10 +166,14 @@ where
         let mut w = Write::begin(self).await?;
         let locked = w.lock_tender(tender).await?;
         if locked.tender.state != TenderState::Opening {
-            return Err(DomainError::Transition { action: "release shares for", state: locked.tender.state.as_str() }.into());
+            return Err(
+                DomainError::Transition { action: "release shares for", state: locked.tender.state.as_str() }.into()
+            );
         }
         if w.now >= locked.tender.release_until() {
-            return Err(DomainError::Transition { action: "release shares for", state: "past its release window" }.into());
+            return Err(
+                DomainError::Transition { action: "release shares for", state: "past its release window" }.into()
+            );
         }
         let now_us = w.now_us();
         let new = Self::insert_many(

@@ -357,9 +357,15 @@ where
             }
         })
         .await?;
-        SqlStore::<DB>::insert_many(tx, "INSERT INTO log_nodes (level, idx, hash) ", &new_nodes, "", |mut b, (id, hash)| {
-            b.push_bind(i64::from(id.level)).push_bind(id.index as i64).push_bind(hash.to_vec());
-        })
+        SqlStore::<DB>::insert_many(
+            tx,
+            "INSERT INTO log_nodes (level, idx, hash) ",
+            &new_nodes,
+            "",
+            |mut b, (id, hash)| {
+                b.push_bind(i64::from(id.level)).push_bind(id.index as i64).push_bind(hash.to_vec());
+            },
+        )
         .await?;
         let mut needed = HashMap::new();
         for id in ledger::root_plan(size) {
