@@ -37,6 +37,8 @@ async fn start(pg: Option<String>) -> Server {
     start_with(pg, true).await
 }
 
+/// A server whose committer groups submissions (`group_commit`) or records
+/// each in its own transaction (batches of one).
 async fn start_with(pg: Option<String>, group_commit: bool) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = ServeConfig::for_data_dir(dir.path().to_path_buf());
@@ -261,9 +263,9 @@ async fn files_only(bids: &[Sealed], concurrency: usize) -> f64 {
     bids.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Per backend: the baseline (each submission its own transaction, the
-/// path before group commit) and then group commit, on fresh servers; and
-/// once, the files-only floor of the same bids.
+/// Per backend: the baseline (`single`: the committer with batches of one,
+/// so each submission is its own transaction) and then group commit, on
+/// fresh servers; and once, the files-only floor of the same bids.
 async fn receipts(n: usize) {
     let concurrency: usize = std::env::var("BENCH_CONCURRENCY").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
     let mut floor_done = false;

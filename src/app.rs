@@ -153,12 +153,13 @@ impl App {
         let live_secret = load_or_create_secret(&cfg.data_dir.join(LIVE_SECRET_FILE), random_secret)?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
         let scheduler = Arc::new(Notify::new());
-        let committer = cfg.group_commit.then(|| {
+        let committer = {
             let (scheduler, wake, live) = (scheduler.clone(), opening.wake.clone(), live.clone());
             let on_commit: store::OnCommit =
                 Arc::new(move |events| crate::http::announce(&scheduler, &wake, &live, events));
-            store::Committer::spawn(store.clone(), blobs.clone(), on_commit)
-        });
+            let max_batch = if cfg.group_commit { store::MAX_BATCH } else { 1 };
+            store::Committer::spawn_with(store.clone(), blobs.clone(), on_commit, max_batch)
+        };
         let download_secret = load_or_create_secret(&cfg.data_dir.join(DOWNLOAD_SECRET_FILE), random_secret)?;
         let downloads = crate::http::downloads::DownloadKey::derive(&download_secret);
         let state = AppState { store, committer, scheduler, blobs, staging, log: log_ctx, opening, live, downloads };

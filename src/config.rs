@@ -34,9 +34,10 @@ pub struct ServeConfig {
     /// The live room's limits.
     #[command(flatten)]
     pub live: crate::live::LiveConfig,
-    /// Record submissions through the group committer (the default). Off,
-    /// each submission is its own transaction: the baseline the `receipts`
-    /// benchmark compares against. Not a flag: always on in `serve`.
+    /// Group submissions into batches (the default). Off, the committer
+    /// records each submission in its own transaction (batches of one): the
+    /// baseline the `receipts` benchmark compares against. Not a flag:
+    /// always on in `serve`.
     #[arg(skip = true)]
     pub group_commit: bool,
 }

@@ -267,7 +267,7 @@ pub(super) async fn record(
         Err(e) => Err(e),
     };
     match bid {
-        // The committer (or `persist`) announced the event already.
+        // The committer announced the event already.
         Ok(Submitted { bid, event: Some(_), receipt: Some(receipt) }) => {
             Ok((StatusCode::CREATED, Json(BidReceipt { bid_id: bid.id, receipt })))
         }
@@ -281,16 +281,10 @@ pub(super) async fn record(
     }
 }
 
-/// Records a bid whose files are written: through the group committer, or
-/// (without one) in its own transaction after syncing its directories.
+/// Records a bid whose files are written, through the group committer
+/// (which syncs their directories and announces the event).
 async fn persist(state: &AppState, new: NewBid) -> ApiResult<Submitted> {
-    if let Some(committer) = &state.committer {
-        return committer.submit(new).await.map_err(ApiError::from);
-    }
-    state.blobs.sync_dirs(new.blobs.iter().map(String::as_str)).await.map_err(storage_error)?;
-    let (bid, event) = state.store.submit_bid(&new).await?;
-    state.after_change(std::slice::from_ref(&event));
-    Ok(Submitted { bid, event: Some(event), receipt: None })
+    state.committer.submit(new).await.map_err(ApiError::from)
 }
 
 /// Receives the ciphertext parts; returns the blob list (envelope, form, documents).

@@ -124,6 +124,15 @@ impl From<StoreError> for ApiError {
             StoreError::Db(sqlx::Error::PoolTimedOut) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is busy; retry shortly")
             }
+            StoreError::NotReady(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", m),
+            e @ (StoreError::Encode(_) | StoreError::Sign(_)) => {
+                tracing::error!(error = %e, "storing failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_failed",
+                    "the server could not store the change",
+                )
+            }
             other => ApiError::internal(other),
         }
     }

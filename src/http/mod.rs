@@ -38,8 +38,8 @@ pub use error::{ApiError, ApiResult};
 pub struct AppState {
     /// Persistence.
     pub store: DynStore,
-    /// Records bid submissions in batches (`None`: one transaction each).
-    pub committer: Option<crate::store::Committer>,
+    /// Records bid submissions in batches.
+    pub committer: crate::store::Committer,
     /// Wakes the scheduler when times change.
     pub scheduler: Arc<Notify>,
     /// Ciphertext files.

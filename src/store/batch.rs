@@ -1,15 +1,21 @@
 //! Group commit of sealed-bid submissions: many bids recorded in one
-//! transaction with one new checkpoint (instantiated per backend like
-//! `shared.rs`). What the checks need is read once for the whole batch,
-//! each bid is then checked and planned in memory ([`plan_bid`], no I/O)
-//! and fails alone, and the rows are written in a few multi-row
-//! statements: a batch costs a handful of round trips, not several per bid.
+//! transaction with one new checkpoint. What the checks need is read once
+//! for the whole batch, each bid is then checked and planned in memory
+//! ([`plan_bid`], no I/O) and fails alone, and the rows are written in a few
+//! multi-row statements: a batch costs a handful of round trips, not
+//! several per bid. Its events go through the store's one append primitive
+//! (`write.rs`), for several tenders at once.
 
 use std::collections::{HashMap, HashSet};
 
-use time::OffsetDateTime;
+use sqlx::{ColumnIndex, Executor, QueryBuilder, Row};
 use uuid::Uuid;
 
+use super::backend::{Backend, Column, SqlStore};
+use super::bids::{BID_COLUMNS, bid_from_row};
+use super::multirow::ROWS_PER_STATEMENT;
+use super::shared::parse_uuid;
+use super::write::{Pending, Write};
 use super::{Event, NewBid, StoreError, StoreResult, StoredBid};
 use crate::domain::bid::{BidStatus, check_accepting};
 use crate::domain::{EventDraft, EventKind};
@@ -29,17 +35,6 @@ pub struct Submitted {
 
 /// The outcome of every submission of a batch, in the batch's order.
 pub type BatchResult = StoreResult<Vec<StoreResult<Submitted>>>;
-
-/// A tender of the batch, locked for the whole transaction.
-pub(crate) struct LockedTender {
-    pub tender: crate::domain::Tender,
-    /// Last event sequence number (moves with each bid of the batch).
-    pub seq: i64,
-    /// Standing bids (moves with each new, non-replacing bid).
-    pub active: i64,
-    /// A bid of this batch was recorded for it.
-    pub changed: bool,
-}
 
 /// What the batch's checks need, read once and kept current as the batch's
 /// own bids are planned (a later bid of the batch sees the earlier ones).
@@ -66,32 +61,27 @@ pub(crate) struct BidRow {
     pub log_index: i64,
 }
 
-/// The rows a batch writes.
+/// The rows a batch writes besides its events.
 #[derive(Default)]
 pub(crate) struct Plan {
     pub bids: Vec<BidRow>,
-    /// Each new bid's event (tender, seq, kind, log index).
-    pub events: Vec<(String, i64, String, i64)>,
-    /// Log entries in order, the first at the log head.
-    pub entries: Vec<Vec<u8>>,
     /// Ids of bids the batch replaces (possibly bids of this batch).
     pub replaced: Vec<String>,
 }
 
-/// Checks one bid of a batch against what is known and plans its rows; a
-/// refused bid plans nothing. Returns it and, when new, its log entry.
+/// Checks one bid of a batch against what is known, appends its event to
+/// `pending` and plans its rows; a refused bid plans nothing.
 pub(crate) fn plan_bid(
     bid: &NewBid,
-    now: OffsetDateTime,
-    tenders: &mut HashMap<Uuid, LockedTender>,
+    pending: &mut Pending,
     known: &mut Known,
     plan: &mut Plan,
-    log_index: i64,
-) -> StoreResult<(Submitted, Option<Vec<u8>>)> {
-    let t = tenders.get_mut(&bid.tender_id).ok_or(StoreError::NotFound("tender"))?;
+) -> StoreResult<Submitted> {
+    let now = pending.now();
+    let t = pending.tender(bid.tender_id).ok_or(StoreError::NotFound("tender"))?;
     // A retry gets its receipt even after the deadline.
     if let Some(existing) = known.by_envelope.get(&bid.envelope_hash) {
-        return Ok((Submitted { bid: existing.clone(), event: None, receipt: None }, None));
+        return Ok(Submitted { bid: existing.clone(), event: None, receipt: None });
     }
     check_accepting(&t.tender, now)?;
     if known.ids.contains(&bid.id) {
@@ -99,19 +89,22 @@ pub(crate) fn plan_bid(
     }
     let slot = (bid.tender_id, bid.bidder_id.clone(), bid.lot.clone());
     let previous = known.standing.get(&slot).copied();
-    let active = if previous.is_some() { t.active } else { t.active + 1 };
-    let seq = t.seq + 1;
+    let standing = if previous.is_some() { t.standing } else { t.standing + 1 };
     let draft = EventDraft::new(
         EventKind::BidReceived,
         serde_json::json!({
             "envelope_hash": hex::encode(bid.envelope_hash),
             "lot": bid.lot,
             "replaces": previous.map(|(_, h)| hex::encode(h)),
-            "bids_received": active,
+            "bids_received": standing,
         }),
     );
-    let entry = super::log::encode_event(bid.tender_id, seq, now, draft)?;
-    let event = super::log::event_from_entry(&entry, log_index)?;
+    let blobs = serde_json::to_string(&bid.blobs).map_err(|e| StoreError::Encode(format!("bid blobs: {e}")))?;
+    let event = pending.append(bid.tender_id, draft)?;
+    if let Some(t) = pending.tender_mut(bid.tender_id) {
+        t.standing = standing;
+    }
+    let log_index = event.log_index;
     plan.bids.push(BidRow {
         id: bid.id.to_string(),
         tender_id: bid.tender_id.to_string(),
@@ -119,18 +112,13 @@ pub(crate) fn plan_bid(
         lot: bid.lot.clone(),
         envelope_hash: bid.envelope_hash.to_vec(),
         signature: bid.signature.clone(),
-        blobs: serde_json::to_string(&bid.blobs).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        blobs,
         total_bytes: bid.total_bytes,
         log_index,
     });
-    plan.events.push((bid.tender_id.to_string(), seq, event.kind.clone(), log_index));
-    plan.entries.push(entry.clone());
     if let Some((prev, _)) = previous {
         plan.replaced.push(prev.to_string());
     }
-    t.seq = seq;
-    t.active = active;
-    t.changed = true;
     let stored = StoredBid {
         id: bid.id,
         tender_id: bid.tender_id,
@@ -147,218 +135,188 @@ pub(crate) fn plan_bid(
     known.by_envelope.insert(bid.envelope_hash, stored.clone());
     known.ids.insert(bid.id);
     known.standing.insert(slot, (bid.id, bid.envelope_hash));
-    Ok((Submitted { bid: stored, event: Some(event), receipt: None }, Some(entry)))
+    Ok(Submitted { bid: stored, event: Some(event), receipt: None })
 }
 
-/// Generates the backend's `submit_batch(bids)`.
-macro_rules! shared_batch_impl {
-    ($store:ty, $db:ty, $for_update:literal) => {
-        impl $store {
-            /// Records every bid that passes its checks in one transaction:
-            /// tenders locked in id order, then the log head (the order every
-            /// writer uses, so nodes never deadlock), one checkpoint at the end.
-            pub(crate) async fn submit_batch(&self, bids: &[$crate::store::NewBid]) -> $crate::store::batch::BatchResult {
-                use $crate::store::StoreError;
-                let started = std::time::Instant::now();
-                let mut tx = self.begin_write().await?;
-                let now = Self::clock(&mut tx).await?;
-                let now_us = $crate::store::to_micros(now);
-                let mut ids: Vec<uuid::Uuid> = bids.iter().map(|b| b.tender_id).collect();
-                ids.sort();
-                ids.dedup();
-                let mut tenders = std::collections::HashMap::new();
-                for id in &ids {
-                    // The lock and the count of standing bids in one round trip.
-                    let row = sqlx::query(concat!(
-                        "SELECT doc, last_seq, (SELECT COUNT(*) FROM bids WHERE bids.tender_id = tenders.id AND bids.status = 'active') AS active FROM tenders WHERE id = $1",
-                        $for_update
-                    ))
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(row) = row else { continue };
-                    let stored = $crate::store::shared::tender_from_row(&row)?;
-                    let active: i64 = sqlx::Row::try_get(&row, "active")?;
-                    let locked = $crate::store::batch::LockedTender { tender: stored.tender, seq: stored.last_seq, active, changed: false };
-                    tenders.insert(*id, locked);
-                }
-                let base: i64 = sqlx::query_scalar(concat!("SELECT size FROM log_head WHERE id = 1", $for_update))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let locked = started.elapsed();
-                let mut known = Self::batch_known(&mut tx, bids, &ids).await?;
-                let read = started.elapsed();
-                let mut plan = $crate::store::batch::Plan::default();
-                let results: Vec<_> = bids
-                    .iter()
-                    .map(|bid| {
-                        let next = base + plan.entries.len() as i64;
-                        $crate::store::batch::plan_bid(bid, now, &mut tenders, &mut known, &mut plan, next)
-                    })
-                    .collect();
-                let size = base + plan.entries.len() as i64;
-                let mut appended = None;
-                if !plan.entries.is_empty() {
-                    // Another node may have taken a planned id meanwhile (the
-                    // tender locks cover the rest): then nothing is kept, and
-                    // the committer retries with fresh reads.
-                    let inserted = $crate::store::multirow::insert_many!(
-                        &mut *tx,
-                        $db,
-                        "INSERT INTO bids (id, tender_id, bidder_id, lot, envelope_hash, signature, blobs, total_bytes, received_at, status, log_index, receipt_size) ",
-                        plan.bids,
-                        " ON CONFLICT DO NOTHING",
-                        |mut b, r: &$crate::store::batch::BidRow| {
-                            b.push_bind(r.id.clone())
-                                .push_bind(r.tender_id.clone())
-                                .push_bind(r.bidder_id.clone())
-                                .push_bind(r.lot.clone())
-                                .push_bind(r.envelope_hash.clone())
-                                .push_bind(r.signature.clone())
-                                .push_bind(r.blobs.clone())
-                                .push_bind(r.total_bytes)
-                                .push_bind(now_us)
-                                .push_bind("active")
-                                .push_bind(r.log_index)
-                                .push_bind(size);
-                        }
-                    );
-                    if inserted != plan.bids.len() as u64 {
-                        return Err(StoreError::Batch("another node recorded a bid with the same id meanwhile".into()));
-                    }
-                    $crate::store::multirow::insert_many!(
-                        &mut *tx,
-                        $db,
-                        "INSERT INTO events (tender_id, seq, kind, at, log_index) ",
-                        plan.events,
-                        "",
-                        |mut b, (tender, seq, kind, index): &(String, i64, String, i64)| {
-                            b.push_bind(tender.clone()).push_bind(*seq).push_bind(kind.clone()).push_bind(now_us).push_bind(*index);
-                        }
-                    );
-                    for chunk in plan.replaced.chunks($crate::store::multirow::ROWS_PER_STATEMENT) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE bids SET status = 'replaced', ended_at = ");
-                        qb.push_bind(now_us).push(" WHERE id IN (");
-                        let mut list = qb.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.clone());
-                        }
-                        qb.push(")");
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    let done = Self::append_log(&mut tx, self.log(), &plan.entries, now).await?;
-                    if done.indices.first() != Some(&base) {
-                        return Err(StoreError::Corrupt("the log moved while its head was locked".into()));
-                    }
-                    appended = Some(done);
-                }
-                for (id, t) in &tenders {
-                    if t.changed {
-                        sqlx::query("UPDATE tenders SET last_seq = $2, updated_at = $3 WHERE id = $1")
-                            .bind(id.to_string())
-                            .bind(t.seq)
-                            .bind(now_us)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                let written = started.elapsed();
-                tx.commit().await?;
-                tracing::trace!(
-                    target: "bidroom::store::committer",
-                    lock_us = locked.as_micros() as u64,
-                    read_us = (read - locked).as_micros() as u64,
-                    write_us = (written - read).as_micros() as u64,
-                    commit_us = (started.elapsed() - written).as_micros() as u64,
-                    "batch stages"
-                );
-                // Bids of this batch (new ones and in-batch retries) prove
-                // inclusion in the batch's checkpoint; new ones get their
-                // receipt from the nodes the append touched.
-                Ok(results
-                    .into_iter()
-                    .map(|r| {
-                        r.map(|(mut s, entry)| {
-                            if s.bid.log_index >= base {
-                                s.bid.receipt_size = size;
-                            }
-                            if let (Some(entry), Some(done)) = (entry, &appended) {
-                                let index = s.bid.log_index as u64;
-                                s.receipt = done.receipt(index, &entry, &s.bid.envelope_hash, s.bid.received_at);
-                            }
-                            s
-                        })
-                    })
-                    .collect())
-            }
-
-            /// Reads, in a few statements, what checking the batch needs: the
-            /// bids with these envelopes, the ids in use, and the standing
-            /// bids of these bidders in these tenders.
-            async fn batch_known(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                bids: &[$crate::store::NewBid],
-                tenders: &[uuid::Uuid],
-            ) -> $crate::store::StoreResult<$crate::store::batch::Known> {
-                use $crate::store::multirow::ROWS_PER_STATEMENT;
-                use sqlx::Row;
-                let mut known = $crate::store::batch::Known::default();
-                for chunk in bids.chunks(ROWS_PER_STATEMENT) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(concat!($crate::store::bids::BID_COLUMNS!(), " WHERE envelope_hash IN ("));
-                    let mut list = qb.separated(", ");
-                    for b in chunk {
-                        list.push_bind(b.envelope_hash.to_vec());
-                    }
-                    qb.push(")");
-                    for row in qb.build().fetch_all(&mut **tx).await? {
-                        let stored = $crate::store::bids::bid_from_row(&row)?;
-                        let hash: Vec<u8> = row.try_get("envelope_hash")?;
-                        let hash: [u8; 32] = hash.try_into().map_err(|_| $crate::store::StoreError::Corrupt("envelope hash is not 32 bytes".into()))?;
-                        known.by_envelope.insert(hash, stored);
-                    }
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id FROM bids WHERE id IN (");
-                    let mut list = qb.separated(", ");
-                    for b in chunk {
-                        list.push_bind(b.id.to_string());
-                    }
-                    qb.push(")");
-                    for row in qb.build().fetch_all(&mut **tx).await? {
-                        let id: String = row.try_get("id")?;
-                        known.ids.insert($crate::store::shared::parse_uuid(&id)?);
-                    }
-                }
-                for tender in tenders {
-                    let mut bidders: Vec<&str> = bids.iter().filter(|b| b.tender_id == *tender).map(|b| b.bidder_id.as_str()).collect();
-                    bidders.sort_unstable();
-                    bidders.dedup();
-                    for chunk in bidders.chunks(ROWS_PER_STATEMENT) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id, bidder_id, lot, envelope_hash FROM bids WHERE status = 'active' AND tender_id = ");
-                        qb.push_bind(tender.to_string()).push(" AND bidder_id IN (");
-                        let mut list = qb.separated(", ");
-                        for bidder in chunk {
-                            list.push_bind(bidder.to_string());
-                        }
-                        qb.push(")");
-                        for row in qb.build().fetch_all(&mut **tx).await? {
-                            let id: String = row.try_get("id")?;
-                            let hash: Vec<u8> = row.try_get("envelope_hash")?;
-                            let hash: [u8; 32] = hash.try_into().map_err(|_| $crate::store::StoreError::Corrupt("envelope hash is not 32 bytes".into()))?;
-                            let slot = (*tender, row.try_get::<String, _>("bidder_id")?, row.try_get::<String, _>("lot")?);
-                            known.standing.insert(slot, ($crate::store::shared::parse_uuid(&id)?, hash));
-                        }
-                    }
-                }
-                Ok(known)
+impl<DB: Backend> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    Vec<u8>: Column<DB>,
+{
+    /// Records every bid that passes its checks in one transaction:
+    /// tenders locked in id order, then the log head, one checkpoint at the
+    /// end.
+    pub(crate) async fn submit_batch(&self, bids: &[NewBid]) -> BatchResult {
+        let started = std::time::Instant::now();
+        let mut w = Write::begin(self).await?;
+        let now_us = w.now_us();
+        let mut ids: Vec<Uuid> = bids.iter().map(|b| b.tender_id).collect();
+        ids.sort();
+        ids.dedup();
+        for id in &ids {
+            // A bid for an unknown tender fails alone, in `plan_bid`.
+            match w.lock_tender(*id).await {
+                Ok(_) | Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
             }
         }
-    };
+        w.lock_log().await?;
+        let locked = started.elapsed();
+        let mut known = batch_known(&mut w, bids, &ids).await?;
+        let read = started.elapsed();
+        let mut plan = Plan::default();
+        let results: Vec<_> = bids.iter().map(|bid| plan_bid(bid, &mut w.pending, &mut known, &mut plan)).collect();
+        let base = w.pending.base()?;
+        let size = w.pending.size()?;
+        if !plan.bids.is_empty() {
+            // Another node may have taken a planned id meanwhile (the
+            // tender locks cover the rest): then nothing is kept, and the
+            // committer retries with fresh reads.
+            let inserted = Self::insert_many(
+                &mut w.tx,
+                "INSERT INTO bids (id, tender_id, bidder_id, lot, envelope_hash, signature, blobs, total_bytes, \
+                 received_at, status, log_index, receipt_size) ",
+                &plan.bids,
+                " ON CONFLICT DO NOTHING",
+                |mut b, r| {
+                    b.push_bind(&r.id)
+                        .push_bind(&r.tender_id)
+                        .push_bind(&r.bidder_id)
+                        .push_bind(&r.lot)
+                        .push_bind(&r.envelope_hash)
+                        .push_bind(&r.signature)
+                        .push_bind(&r.blobs)
+                        .push_bind(r.total_bytes)
+                        .push_bind(now_us)
+                        .push("'active'")
+                        .push_bind(r.log_index)
+                        .push_bind(size);
+                },
+            )
+            .await?;
+            if inserted != plan.bids.len() as u64 {
+                return Err(StoreError::Batch("another node recorded a bid with the same id meanwhile".into()));
+            }
+            for chunk in plan.replaced.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = QueryBuilder::<DB>::new("UPDATE bids SET status = 'replaced', ended_at = ");
+                qb.push_bind(now_us).push(" WHERE id IN (");
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *w.tx).await?;
+            }
+        }
+        let written = started.elapsed();
+        let appended = w.finish(self.log()).await?;
+        tracing::trace!(
+            target: "bidroom::store::committer",
+            lock_us = locked.as_micros() as u64,
+            read_us = (read - locked).as_micros() as u64,
+            write_us = (written - read).as_micros() as u64,
+            commit_us = (started.elapsed() - written).as_micros() as u64,
+            "batch stages"
+        );
+        // Bids of this batch (new ones and in-batch retries) prove inclusion
+        // in the batch's checkpoint; new ones get their receipt from the
+        // nodes the append touched.
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.map(|mut s| {
+                    if s.bid.log_index >= base {
+                        s.bid.receipt_size = size;
+                    }
+                    if let (Some(_), Some(done)) = (&s.event, &appended) {
+                        s.receipt = done.receipt(s.bid.log_index, &s.bid.envelope_hash, s.bid.received_at);
+                    }
+                    s
+                })
+            })
+            .collect())
+    }
 }
-pub(crate) use shared_batch_impl;
+
+/// Reads, in a few statements, what checking the batch needs: the bids with
+/// these envelopes, the ids in use, and the standing bids of these bidders
+/// in these tenders.
+async fn batch_known<DB: Backend>(w: &mut Write<DB>, bids: &[NewBid], tenders: &[Uuid]) -> StoreResult<Known>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    Vec<u8>: Column<DB>,
+{
+    let mut known = Known::default();
+    for chunk in bids.chunks(ROWS_PER_STATEMENT) {
+        let mut qb = QueryBuilder::<DB>::new(format!("{BID_COLUMNS} WHERE envelope_hash IN ("));
+        let mut list = qb.separated(", ");
+        for b in chunk {
+            list.push_bind(b.envelope_hash.to_vec());
+        }
+        qb.push(")");
+        for row in qb.build().fetch_all(&mut *w.tx).await? {
+            let stored = bid_from_row(&row)?;
+            known.by_envelope.insert(envelope_hash(&row)?, stored);
+        }
+        let mut qb = QueryBuilder::<DB>::new("SELECT id FROM bids WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for b in chunk {
+            list.push_bind(b.id.to_string());
+        }
+        qb.push(")");
+        for row in qb.build().fetch_all(&mut *w.tx).await? {
+            let id: String = row.try_get("id")?;
+            known.ids.insert(parse_uuid(&id)?);
+        }
+    }
+    for tender in tenders {
+        let mut bidders: Vec<&str> =
+            bids.iter().filter(|b| b.tender_id == *tender).map(|b| b.bidder_id.as_str()).collect();
+        bidders.sort_unstable();
+        bidders.dedup();
+        for chunk in bidders.chunks(ROWS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<DB>::new(
+                "SELECT id, bidder_id, lot, envelope_hash FROM bids WHERE status = 'active' AND tender_id = ",
+            );
+            qb.push_bind(tender.to_string()).push(" AND bidder_id IN (");
+            let mut list = qb.separated(", ");
+            for bidder in chunk {
+                list.push_bind(bidder.to_string());
+            }
+            qb.push(")");
+            for row in qb.build().fetch_all(&mut *w.tx).await? {
+                let id: String = row.try_get("id")?;
+                let slot = (*tender, row.try_get::<String, _>("bidder_id")?, row.try_get::<String, _>("lot")?);
+                known.standing.insert(slot, (parse_uuid(&id)?, envelope_hash(&row)?));
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// The `envelope_hash` column of a bid row.
+fn envelope_hash<R: Row>(row: &R) -> StoreResult<[u8; 32]>
+where
+    for<'a> &'a str: ColumnIndex<R>,
+    Vec<u8>: Column<R::Database>,
+{
+    let hash: Vec<u8> = row.try_get("envelope_hash")?;
+    hash.try_into().map_err(|_| StoreError::Corrupt("envelope hash is not 32 bytes".into()))
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::{Tender, TenderState};
+    use crate::store::write::LockedTender;
 
     fn tender() -> Tender {
         let draft: crate::domain::TenderDraft = serde_json::from_value(serde_json::json!({
@@ -391,8 +349,8 @@ mod tests {
     fn later_bids_of_a_batch_see_the_earlier_ones() {
         let t = tender();
         let now = t.deadline - time::Duration::minutes(1);
-        let mut tenders =
-            HashMap::from([(Uuid::nil(), LockedTender { tender: t.clone(), seq: 4, active: 1, changed: false })]);
+        let mut pending = Pending::new(now, Some(100));
+        pending.insert(Uuid::nil(), LockedTender::new(t.clone(), 4, 1));
         let mut known = Known::default();
         // Bidder "b" already has a standing bid from an earlier batch.
         let standing_id = Uuid::new_v4();
@@ -402,44 +360,44 @@ mod tests {
         let mut reused = bid("c", 3);
         reused.id = first.id;
         let batch = [first.clone(), bid("a", 2), first.clone(), bid("b", 4), reused];
-        let results: Vec<_> = batch
-            .iter()
-            .map(|b| {
-                let next = 100 + plan.entries.len() as i64;
-                plan_bid(b, now, &mut tenders, &mut known, &mut plan, next)
-            })
-            .collect();
-        let (new_a, _) = results[0].as_ref().unwrap();
+        let results: Vec<_> = batch.iter().map(|b| plan_bid(b, &mut pending, &mut known, &mut plan)).collect();
+        let new_a = results[0].as_ref().unwrap();
         assert_eq!((new_a.bid.log_index, new_a.event.as_ref().map(|e| e.seq)), (100, Some(5)));
-        let (replacing, _) = results[1].as_ref().unwrap();
+        let replacing = results[1].as_ref().unwrap();
         let data = &replacing.event.as_ref().unwrap().data;
         assert_eq!(data["replaces"], hex::encode([1u8; 32]));
         assert_eq!(data["bids_received"], 2, "a replacement does not add a standing bid");
-        let (retry, entry) = results[2].as_ref().unwrap();
-        assert!(retry.event.is_none() && entry.is_none(), "a retry in the same batch is answered, not recorded");
+        let retry = results[2].as_ref().unwrap();
+        assert!(retry.event.is_none(), "a retry in the same batch is answered, not recorded");
         assert_eq!(retry.bid.id, first.id);
-        let (b, _) = results[3].as_ref().unwrap();
+        let b = results[3].as_ref().unwrap();
         assert_eq!(b.event.as_ref().unwrap().data["replaces"], hex::encode([9u8; 32]));
         assert!(matches!(results[4], Err(StoreError::Conflict(_))), "a reused id fails alone");
         assert_eq!(plan.bids.len(), 3);
-        assert_eq!(plan.entries.len(), 3);
+        assert_eq!(pending.next_index().unwrap(), 103, "three entries appended");
         assert_eq!(plan.replaced, vec![first.id.to_string(), standing_id.to_string()]);
         assert_eq!(plan.bids.iter().map(|r| r.log_index).collect::<Vec<_>>(), vec![100, 101, 102]);
-        let locked = &tenders[&Uuid::nil()];
-        assert_eq!((locked.seq, locked.active, locked.changed), (7, 2, true));
+        let locked = pending.tender(Uuid::nil()).unwrap();
+        assert_eq!((locked.last_seq, locked.standing), (7, 2));
 
         // After the deadline: a new bid is refused, a retry still answered.
-        let late = t.deadline;
+        let mut late = Pending::new(t.deadline, Some(103));
+        late.insert(Uuid::nil(), LockedTender::new(t.clone(), 7, 2));
         let mut plan = Plan::default();
-        let refused = plan_bid(&bid("d", 5), late, &mut tenders, &mut known, &mut plan, 103);
+        let refused = plan_bid(&bid("d", 5), &mut late, &mut known, &mut plan);
         assert!(matches!(refused, Err(StoreError::Domain(_))));
-        assert!(plan_bid(&first, late, &mut tenders, &mut known, &mut plan, 103).is_ok());
+        assert!(plan_bid(&first, &mut late, &mut known, &mut plan).is_ok());
         assert!(plan.bids.is_empty());
+        assert_eq!(late.next_index().unwrap(), 103, "nothing appended");
         let mut elsewhere = bid("e", 6);
         elsewhere.tender_id = Uuid::max();
-        assert!(matches!(
-            plan_bid(&elsewhere, now, &mut tenders, &mut known, &mut plan, 103),
-            Err(StoreError::NotFound("tender"))
-        ));
+        assert!(matches!(plan_bid(&elsewhere, &mut late, &mut known, &mut plan), Err(StoreError::NotFound("tender"))));
+    }
+
+    /// `%`, `_` and `\` in a search are literal in its `LIKE` pattern.
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(crate::store::shared::like_pattern("Ab"), "%ab%");
+        assert_eq!(crate::store::shared::like_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
     }
 }

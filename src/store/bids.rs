@@ -1,15 +1,22 @@
-//! Bidders, custodians and sealed bids: the [`BidStore`] trait and the SQL
-//! both backends share (instantiated per backend like `shared.rs`).
+//! Bidders, custodians and sealed bids: the [`BidStore`] trait and its
+//! implementation both backends share.
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Executor, Row};
 use uuid::Uuid;
 
-use super::{Bidder, CustodianRecord, Event, NewBid, StoreResult, StoredBid};
+use super::backend::{Backend, Column, SqlStore};
+use super::shared::parse_uuid;
+use super::write::Write;
+use super::{Bidder, CustodianRecord, Event, NewBid, StoreError, StoreResult, StoredBid, from_micros, to_micros};
+use crate::domain::bid::{BidStatus, check_accepting};
+use crate::domain::{EventDraft, EventKind};
 
 /// Persistence of bidders, custodians and bids.
 #[async_trait]
 pub trait BidStore: Send + Sync {
-    /// Registers a bidder; returns the stored record and whether it is new.
+    /// Registers a bidder; returns the stored record and whether it is new
+    /// (registering the same key again, even concurrently, is not an error).
     async fn register_bidder(&self, bidder: &Bidder) -> StoreResult<(Bidder, bool)>;
     /// A bidder by key id.
     async fn get_bidder(&self, id: &str) -> StoreResult<Option<Bidder>>;
@@ -27,13 +34,11 @@ pub trait BidStore: Send + Sync {
     async fn get_bid(&self, id: Uuid) -> StoreResult<Option<StoredBid>>;
     /// Active bids of a tender in order of receipt.
     async fn active_bids(&self, tender: Uuid) -> StoreResult<Vec<StoredBid>>;
-    /// Records a bid whose files are durable: checks the deadline with the
-    /// store's clock, replaces the bidder's previous bid for the lot, logs
-    /// `bid.received`, all in one transaction.
-    async fn submit_bid(&self, bid: &NewBid) -> StoreResult<(StoredBid, Event)>;
     /// Records a batch of bids whose files are durable in one transaction
-    /// with one checkpoint; each bid is checked as [`BidStore::submit_bid`]
-    /// does and fails alone (group commit, see `committer.rs`).
+    /// with one checkpoint: each bid is checked against the deadline with
+    /// the store's clock, replaces the bidder's previous bid for the lot and
+    /// logs `bid.received`, and fails alone (group commit, see
+    /// `committer.rs`, the only caller).
     async fn submit_bids(&self, bids: &[NewBid]) -> super::BatchResult;
     /// Withdraws an active bid before the deadline and logs `bid.withdrawn`.
     async fn withdraw_bid(&self, tender: Uuid, bid: Uuid) -> StoreResult<(StoredBid, Event)>;
@@ -43,284 +48,211 @@ pub trait BidStore: Send + Sync {
     async fn blob_referenced(&self, hash: &str) -> StoreResult<bool>;
 }
 
-/// Implements [`BidStore`] for a backend.
-macro_rules! shared_bids_impl {
-    ($store:ty, $db:ty, $for_update:literal) => {
-        #[async_trait::async_trait]
-        impl $crate::store::BidStore for $store {
-            async fn register_bidder(&self, b: &$crate::store::Bidder) -> $crate::store::StoreResult<($crate::store::Bidder, bool)> {
-                let mut tx = self.begin_write().await?;
-                let existing = sqlx::query("SELECT id, name, public_key, created_at FROM bidders WHERE id = $1")
-                    .bind(&b.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = existing {
-                    return Ok(($crate::store::bids::bidder_from_row(&row)?, false));
-                }
-                sqlx::query("INSERT INTO bidders (id, name, public_key, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&b.id)
-                    .bind(&b.name)
-                    .bind(b.public_key.as_slice())
-                    .bind($crate::store::to_micros(b.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok((b.clone(), true))
-            }
+/// The columns of a bid row, in the order [`bid_from_row`] reads them.
+pub(crate) const BID_COLUMNS: &str = "SELECT id, tender_id, bidder_id, lot, envelope_hash, blobs, status, received_at, \
+     log_index, receipt_size, end_log_index, end_receipt_size FROM bids";
 
-            async fn get_bidder(&self, id: &str) -> $crate::store::StoreResult<Option<$crate::store::Bidder>> {
-                let row = sqlx::query("SELECT id, name, public_key, created_at FROM bidders WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(self.reader())
-                    .await?;
-                row.as_ref().map($crate::store::bids::bidder_from_row).transpose()
-            }
+/// A statement reading bid rows: [`BID_COLUMNS`] and a `WHERE …` tail.
+pub(crate) fn bids_where(tail: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("{BID_COLUMNS} {tail}"))
+}
 
-            async fn upsert_custodian(&self, c: &$crate::store::CustodianRecord) -> $crate::store::StoreResult<$crate::store::CustodianRecord> {
-                let mut tx = self.begin_write().await?;
-                let existing = sqlx::query("SELECT id, name, public_key, created_at FROM custodians WHERE id = $1")
-                    .bind(&c.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = existing {
-                    let old = $crate::store::bids::custodian_from_row(&row)?;
-                    if old.public_key != c.public_key {
-                        return Err($crate::store::StoreError::Conflict(format!(
-                            "custodian '{}' is registered with another key; keys of custodians never change (register a new id)",
-                            c.id
-                        )));
-                    }
-                    sqlx::query("UPDATE custodians SET name = $2 WHERE id = $1").bind(&c.id).bind(&c.name).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    return Ok($crate::store::CustodianRecord { name: c.name.clone(), ..old });
-                }
-                sqlx::query("INSERT INTO custodians (id, name, public_key, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&c.id)
-                    .bind(&c.name)
-                    .bind(c.public_key.as_slice())
-                    .bind($crate::store::to_micros(c.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| match e {
-                        sqlx::Error::Database(d) if d.is_unique_violation() => {
-                            $crate::store::StoreError::Conflict("that public key already belongs to another custodian".into())
-                        }
-                        other => other.into(),
-                    })?;
-                tx.commit().await?;
-                Ok(c.clone())
-            }
-
-            async fn list_custodians(&self) -> $crate::store::StoreResult<Vec<$crate::store::CustodianRecord>> {
-                let rows = sqlx::query("SELECT id, name, public_key, created_at FROM custodians ORDER BY id")
-                    .fetch_all(self.reader())
-                    .await?;
-                rows.iter().map($crate::store::bids::custodian_from_row).collect()
-            }
-
-            async fn admit_bidder(&self, tender: uuid::Uuid, bidder: &str) -> $crate::store::StoreResult<()> {
-                let mut tx = self.begin_write().await?;
-                let now = Self::clock(&mut tx).await?;
-                sqlx::query("INSERT INTO tender_admissions (tender_id, bidder_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(tender.to_string())
-                    .bind(bidder)
-                    .bind($crate::store::to_micros(now))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn is_admitted(&self, tender: uuid::Uuid, bidder: &str) -> $crate::store::StoreResult<bool> {
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tender_admissions WHERE tender_id = $1 AND bidder_id = $2")
-                    .bind(tender.to_string())
-                    .bind(bidder)
-                    .fetch_one(self.reader())
-                    .await?;
-                Ok(n > 0)
-            }
-
-            async fn bid_by_envelope_hash(&self, hash: &[u8; 32]) -> $crate::store::StoreResult<Option<$crate::store::StoredBid>> {
-                let row = sqlx::query(concat!($crate::store::bids::BID_COLUMNS!(), " WHERE envelope_hash = $1"))
-                    .bind(hash.as_slice())
-                    .fetch_optional(self.reader())
-                    .await?;
-                row.as_ref().map($crate::store::bids::bid_from_row).transpose()
-            }
-
-            async fn get_bid(&self, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::store::StoredBid>> {
-                let row = sqlx::query(concat!($crate::store::bids::BID_COLUMNS!(), " WHERE id = $1"))
-                    .bind(id.to_string())
-                    .fetch_optional(self.reader())
-                    .await?;
-                row.as_ref().map($crate::store::bids::bid_from_row).transpose()
-            }
-
-            async fn active_bids(&self, tender: uuid::Uuid) -> $crate::store::StoreResult<Vec<$crate::store::StoredBid>> {
-                let rows = sqlx::query(concat!($crate::store::bids::BID_COLUMNS!(), " WHERE tender_id = $1 AND status = 'active' ORDER BY log_index"))
-                    .bind(tender.to_string())
-                    .fetch_all(self.reader())
-                    .await?;
-                rows.iter().map($crate::store::bids::bid_from_row).collect()
-            }
-
-            async fn submit_bid(&self, bid: &$crate::store::NewBid) -> $crate::store::StoreResult<($crate::store::StoredBid, $crate::store::Event)> {
-                let mut tx = self.begin_write().await?;
-                let now = Self::clock(&mut tx).await?;
-                let row = sqlx::query(concat!("SELECT doc, last_seq FROM tenders WHERE id = $1", $for_update))
-                    .bind(bid.tender_id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or($crate::store::StoreError::NotFound("tender"))?;
-                let stored = $crate::store::shared::tender_from_row(&row)?;
-                $crate::domain::bid::check_accepting(&stored.tender, now)?;
-                let previous: Option<(String, Vec<u8>)> = sqlx::query_as(
-                    "SELECT id, envelope_hash FROM bids WHERE tender_id = $1 AND bidder_id = $2 AND lot = $3 AND status = 'active'",
-                )
-                .bind(bid.tender_id.to_string())
-                .bind(&bid.bidder_id)
-                .bind(&bid.lot)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let now_us = $crate::store::to_micros(now);
-                if let Some((prev_id, _)) = &previous {
-                    sqlx::query("UPDATE bids SET status = 'replaced', ended_at = $2 WHERE id = $1")
-                        .bind(prev_id)
-                        .bind(now_us)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bids WHERE tender_id = $1 AND status = 'active'")
-                    .bind(bid.tender_id.to_string())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let draft = $crate::domain::EventDraft::new(
-                    $crate::domain::EventKind::BidReceived,
-                    serde_json::json!({
-                        "envelope_hash": hex::encode(bid.envelope_hash),
-                        "lot": bid.lot,
-                        "replaces": previous.as_ref().map(|(_, h)| hex::encode(h)),
-                        "bids_received": active + 1,
-                    }),
-                );
-                let seq = stored.last_seq + 1;
-                let entry = $crate::store::log::encode_event(bid.tender_id, seq, now, draft)?;
-                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?.indices;
-                let log_index = indices[0];
-                let blobs = serde_json::to_string(&bid.blobs).map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
-                sqlx::query(
-                    "INSERT INTO bids (id, tender_id, bidder_id, lot, envelope_hash, signature, blobs, total_bytes, received_at, status, log_index, receipt_size) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11)",
-                )
-                .bind(bid.id.to_string())
-                .bind(bid.tender_id.to_string())
-                .bind(&bid.bidder_id)
-                .bind(&bid.lot)
-                .bind(bid.envelope_hash.as_slice())
-                .bind(bid.signature.as_slice())
-                .bind(&blobs)
-                .bind(bid.total_bytes)
-                .bind(now_us)
-                .bind(log_index)
-                .bind(log_index + 1)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match e {
-                    sqlx::Error::Database(d) if d.is_unique_violation() => {
-                        $crate::store::StoreError::Conflict("a bid with this id or envelope was already received".into())
-                    }
-                    other => other.into(),
-                })?;
-                let event = $crate::store::shared::record_event!(tx, bid.tender_id, seq, now_us, &entry, log_index);
-                tx.commit().await?;
-                let stored = self.get_bid(bid.id).await?.ok_or($crate::store::StoreError::NotFound("bid"))?;
-                Ok((stored, event))
-            }
-
-            async fn submit_bids(&self, bids: &[$crate::store::NewBid]) -> $crate::store::BatchResult {
-                self.submit_batch(bids).await
-            }
-
-            async fn withdraw_bid(&self, tender: uuid::Uuid, bid: uuid::Uuid) -> $crate::store::StoreResult<($crate::store::StoredBid, $crate::store::Event)> {
-                let mut tx = self.begin_write().await?;
-                let now = Self::clock(&mut tx).await?;
-                let row = sqlx::query(concat!("SELECT doc, last_seq FROM tenders WHERE id = $1", $for_update))
-                    .bind(tender.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or($crate::store::StoreError::NotFound("tender"))?;
-                let stored = $crate::store::shared::tender_from_row(&row)?;
-                $crate::domain::bid::check_accepting(&stored.tender, now)?;
-                let row = sqlx::query(concat!($crate::store::bids::BID_COLUMNS!(), " WHERE id = $1 AND tender_id = $2"))
-                    .bind(bid.to_string())
-                    .bind(tender.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or($crate::store::StoreError::NotFound("bid"))?;
-                let current = $crate::store::bids::bid_from_row(&row)?;
-                if current.status != $crate::domain::bid::BidStatus::Active {
-                    return Err($crate::store::StoreError::Conflict(format!("the bid is already {}", current.status.as_str())));
-                }
-                let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bids WHERE tender_id = $1 AND status = 'active'")
-                    .bind(tender.to_string())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let draft = $crate::domain::EventDraft::new(
-                    $crate::domain::EventKind::BidWithdrawn,
-                    serde_json::json!({ "envelope_hash": current.envelope_hash, "lot": current.lot, "bids_received": active - 1 }),
-                );
-                let seq = stored.last_seq + 1;
-                let now_us = $crate::store::to_micros(now);
-                let entry = $crate::store::log::encode_event(tender, seq, now, draft)?;
-                let indices = Self::append_log(&mut tx, self.log(), std::slice::from_ref(&entry), now).await?.indices;
-                let log_index = indices[0];
-                sqlx::query("UPDATE bids SET status = 'withdrawn', ended_at = $2, end_log_index = $3, end_receipt_size = $4 WHERE id = $1")
-                    .bind(bid.to_string())
-                    .bind(now_us)
-                    .bind(log_index)
-                    .bind(log_index + 1)
-                    .execute(&mut *tx)
-                    .await?;
-                let event = $crate::store::shared::record_event!(tx, tender, seq, now_us, &entry, log_index);
-                tx.commit().await?;
-                let stored = self.get_bid(bid).await?.ok_or($crate::store::StoreError::NotFound("bid"))?;
-                Ok((stored, event))
-            }
-
-            async fn bid_signature(&self, bid: uuid::Uuid) -> $crate::store::StoreResult<Vec<u8>> {
-                sqlx::query_scalar("SELECT signature FROM bids WHERE id = $1")
-                    .bind(bid.to_string())
-                    .fetch_optional(self.reader())
-                    .await?
-                    .ok_or($crate::store::StoreError::NotFound("bid"))
-            }
-
-            async fn blob_referenced(&self, hash: &str) -> $crate::store::StoreResult<bool> {
-                let pattern = format!("%\"{hash}\"%");
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bids WHERE blobs LIKE $1")
-                    .bind(pattern)
-                    .fetch_one(self.reader())
-                    .await?;
-                Ok(n > 0)
-            }
+#[async_trait]
+impl<DB: Backend> BidStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    Vec<u8>: Column<DB>,
+{
+    async fn register_bidder(&self, b: &Bidder) -> StoreResult<(Bidder, bool)> {
+        // Two identical registrations can race (on PostgreSQL, on two
+        // connections): the insert that loses finds the row the other wrote
+        // and answers with it, as a repeated registration.
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO bidders (id, name, public_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(&b.id)
+        .bind(&b.name)
+        .bind(&b.public_key)
+        .bind(to_micros(b.created_at))
+        .execute(&mut *tx)
+        .await?;
+        if DB::rows_affected(&inserted) == 1 {
+            tx.commit().await?;
+            return Ok((b.clone(), true));
         }
-    };
+        let row = sqlx::query("SELECT id, name, public_key, created_at FROM bidders WHERE id = $1")
+            .bind(&b.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let existing = row.as_ref().map(bidder_from_row).transpose()?;
+        match existing {
+            Some(existing) if existing.public_key == b.public_key => Ok((existing, false)),
+            _ => Err(StoreError::Conflict(format!("key id {} is registered with another key", b.id))),
+        }
+    }
+
+    async fn get_bidder(&self, id: &str) -> StoreResult<Option<Bidder>> {
+        let row = sqlx::query("SELECT id, name, public_key, created_at FROM bidders WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(bidder_from_row).transpose()
+    }
+
+    async fn upsert_custodian(&self, c: &CustodianRecord) -> StoreResult<CustodianRecord> {
+        let mut tx = self.begin_write().await?;
+        let existing = sqlx::query("SELECT id, name, public_key, created_at FROM custodians WHERE id = $1")
+            .bind(&c.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = existing {
+            let old = custodian_from_row(&row)?;
+            if old.public_key != c.public_key {
+                return Err(StoreError::Conflict(format!(
+                    "custodian '{}' is registered with another key; keys of custodians never change (register a new id)",
+                    c.id
+                )));
+            }
+            sqlx::query("UPDATE custodians SET name = $2 WHERE id = $1")
+                .bind(&c.id)
+                .bind(&c.name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(CustodianRecord { name: c.name.clone(), ..old });
+        }
+        sqlx::query("INSERT INTO custodians (id, name, public_key, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&c.id)
+            .bind(&c.name)
+            .bind(&c.public_key)
+            .bind(to_micros(c.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    StoreError::Conflict("that public key already belongs to another custodian".into())
+                }
+                other => other.into(),
+            })?;
+        tx.commit().await?;
+        Ok(c.clone())
+    }
+
+    async fn list_custodians(&self) -> StoreResult<Vec<CustodianRecord>> {
+        let rows = sqlx::query("SELECT id, name, public_key, created_at FROM custodians ORDER BY id")
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(custodian_from_row).collect()
+    }
+
+    async fn admit_bidder(&self, tender: Uuid, bidder: &str) -> StoreResult<()> {
+        let mut w = Write::begin(self).await?;
+        sqlx::query(
+            "INSERT INTO tender_admissions (tender_id, bidder_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tender.to_string())
+        .bind(bidder.to_string())
+        .bind(w.now_us())
+        .execute(&mut *w.tx)
+        .await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_admitted(&self, tender: Uuid, bidder: &str) -> StoreResult<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tender_admissions WHERE tender_id = $1 AND bidder_id = $2")
+                .bind(tender.to_string())
+                .bind(bidder.to_string())
+                .fetch_one(self.reader())
+                .await?;
+        Ok(n > 0)
+    }
+
+    async fn bid_by_envelope_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<StoredBid>> {
+        let row = sqlx::query(bids_where("WHERE envelope_hash = $1"))
+            .bind(hash.to_vec())
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(bid_from_row).transpose()
+    }
+
+    async fn get_bid(&self, id: Uuid) -> StoreResult<Option<StoredBid>> {
+        let row = sqlx::query(bids_where("WHERE id = $1")).bind(id.to_string()).fetch_optional(self.reader()).await?;
+        row.as_ref().map(bid_from_row).transpose()
+    }
+
+    async fn active_bids(&self, tender: Uuid) -> StoreResult<Vec<StoredBid>> {
+        let rows = sqlx::query(bids_where("WHERE tender_id = $1 AND status = 'active' ORDER BY log_index"))
+            .bind(tender.to_string())
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(bid_from_row).collect()
+    }
+
+    async fn submit_bids(&self, bids: &[NewBid]) -> super::BatchResult {
+        self.submit_batch(bids).await
+    }
+
+    async fn withdraw_bid(&self, tender: Uuid, bid: Uuid) -> StoreResult<(StoredBid, Event)> {
+        let mut w = Write::begin(self).await?;
+        let locked = w.lock_tender(tender).await?;
+        check_accepting(&locked.tender, w.now)?;
+        let row = sqlx::query(bids_where("WHERE id = $1 AND tender_id = $2"))
+            .bind(bid.to_string())
+            .bind(tender.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or(StoreError::NotFound("bid"))?;
+        let current = bid_from_row(&row)?;
+        if current.status != BidStatus::Active {
+            return Err(StoreError::Conflict(format!("the bid is already {}", current.status.as_str())));
+        }
+        let draft = EventDraft::new(
+            EventKind::BidWithdrawn,
+            serde_json::json!({ "envelope_hash": current.envelope_hash, "lot": current.lot, "bids_received": locked.standing - 1 }),
+        );
+        let mut events = w.append_events(tender, vec![draft]).await?;
+        let event = events.pop().ok_or_else(|| StoreError::Invariant("an append returned no event".into()))?;
+        sqlx::query(
+            "UPDATE bids SET status = 'withdrawn', ended_at = $2, end_log_index = $3, end_receipt_size = $4 \
+             WHERE id = $1",
+        )
+        .bind(bid.to_string())
+        .bind(w.now_us())
+        .bind(event.log_index)
+        .bind(event.log_index + 1)
+        .execute(&mut *w.tx)
+        .await?;
+        w.finish(self.log()).await?;
+        let stored = self.get_bid(bid).await?.ok_or(StoreError::NotFound("bid"))?;
+        Ok((stored, event))
+    }
+
+    async fn bid_signature(&self, bid: Uuid) -> StoreResult<Vec<u8>> {
+        sqlx::query_scalar("SELECT signature FROM bids WHERE id = $1")
+            .bind(bid.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound("bid"))
+    }
+
+    async fn blob_referenced(&self, hash: &str) -> StoreResult<bool> {
+        let pattern = format!("%\"{hash}\"%");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bids WHERE blobs LIKE $1")
+            .bind(pattern)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(n > 0)
+    }
 }
-pub(crate) use shared_bids_impl;
-
-/// The columns of a bid row, in the order `bid_from_row` reads them.
-macro_rules! BID_COLUMNS {
-    () => {
-        "SELECT id, tender_id, bidder_id, lot, envelope_hash, blobs, status, received_at, log_index, receipt_size, end_log_index, end_receipt_size FROM bids"
-    };
-}
-pub(crate) use BID_COLUMNS;
-
-use sqlx::Row;
-
-use super::shared::parse_uuid;
-use super::{StoreError, from_micros};
-use crate::domain::bid::BidStatus;
 
 pub(crate) fn bidder_from_row<R: Row>(row: &R) -> StoreResult<Bidder>
 where

@@ -15,9 +15,9 @@ use super::{BlobStore, DynStore, Event, NewBid, StoreError, StoreResult, Submitt
 /// Told the events of each committed batch (wakes the scheduler, feeds the live room).
 pub type OnCommit = Arc<dyn Fn(&[Event]) + Send + Sync>;
 
-/// Most submissions in one transaction (bounds the time a batch holds the
-/// writer and the tender locks).
-const MAX_BATCH: usize = 1024;
+/// Most submissions in one transaction by default (bounds the time a batch
+/// holds the writer and the tender locks).
+pub const MAX_BATCH: usize = 1024;
 
 /// Submissions waiting for the next batch before senders wait too.
 const QUEUE: usize = 4096;
@@ -38,8 +38,16 @@ impl Committer {
     /// Starts the committer of `store`; `blobs` is where the bids' files
     /// are; `on_commit` hears each batch's new events before any reply.
     pub fn spawn(store: DynStore, blobs: BlobStore, on_commit: OnCommit) -> Self {
+        Self::spawn_with(store, blobs, on_commit, MAX_BATCH)
+    }
+
+    /// [`Committer::spawn`] with at most `max_batch` submissions per
+    /// transaction (at least one). A batch size of one records each bid in
+    /// its own transaction: the baseline the `receipts` benchmark compares
+    /// group commit against.
+    pub fn spawn_with(store: DynStore, blobs: BlobStore, on_commit: OnCommit, max_batch: usize) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, blobs, rx, on_commit));
+        tokio::spawn(run(store, blobs, rx, on_commit, max_batch.max(1)));
         Committer { queue }
     }
 
@@ -64,15 +72,15 @@ struct Synced {
 /// next batch's directories are synced. The database stage takes batches in
 /// order, and a batch reaches it only after its own directories are synced,
 /// so no row ever references a file whose name a crash could lose.
-async fn run(store: DynStore, blobs: BlobStore, mut rx: mpsc::Receiver<Job>, on_commit: OnCommit) {
+async fn run(store: DynStore, blobs: BlobStore, mut rx: mpsc::Receiver<Job>, on_commit: OnCommit, max_batch: usize) {
     let (synced_tx, mut synced_rx) = mpsc::channel::<Synced>(1);
     let recorder = tokio::spawn(async move {
         while let Some(batch) = synced_rx.recv().await {
             record(&store, batch, &on_commit).await;
         }
     });
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    let mut jobs = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut jobs, max_batch).await > 0 {
         let batch: Vec<Job> = std::mem::take(&mut jobs);
         let started = std::time::Instant::now();
         let synced = blobs

@@ -1,9 +1,11 @@
-//! Persistence: one [`Store`] trait, one implementation per backend
-//! (SQLite embedded, PostgreSQL for several nodes), sharing their SQL.
+//! Persistence: one [`Store`] trait, implemented once by [`SqlStore`],
+//! generic over its [`Backend`] (SQLite embedded, PostgreSQL for several
+//! nodes): each statement is written once.
 //!
 //! Every change to a tender goes through [`Store::update_tender`], which runs
 //! the pure domain transition inside one transaction together with its events
-//! and their transparency-log entries: all of it lands, or none of it.
+//! and their transparency-log entries: all of it lands, or none of it. Every
+//! writer appends events the same way (`write.rs`).
 
 use std::sync::Arc;
 
@@ -13,25 +15,26 @@ use uuid::Uuid;
 
 use crate::domain::{DomainError, EventDraft, Role, Tender};
 
+mod backend;
 pub mod batch;
-#[macro_use]
-mod multirow;
 pub mod bids;
 pub mod blobs;
 mod committer;
 mod log;
+mod multirow;
 pub mod opening;
 mod postgres;
-pub mod staging;
-#[macro_use]
 mod shared;
 mod sqlite;
+pub mod staging;
 mod types;
+mod write;
 
+pub use backend::{Backend, Column, SqlStore};
 pub use batch::{BatchResult, Submitted};
 pub use bids::BidStore;
 pub use blobs::{BlobInfo, BlobStore};
-pub use committer::{Committer, OnCommit};
+pub use committer::{Committer, MAX_BATCH, OnCommit};
 pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, OutcomeCounts, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
@@ -51,9 +54,21 @@ pub enum StoreError {
     /// The change conflicts with existing data (e.g. a duplicate reference).
     #[error("{0}")]
     Conflict(String),
-    /// Stored data could not be read back (corruption or a bug).
+    /// Stored data could not be read back: it is corrupt.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A value could not be encoded for storage (a document or a log entry).
+    #[error("could not encode {0}")]
+    Encode(String),
+    /// Signing a checkpoint failed.
+    #[error("signing the checkpoint failed: {0}")]
+    Sign(#[from] crate::ledger::NoteError),
+    /// The store broke one of its own rules (a bug); nothing was written.
+    #[error("store invariant broken: {0}")]
+    Invariant(String),
+    /// The database is reachable but not ready (migrations not applied).
+    #[error("the database is not ready: {0}")]
+    NotReady(String),
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),

@@ -3,50 +3,29 @@
 
 use std::str::FromStr;
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres};
 use time::OffsetDateTime;
 
-use super::{LogContext, StoreError, StoreResult, from_micros};
+use super::backend::{Backend, SqlStore};
+use super::{LogContext, StoreResult, from_micros};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// PostgreSQL-backed store.
-pub struct PgStore {
-    pool: PgPool,
-    log: LogContext,
-}
+pub type PgStore = SqlStore<Postgres>;
 
-impl PgStore {
+impl Backend for Postgres {
     const NAME: &'static str = "postgres";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
 
-    /// Connects, optionally inside a schema (tests use one schema each), and
-    /// migrates.
-    pub async fn connect(url: &str, schema: Option<&str>, log: LogContext) -> StoreResult<Self> {
-        let mut opts = PgConnectOptions::from_str(url)?;
-        if let Some(schema) = schema {
-            opts = opts.options([("search_path", schema)]);
-        }
-        let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool, log })
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
     }
 
-    /// The underlying pool (for locks held across a session).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn reader(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn log(&self) -> &LogContext {
-        &self.log
-    }
-
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        Ok(self.pool.begin().await?)
+    fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
+        result.rows_affected()
     }
 
     /// The database clock: one time authority for every node.
@@ -56,20 +35,23 @@ impl PgStore {
             .await?;
         from_micros(us)
     }
-
-    async fn check_ready(&self) -> StoreResult<()> {
-        let applied: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
-        if applied as usize != MIGRATOR.iter().count() {
-            return Err(StoreError::Corrupt(format!("{applied} of {} migrations applied", MIGRATOR.iter().count())));
-        }
-        Ok(())
-    }
 }
 
-super::shared::shared_store_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
-super::log::shared_log_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
-super::bids::shared_bids_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
-super::batch::shared_batch_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
-super::log::shared_log_read_impl!(PgStore, sqlx::Postgres);
-super::opening::shared_opening_impl!(PgStore, sqlx::Postgres, " FOR UPDATE");
+impl SqlStore<Postgres> {
+    /// Connects, optionally inside a schema (tests use one schema each), and
+    /// migrates.
+    pub async fn connect(url: &str, schema: Option<&str>, log: LogContext) -> StoreResult<Self> {
+        let mut opts = PgConnectOptions::from_str(url)?;
+        if let Some(schema) = schema {
+            opts = opts.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqlStore { write: pool.clone(), read: pool, log })
+    }
+
+    /// The underlying pool (for locks held across a session).
+    pub fn pool(&self) -> &PgPool {
+        &self.write
+    }
+}

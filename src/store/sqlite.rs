@@ -5,24 +5,39 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 
-use super::{LogContext, StoreError, StoreResult};
+use super::backend::{Backend, SqlStore};
+use super::{LogContext, StoreResult};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// SQLite-backed store.
-pub struct SqliteStore {
-    write: SqlitePool,
-    read: SqlitePool,
-    log: LogContext,
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl Backend for Sqlite {
+    const NAME: &'static str = "sqlite";
+    // The one writer connection serialises write transactions: no row locks.
+    const FOR_UPDATE: &'static str = "";
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    /// One process owns an SQLite database, so its clock is the authority.
+    async fn clock(_conn: &mut SqliteConnection) -> StoreResult<OffsetDateTime> {
+        Ok(crate::domain::tender::truncate_micros(OffsetDateTime::now_utc()))
+    }
 }
 
-impl SqliteStore {
-    const NAME: &'static str = "sqlite";
-
+impl SqlStore<Sqlite> {
     /// Opens (creating if needed) the database at `url` and migrates it.
     pub async fn connect(url: &str, log: LogContext) -> StoreResult<Self> {
         Self::open(SqliteConnectOptions::from_str(url)?, log).await
@@ -43,44 +58,6 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         MIGRATOR.run(&write).await?;
         let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-        Ok(SqliteStore { write, read, log })
-    }
-
-    fn reader(&self) -> &SqlitePool {
-        &self.read
-    }
-
-    fn log(&self) -> &LogContext {
-        &self.log
-    }
-
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.write.begin().await?)
-    }
-
-    /// One process owns an SQLite database, so its clock is the authority.
-    async fn clock(_conn: &mut SqliteConnection) -> StoreResult<OffsetDateTime> {
-        Ok(crate::domain::tender::truncate_micros(OffsetDateTime::now_utc()))
-    }
-
-    async fn check_ready(&self) -> StoreResult<()> {
-        applied_all(&self.read, &MIGRATOR).await
+        Ok(SqlStore { write, read, log })
     }
 }
-
-/// Checks that every embedded migration has been applied successfully.
-async fn applied_all(pool: &SqlitePool, migrator: &sqlx::migrate::Migrator) -> StoreResult<()> {
-    let applied: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?;
-    if applied as usize != migrator.iter().count() {
-        return Err(StoreError::Corrupt(format!("{applied} of {} migrations applied", migrator.iter().count())));
-    }
-    Ok(())
-}
-
-super::shared::shared_store_impl!(SqliteStore, sqlx::Sqlite, "");
-super::log::shared_log_impl!(SqliteStore, sqlx::Sqlite, "");
-super::bids::shared_bids_impl!(SqliteStore, sqlx::Sqlite, "");
-super::batch::shared_batch_impl!(SqliteStore, sqlx::Sqlite, "");
-super::log::shared_log_read_impl!(SqliteStore, sqlx::Sqlite);
-super::opening::shared_opening_impl!(SqliteStore, sqlx::Sqlite, "");

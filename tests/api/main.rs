@@ -21,6 +21,7 @@ mod lifecycle;
 mod live;
 mod opening;
 mod scheduler;
+mod store_rules;
 mod stream;
 mod upload_cli;
 mod uploads;
