@@ -35,7 +35,7 @@ struct Proxy {
 
 async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     let path = req.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default();
-    if req.uri().path() == "/api/v1/log/key" {
+    if req.uri().path().ends_with("/log/key") {
         p.key_requests.fetch_add(1, Ordering::Relaxed);
         let left = p.fail.load(Ordering::Relaxed);
         if left > 0 {
