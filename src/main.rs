@@ -11,6 +11,9 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if e.downcast_ref::<bidroom::cli::seal::ReceivedUnchecked>().is_some() {
+                return std::process::ExitCode::from(bidroom::cli::seal::EXIT_RECEIVED_UNCHECKED);
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -9,6 +9,7 @@
 //! offset. Memory stays constant whatever the documents' size.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -17,10 +18,16 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::common::{KeyArgs, ServerArgs, sha256_hex, write_new_file};
-use super::receipt::{check_fresh, save_receipt};
-use crate::client::{BidUpload, Client, ResumeOptions, Submitted, Tender, UploadEvent};
+use super::receipt::{CheckFailed, check_fresh, save_receipt};
+use crate::client::{BidUpload, Client, ClientError, ResumeOptions, Submitted, Tender, UploadEvent};
 use crate::ledger::Receipt;
 use crate::seal::{BidSealer, Binding, CustodyPolicy};
+
+/// Exit status of `bidroom seal` when the bid was received and its receipt
+/// saved, but the receipt could not be checked against the log (the server
+/// went away right after answering). Distinct from 1 (the bid may not have
+/// been received), because submitting again would replace the bid.
+pub const EXIT_RECEIVED_UNCHECKED: u8 = 3;
 
 /// A form is a handful of opening-record values; anything this big is a mistake.
 const MAX_FORM_FILE: u64 = 1024 * 1024;
@@ -70,8 +77,55 @@ pub struct Sealed {
     pub created: bool,
 }
 
+/// How long the check of a fresh receipt is retried when the server cannot
+/// be reached (it may be restarting right after it answered).
+#[derive(Debug, Clone)]
+pub struct CheckRetry {
+    /// Pause before the first retry; doubled after each one.
+    pub first: Duration,
+    /// Longest pause between two tries.
+    pub max: Duration,
+    /// Give up once this much time has passed since the first try.
+    pub total: Duration,
+}
+
+impl Default for CheckRetry {
+    fn default() -> Self {
+        CheckRetry { first: Duration::from_millis(250), max: Duration::from_secs(5), total: Duration::from_secs(30) }
+    }
+}
+
+/// The bid is received (the server issued a receipt, saved to a file) but
+/// the receipt could not be checked against the log. `bidroom seal` exits
+/// with [`EXIT_RECEIVED_UNCHECKED`] for it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "bid {bid_id} IS received: the server issued a receipt, saved to {receipt}. Only checking that receipt \
+     against the log failed ({cause}). Do not submit the bid again (that would replace it); check the receipt \
+     later with: bidroom receipt verify {receipt} --server {server} --envelope {envelope}",
+    receipt = receipt_path.display(),
+    envelope = envelope_path.display()
+)]
+pub struct ReceivedUnchecked {
+    /// The bid's id.
+    pub bid_id: Uuid,
+    /// Where the receipt was saved.
+    pub receipt_path: PathBuf,
+    /// Where the envelope was saved.
+    pub envelope_path: PathBuf,
+    /// The server's URL.
+    pub server: String,
+    /// The last error of the check.
+    pub cause: String,
+}
+
 /// Seals, submits, saves and verifies the receipt.
 pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
+    run_with(args, &CheckRetry::default()).await
+}
+
+/// [`run`] with a chosen retry of the receipt check.
+pub async fn run_with(args: SealArgs, retry: &CheckRetry) -> anyhow::Result<Sealed> {
     let client = args.server.client()?;
     let form = read_form(&args.form)?;
     let tender = client.tender(args.tender).await.context("cannot fetch the tender")?;
@@ -114,7 +168,21 @@ pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
     // evidence too, and the envelope is what the receipt is about.
     write_new_file(&envelope_path, &envelope, false)?;
     save_receipt(&receipt_path, &answer.receipt)?;
-    check_fresh(&client, &answer.receipt, Some(&envelope_hash)).await?;
+    if let Err(e) = check_with_retry(&client, &answer.receipt, &envelope_hash, retry).await {
+        // A receipt that fails a check is reported as such; only a check
+        // that could not be made at all is "received, check later".
+        if e.downcast_ref::<CheckFailed>().is_some() {
+            return Err(e);
+        }
+        return Err(ReceivedUnchecked {
+            bid_id,
+            receipt_path,
+            envelope_path,
+            server: args.server.server.clone(),
+            cause: format!("{e:#}"),
+        }
+        .into());
+    }
     let r = &answer.receipt;
     println!(
         "received at {} (log entry {} of {}); receipt verified and saved to {}",
@@ -131,6 +199,33 @@ pub async fn run(args: SealArgs) -> anyhow::Result<Sealed> {
         envelope_path,
         created: submitted.created,
     })
+}
+
+/// Checks the fresh receipt, trying again with doubling pauses while the
+/// server cannot be reached or answers that it is unavailable.
+async fn check_with_retry(
+    client: &Client,
+    receipt: &Receipt,
+    envelope_hash: &str,
+    retry: &CheckRetry,
+) -> anyhow::Result<()> {
+    let start = tokio::time::Instant::now();
+    let mut pause = retry.first;
+    let mut attempt = 1u32;
+    loop {
+        let e = match check_fresh(client, receipt, Some(envelope_hash)).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let transient = e.chain().any(|c| c.downcast_ref::<ClientError>().is_some_and(ClientError::is_transient));
+        if !transient || start.elapsed() + pause > retry.total {
+            return Err(e);
+        }
+        eprintln!("the bid is received; checking its receipt failed ({e:#}); retrying (attempt {attempt})");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(retry.max);
+        attempt += 1;
+    }
 }
 
 /// Sends the sealed bid resumably: broken requests are retried from the

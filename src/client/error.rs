@@ -54,6 +54,20 @@ impl ClientError {
         }
     }
 
+    /// Whether the same request may succeed if tried again later: the server
+    /// could not be reached, the connection broke, or it answered that it is
+    /// unavailable (5xx, 429). A refusal of the request itself is final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Http(e) => !e.is_builder() && !e.is_redirect(),
+            ClientError::Api { status, .. } | ClientError::Status { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            // A local file that cannot be read will not be readable on a retry either.
+            ClientError::Io(_) | ClientError::InvalidUrl(_) | ClientError::Unexpected(_) => false,
+        }
+    }
+
     /// The server's error code, if it sent one.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -78,5 +92,15 @@ mod tests {
         let e = ClientError::from_response(StatusCode::BAD_GATEWAY, "<html>".repeat(100).as_bytes());
         assert_eq!(e.code(), None);
         assert!(e.to_string().len() < 300, "long bodies are cut: {e}");
+        assert!(e.is_transient(), "a 502 may pass");
+    }
+
+    #[test]
+    fn refusals_are_final_and_outages_transient() {
+        let refused = ClientError::from_response(StatusCode::CONFLICT, br#"{"code":"x","message":"y"}"#);
+        assert!(!refused.is_transient());
+        let busy = ClientError::from_response(StatusCode::SERVICE_UNAVAILABLE, br#"{"code":"x","message":"y"}"#);
+        assert!(busy.is_transient());
+        assert!(!ClientError::Unexpected("?".into()).is_transient());
     }
 }

@@ -16,6 +16,12 @@ pub struct LiveConfig {
     /// Milliseconds a write to one viewer may take before it is closed.
     #[arg(long = "live-write-timeout-ms", env = "BIDROOM_LIVE_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
     pub write_timeout_ms: u64,
+    /// Milliseconds a viewer being closed (too slow, shutting down) has to
+    /// take the close frame: it waits behind what the socket still buffers,
+    /// so a slow reader needs a moment to read that far. A viewer that reads
+    /// nothing is dropped without one after this long.
+    #[arg(long = "live-close-timeout-ms", env = "BIDROOM_LIVE_CLOSE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub close_timeout_ms: u64,
     /// Seconds between pings; a viewer silent for two of them is dropped.
     #[arg(long = "live-ping-secs", env = "BIDROOM_LIVE_PING_SECS", default_value_t = 20)]
     pub ping_secs: u64,
@@ -31,13 +37,25 @@ pub struct LiveConfig {
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        LiveConfig { max_per_ip: 50, queue: 1024, write_timeout_ms: 10_000, ping_secs: 20, socket_send_buffer: None }
+        LiveConfig {
+            max_per_ip: 50,
+            queue: 1024,
+            write_timeout_ms: 10_000,
+            close_timeout_ms: 5_000,
+            ping_secs: 20,
+            socket_send_buffer: None,
+        }
     }
 }
 
 impl LiveConfig {
     pub(crate) fn write_timeout(&self) -> Duration {
         Duration::from_millis(self.write_timeout_ms.max(1))
+    }
+
+    /// How long a close frame may take to go out.
+    pub(crate) fn close_timeout(&self) -> Duration {
+        Duration::from_millis(self.close_timeout_ms.max(1))
     }
 
     /// Tunes each accepted connection: no Nagle delay (the room already

@@ -15,14 +15,25 @@ use super::room::Room;
 use super::sign_in::{self, SignIn, SignInError};
 use super::{Hub, IpSlot};
 
-/// Events read from the store per query while replaying.
-const REPLAY_PAGE: i64 = 500;
+/// Bytes of encoded replay frames one viewer holds at a time. Replay is
+/// paced by the socket: the next page is read only once the previous one is
+/// written, so a viewer that stops reading holds at most this much (plus
+/// the socket's write buffer) however long the tender's history is.
+const REPLAY_BUDGET: usize = 16 * 1024;
+/// Events in the first replay page, before their size is known.
+const REPLAY_FIRST_PAGE: usize = 16;
+/// Bounds of a replay page (events), whatever their size.
+const REPLAY_MIN_PAGE: usize = 2;
+const REPLAY_MAX_PAGE: usize = 500;
 /// Most frames gathered into one flush.
 const MAX_BATCH: usize = 64;
 /// Failed sign-ins a connection may make before it is closed.
 const MAX_FAILED_SIGN_INS: u32 = 3;
-/// How long a closing handshake may take before the socket is just dropped.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long the peer's close reply is waited for once our close frame is
+/// out; reading meanwhile empties the receive queue, so dropping the socket
+/// then ends it with a FIN behind the close frame rather than a reset that
+/// could destroy it.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
 
 /// Close codes (RFC 6455 §7.4 and the application range).
 mod code {
@@ -73,10 +84,32 @@ pub(crate) async fn run(mut ws: WebSocket, session: Session, hello: Utf8Bytes) {
     let mut last = after;
     let end = serve(&mut ws, &hub, tender, viewer, hello, &nonce, &mut last).await;
     if let End::Close(code, reason) = end {
-        let frame = CloseFrame { code, reason: reason.into() };
-        let _ = timeout(CLOSE_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
+        close(&mut ws, code, reason, hub.config().close_timeout()).await;
     }
     drop(slot);
+}
+
+/// Sends a close frame and waits briefly for the reply.
+///
+/// The frame goes out behind whatever the socket's write buffer still holds
+/// (at most one coalesced batch), so a slow reader gets it once it has read
+/// that far; `grace` is how long it has to make that room. A peer that
+/// reads nothing at all never gets it: the socket is then just dropped
+/// (the client sees 1006) after `grace`.
+async fn close(ws: &mut WebSocket, code: u16, reason: String, grace: Duration) {
+    let frame = CloseFrame { code, reason: reason.into() };
+    match timeout(grace, ws.send(Message::Close(Some(frame)))).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) | Err(_) => return,
+    }
+    let _ = timeout(CLOSE_REPLY_WAIT, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn serve(
@@ -158,8 +191,10 @@ async fn serve(
             }
             _ = ping.tick() => {
                 if !heard {
-                    // Two intervals without a word: a dead peer.
-                    return End::Gone;
+                    // Two intervals without a word: a dead peer, or one so
+                    // far behind in reading that our ping has not reached
+                    // it. The latter can still take a close frame.
+                    return too_slow(*last);
                 }
                 heard = false;
                 match timeout(wt, ws.send(Message::Ping(Default::default()))).await {
@@ -172,18 +207,31 @@ async fn serve(
     }
 }
 
-/// Sends every stored event after `last`, page by page.
+/// Sends every stored event after `last`, page by page, each page read from
+/// the store only once the previous one is written.
+///
+/// A page is encoded into frames at once and the events dropped, and its
+/// size follows the frames' size so that a page is about [`REPLAY_BUDGET`]
+/// bytes: what a stalled viewer holds is bounded by that, not by the
+/// history (a fixed page of 500 events held 1.3–2.8 MiB per stalled viewer
+/// for the whole write timeout).
 async fn replay(ws: &mut WebSocket, hub: &Hub, tender: Uuid, last: &mut i64, wt: Duration) -> Result<(), End> {
+    let mut page = REPLAY_FIRST_PAGE;
     loop {
-        let events = hub.store().events(tender, *last, REPLAY_PAGE).await.map_err(|e| {
+        let events = hub.store().events(tender, *last, page as i64).await.map_err(|e| {
             tracing::warn!(%tender, error = %e, "live replay failed");
             End::Close(code::INTERNAL, format!("store unavailable, resume from seq {last}"))
         })?;
-        let full = events.len() as i64 == REPLAY_PAGE;
+        let full = events.len() == page;
+        let batch: Vec<Frame> = events.iter().map(frames::event).collect();
+        drop(events);
+        page = next_page(&batch);
         let write = async {
-            for e in &events {
-                ws.feed(Message::Text(frames::event(e).text)).await?;
-                *last = e.seq;
+            // Each frame is copied into the socket's buffer and dropped as
+            // it goes, so the page's bytes shrink while it is written.
+            for f in batch {
+                ws.feed(Message::Text(f.text)).await?;
+                *last = f.seq;
             }
             ws.flush().await
         };
@@ -196,6 +244,17 @@ async fn replay(ws: &mut WebSocket, hub: &Hub, tender: Uuid, last: &mut i64, wt:
             return Ok(());
         }
     }
+}
+
+/// How many events the next replay page may hold, from the size of the
+/// frames just read: about [`REPLAY_BUDGET`] bytes of them.
+fn next_page(batch: &[Frame]) -> usize {
+    let bytes: usize = batch.iter().map(|f| f.text.len()).sum();
+    if batch.is_empty() || bytes == 0 {
+        return REPLAY_FIRST_PAGE;
+    }
+    let average = bytes.div_ceil(batch.len());
+    (REPLAY_BUDGET / average).clamp(REPLAY_MIN_PAGE, REPLAY_MAX_PAGE)
 }
 
 /// Writes `first` and whatever else is already queued, then flushes once.
@@ -293,6 +352,31 @@ impl Drop for Bidder {
     fn drop(&mut self) {
         if let Some(p) = &self.pseudonym {
             self.room.bidder_left(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames_of(n: usize, len: usize) -> Vec<Frame> {
+        (0..n).map(|i| Frame { seq: i as i64 + 1, text: "x".repeat(len).into() }).collect()
+    }
+
+    #[test]
+    fn replay_pages_follow_the_frames_size() {
+        // Small events: many to a page, up to the cap.
+        assert_eq!(next_page(&frames_of(16, 10)), REPLAY_MAX_PAGE);
+        // About the budget's worth of 1 KiB frames.
+        assert_eq!(next_page(&frames_of(16, 1024)), REPLAY_BUDGET / 1024);
+        // Huge events: still a few per page, never none.
+        assert_eq!(next_page(&frames_of(2, 1 << 20)), REPLAY_MIN_PAGE);
+        assert_eq!(next_page(&[]), REPLAY_FIRST_PAGE);
+        // Whatever the size, a page's bytes stay near the budget.
+        for len in [200, 700, 3000, 9000] {
+            let n = next_page(&frames_of(8, len));
+            assert!(n * len <= REPLAY_BUDGET.max(REPLAY_MIN_PAGE * len), "{n} × {len}");
         }
     }
 }

@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 mod servers;
+mod stalled;
 mod viewers;
 
 use viewers::{Kind, Seen, Window};
@@ -69,6 +70,17 @@ struct RunArgs {
     /// tool itself under `taskset -c 1` to keep the two apart.
     #[arg(long)]
     server_cpus: Option<String>,
+    /// Stalled viewers: sockets that join at `after=0` and never read. With
+    /// this, the run measures what they cost (memory, healthy viewers'
+    /// latency with and without them) instead of the plain comparison.
+    #[arg(long, default_value_t = 0)]
+    stalled: usize,
+    /// Events to seed the tender with before any viewer joins (stalled mode).
+    #[arg(long, default_value_t = 2000)]
+    history: usize,
+    /// SO_RCVBUF of each stalled viewer's socket, bytes.
+    #[arg(long, default_value_t = 4096)]
+    stalled_rcvbuf: u32,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -95,6 +107,9 @@ fn raise_fd_limit() {
 }
 
 async fn run_all(args: RunArgs) -> anyhow::Result<()> {
+    if args.stalled > 0 {
+        return stalled::run(&args).await;
+    }
     match args.kind {
         Some(kind) => {
             run(kind, &args).await?;
