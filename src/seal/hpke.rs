@@ -9,7 +9,9 @@ use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 
 use super::SealError;
 use super::encoding::{b64, unb64};
-use super::rng::{FixedIkm, random, system_rng};
+#[cfg(test)]
+use super::rng::FixedIkm;
+use super::rng::{random, system_rng};
 
 type Kem = DhP256HkdfSha256;
 
@@ -131,6 +133,7 @@ pub fn seal_to(
 /// Like [`seal_to`] with the ephemeral key `DeriveKeyPair(ikm_e)`.
 ///
 /// Only for test vectors: reusing `ikm_e` breaks confidentiality.
+#[cfg(test)]
 pub(crate) fn seal_to_with_ikm(
     pk: &CustodianPublicKey,
     info: &[u8],

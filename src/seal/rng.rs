@@ -9,7 +9,9 @@
 //! failure is an error here, before any dependency runs.
 
 use chacha20::ChaCha20Rng;
-use hpke::rand_core::{SeedableRng, TryCryptoRng, TryRng};
+use hpke::rand_core::SeedableRng;
+#[cfg(test)]
+use hpke::rand_core::{TryCryptoRng, TryRng};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
@@ -38,12 +40,14 @@ pub(crate) fn system_rng() -> Result<ChaCha20Rng, SealError> {
 /// ephemeral key's 32 input bytes from the generator, so this makes the
 /// key exactly `DeriveKeyPair(ikm)`, as RFC 9180's test vectors need.
 /// Never for real seals: reusing `ikm` breaks confidentiality.
+#[cfg(test)]
 pub(crate) struct FixedIkm {
     ikm: Zeroizing<[u8; 32]>,
     used: usize,
     rest: ChaCha20Rng,
 }
 
+#[cfg(test)]
 impl FixedIkm {
     /// A generator starting with `ikm`.
     pub(crate) fn new(ikm: [u8; 32]) -> Self {
@@ -51,6 +55,7 @@ impl FixedIkm {
     }
 }
 
+#[cfg(test)]
 impl TryRng for FixedIkm {
     type Error = core::convert::Infallible;
 
@@ -74,6 +79,7 @@ impl TryRng for FixedIkm {
     }
 }
 
+#[cfg(test)]
 impl TryCryptoRng for FixedIkm {}
 
 #[cfg(test)]

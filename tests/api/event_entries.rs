@@ -257,8 +257,9 @@ async fn capture_event_entries() {
 fn golden() -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(golden_dir())
         .expect("tests/data/event-entries")
-        .map(|e| {
-            let path = e.expect("dir entry").path();
+        .map(|e| e.expect("dir entry").path())
+        .filter(|path| path.extension().is_some_and(|x| x == "json"))
+        .map(|path| {
             let name = path.file_name().expect("name").to_string_lossy().into_owned();
             (name, std::fs::read(&path).expect("read entry"))
         })
