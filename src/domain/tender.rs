@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::event::{
-    Digest, EventPayload, OpeningStarted, RecordPublished, RecordSummary, StreamChanged, TenderAmended, TenderCancelled,
-    TenderClosed, TenderPublished, TimeChange,
+    Digest, EventPayload, OpeningStarted, RecordPublished, RecordSummary, StreamChanged, TenderAmended,
+    TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
 use super::{DomainError, EventDraft};
 
@@ -441,7 +441,11 @@ impl Tender {
     }
 
     /// Publishes the opening record once every bid has its outcome.
-    pub fn publish_record(&mut self, now: OffsetDateTime, summary: RecordSummary) -> Result<Vec<EventDraft>, DomainError> {
+    pub fn publish_record(
+        &mut self,
+        now: OffsetDateTime,
+        summary: RecordSummary,
+    ) -> Result<Vec<EventDraft>, DomainError> {
         if self.state != TenderState::Opening {
             return Err(self.refuse("publish the record of"));
         }

@@ -76,12 +76,7 @@ pub(crate) async fn record(hub: &Hub, tender: Uuid, pseudonym: &str, signed_in: 
     let data = EventPayload::RoomSignIn(RoomSignIn { bidder: pseudonym.to_string(), signed_in: signed_in as u64 });
     let (_, events) = hub
         .store()
-        .update_tender(
-            tender,
-            "room",
-            "room_sign_in",
-            Box::new(move |_, _| Ok(vec![EventDraft::of(data)])),
-        )
+        .update_tender(tender, "room", "room_sign_in", Box::new(move |_, _| Ok(vec![EventDraft::of(data)])))
         .await
         .map_err(|e| {
             tracing::warn!(%tender, error = %e, "room sign-in not recorded");

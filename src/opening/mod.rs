@@ -17,10 +17,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
 use crate::domain::event::{
-    BidOpened, BidRejected, BidRow, BidUnopened, BidderRef, Blame, CustodianReleased, Digest, EventPayload, RecordSummary,
+    BidOpened, BidRejected, BidRow, BidUnopened, BidderRef, Blame, CustodianReleased, Digest, EventPayload,
+    RecordSummary,
 };
+use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
 use crate::http::AppState;
 use crate::seal::{CustodianSecretKey, Envelope, Share, b64};

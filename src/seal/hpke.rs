@@ -152,8 +152,14 @@ fn seal_with_rng(
     pt: &[u8],
     rng: &mut impl hpke::rand_core::CryptoRng,
 ) -> Result<([u8; ENC_LEN], Vec<u8>), SealError> {
-    let (enc, ct) =
-        hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, Kem>(&OpModeS::Base, &pk.to_hpke()?, info, pt, aad, rng)
+    let (enc, ct) = hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, Kem>(
+        &OpModeS::Base,
+        &pk.to_hpke()?,
+        info,
+        pt,
+        aad,
+        rng,
+    )
     .map_err(|_| SealError::Crypto("HPKE seal failed"))?;
     let mut enc_bytes = [0u8; ENC_LEN];
     enc_bytes.copy_from_slice(&enc.to_bytes());

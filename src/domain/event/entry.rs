@@ -69,12 +69,7 @@ struct Wire {
 }
 
 /// The exact bytes of an event's entry.
-pub fn encode_entry(
-    tender: Uuid,
-    seq: i64,
-    at: OffsetDateTime,
-    payload: &EventPayload,
-) -> Result<Vec<u8>, EntryError> {
+pub fn encode_entry(tender: Uuid, seq: i64, at: OffsetDateTime, payload: &EventPayload) -> Result<Vec<u8>, EntryError> {
     let wire = Wire {
         ty: EVENT_ENTRY_TYPE.to_string(),
         tender,

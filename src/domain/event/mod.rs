@@ -12,8 +12,8 @@ mod payload;
 
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
 pub use payload::{
-    BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, Blame, CustodianReleased, Digest,
-    DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished, RecordSummary, RoomSignIn,
+    BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, Blame, CustodianReleased,
+    Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished, RecordSummary, RoomSignIn,
     StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
 

@@ -445,9 +445,9 @@ impl EventPayload {
     pub fn to_data(&self) -> Result<Value, PayloadError> {
         let kind = self.kind().as_str();
         match serde_json::to_value(self) {
-            Ok(Value::Object(mut tagged)) => tagged
-                .remove("data")
-                .ok_or_else(|| PayloadError::Shape { kind, message: "no data".into() }),
+            Ok(Value::Object(mut tagged)) => {
+                tagged.remove("data").ok_or_else(|| PayloadError::Shape { kind, message: "no data".into() })
+            }
             Ok(_) => Err(PayloadError::Shape { kind, message: "not an object".into() }),
             // Only a time outside RFC 3339's years gets here.
             Err(e) => Err(PayloadError::Shape { kind, message: e.to_string() }),
@@ -487,7 +487,10 @@ mod tests {
             published_at: time::macros::datetime!(2026-12-01 09:00 UTC),
         });
         let data = p.to_data().unwrap();
-        assert_eq!(data.to_string(), r#"{"opened":1,"published_at":"2026-12-01T09:00:00Z","rejected":0,"rows":1,"unopened":0}"#);
+        assert_eq!(
+            data.to_string(),
+            r#"{"opened":1,"published_at":"2026-12-01T09:00:00Z","rejected":0,"rows":1,"unopened":0}"#
+        );
         assert_eq!(EventPayload::from_data("record.published", data).unwrap(), p);
     }
 }

@@ -239,8 +239,11 @@ fn stream_is_set_until_the_record_and_logged_once_public() {
     assert_eq!(t.stream, None);
     t.start_opening(now() + Duration::hours(3)).unwrap();
     t.set_stream(Some(embed.clone())).unwrap();
-    t.publish_record(now() + Duration::hours(4), RecordSummary { rows: 0, opened: 0, rejected: 0, unopened: 0, warning: None })
-        .unwrap();
+    t.publish_record(
+        now() + Duration::hours(4),
+        RecordSummary { rows: 0, opened: 0, rejected: 0, unopened: 0, warning: None },
+    )
+    .unwrap();
     assert!(matches!(t.set_stream(None), Err(DomainError::Transition { .. })), "not after the record");
 
     let mut c = published();
