@@ -13,8 +13,8 @@ mod payload;
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
 pub use payload::{
     BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, Blame, CustodianReleased,
-    Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished, RecordSummary, RoomSignIn,
-    StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed, TenderPublished, TimeChange,
+    Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished, RecordRow, RecordSummary,
+    RoomSignIn, StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
 
 /// The kinds of event. The wire names are part of the stable surface.

@@ -465,6 +465,55 @@ impl EventPayload {
     }
 }
 
+/// One row of the opening record as `GET …/record` serves it: an outcome
+/// event's data with its `status` (`opened`, `rejected` or `unopened`)
+/// and the `log_index` of its entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    /// The row's bid.
+    pub row: BidRow,
+    /// The outcome event.
+    pub outcome: EventPayload,
+    /// Index of the outcome's log entry.
+    pub log_index: i64,
+}
+
+impl RecordRow {
+    /// Reads a served row.
+    pub fn from_value(value: &Value) -> Result<RecordRow, PayloadError> {
+        let invalid = |m: &str| PayloadError::Invalid(format!("record row: {m}"));
+        let mut data = value.as_object().cloned().ok_or_else(|| invalid("not an object"))?;
+        let status =
+            data.remove("status").and_then(|s| s.as_str().map(str::to_owned)).ok_or_else(|| invalid("no status"))?;
+        let log_index = data.remove("log_index").and_then(|i| i.as_i64()).ok_or_else(|| invalid("no log index"))?;
+        let outcome = EventPayload::from_data(&format!("bid.{status}"), Value::Object(data))?;
+        let row = outcome.bid_row().cloned().ok_or_else(|| invalid("not an outcome"))?;
+        Ok(RecordRow { row, outcome, log_index })
+    }
+
+    /// `opened`, `rejected` or `unopened`.
+    pub fn status(&self) -> &'static str {
+        self.outcome.kind().as_str().trim_start_matches("bid.")
+    }
+
+    /// Why the bid did not open, if it did not.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.outcome {
+            EventPayload::BidRejected(r) => Some(&r.reason),
+            EventPayload::BidUnopened(u) => Some(&u.reason),
+            _ => None,
+        }
+    }
+
+    /// The opened bid's record values.
+    pub fn fields(&self) -> Option<&Map<String, Value>> {
+        match &self.outcome {
+            EventPayload::BidOpened(o) => Some(&o.fields),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
