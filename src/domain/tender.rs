@@ -10,7 +10,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{DomainError, EventDraft, EventKind};
+use super::event::{
+    Digest, EventPayload, OpeningStarted, RecordPublished, RecordSummary, StreamChanged, TenderAmended,
+    TenderCancelled, TenderClosed, TenderPublished, TimeChange,
+};
+use super::{DomainError, EventDraft};
 
 mod fields;
 mod policy;
@@ -309,8 +313,7 @@ impl Tender {
         self.custody_keys = Some(keys);
         self.state = TenderState::Published;
         self.published_at = Some(now);
-        let terms = serde_json::to_value(&*self).unwrap_or_default();
-        Ok(vec![EventDraft::new(EventKind::TenderPublished, serde_json::json!({ "tender": terms }))])
+        Ok(vec![EventPayload::TenderPublished(TenderPublished { tender: self.clone() }).into()])
     }
 
     /// Moves the deadline or opening time, before the deadline only.
@@ -342,14 +345,14 @@ impl Tender {
         }
         self.deadline = deadline;
         self.opening_at = opening;
-        Ok(vec![EventDraft::new(
-            EventKind::TenderAmended,
-            serde_json::json!({
-                "reason": amendment.reason,
-                "deadline": { "from": rfc3339(old_deadline), "to": rfc3339(deadline) },
-                "opening_at": { "from": rfc3339(old_opening), "to": rfc3339(opening) },
-            }),
-        )])
+        Ok(vec![
+            EventPayload::TenderAmended(TenderAmended {
+                reason: amendment.reason,
+                deadline: TimeChange { from: old_deadline, to: deadline },
+                opening_at: TimeChange { from: old_opening, to: opening },
+            })
+            .into(),
+        ])
     }
 
     /// Closes submission. Called by the scheduler at or after the deadline; the
@@ -365,15 +368,15 @@ impl Tender {
         }
         self.state = TenderState::Closed;
         self.closed_at = Some(self.deadline);
-        Ok(vec![EventDraft::new(
-            EventKind::TenderClosed,
-            serde_json::json!({
-                "closed_at": rfc3339(self.deadline),
-                "processed_at": rfc3339(now),
-                "bids": envelopes.len(),
-                "envelope_root": hex::encode(envelope_root(envelopes)),
-            }),
-        )])
+        Ok(vec![
+            EventPayload::TenderClosed(TenderClosed {
+                closed_at: self.deadline,
+                processed_at: now,
+                bids: envelopes.len() as u64,
+                envelope_root: Digest(envelope_root(envelopes)),
+            })
+            .into(),
+        ])
     }
 
     /// Cancels the tender with a public reason. A draft was never public, so
@@ -390,10 +393,7 @@ impl Tender {
         if was == TenderState::Draft {
             return Ok(vec![]);
         }
-        Ok(vec![EventDraft::new(
-            EventKind::TenderCancelled,
-            serde_json::json!({ "reason": reason, "previous_state": was.as_str() }),
-        )])
+        Ok(vec![EventPayload::TenderCancelled(TenderCancelled { reason, previous_state: was }).into()])
     }
 
     /// Sets, changes or removes (`None`) the room's video stream, at any
@@ -411,10 +411,7 @@ impl Tender {
         if self.state == TenderState::Draft {
             return Ok(vec![]);
         }
-        Ok(vec![EventDraft::new(
-            EventKind::StreamChanged,
-            serde_json::json!({ "stream": self.stream, "previous": previous }),
-        )])
+        Ok(vec![EventPayload::StreamChanged(StreamChanged { stream: self.stream.clone(), previous }).into()])
     }
 
     /// Starts the opening at or after the opening time.
@@ -426,16 +423,16 @@ impl Tender {
             return Err(DomainError::Transition { action: "open", state: "before its opening time" });
         }
         self.state = TenderState::Opening;
-        Ok(vec![EventDraft::new(
-            EventKind::OpeningStarted,
-            serde_json::json!({
-                "opening_at": rfc3339(self.opening_at),
-                "started_at": rfc3339(now),
-                "release_until": rfc3339(self.release_until()),
-                "threshold": self.custody.threshold,
-                "custodians": self.custody.custodians,
-            }),
-        )])
+        Ok(vec![
+            EventPayload::OpeningStarted(OpeningStarted {
+                opening_at: self.opening_at,
+                started_at: now,
+                release_until: self.release_until(),
+                threshold: self.custody.threshold,
+                custodians: self.custody.custodians.clone(),
+            })
+            .into(),
+        ])
     }
 
     /// End of the custodians' release window.
@@ -447,15 +444,13 @@ impl Tender {
     pub fn publish_record(
         &mut self,
         now: OffsetDateTime,
-        summary: serde_json::Value,
+        summary: RecordSummary,
     ) -> Result<Vec<EventDraft>, DomainError> {
         if self.state != TenderState::Opening {
             return Err(self.refuse("publish the record of"));
         }
         self.state = TenderState::Opened;
-        let mut data = summary;
-        data["published_at"] = serde_json::Value::String(rfc3339(now));
-        Ok(vec![EventDraft::new(EventKind::RecordPublished, data)])
+        Ok(vec![EventPayload::RecordPublished(RecordPublished { summary, published_at: now }).into()])
     }
 
     /// Is this tender visible to the public?

@@ -14,12 +14,13 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiPath;
 use crate::domain::Tender;
+use crate::domain::event::{PayloadError, RecordRow};
 
 /// The opening record as CSV.
 #[utoipa::path(get, path = "/api/v1/tenders/{id}/record.csv", responses((status = 200, content_type = "text/csv")))]
 pub async fn record_csv(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
     let (tender, record) = super::opening::load_record(&state, id).await?;
-    let body = to_csv(&tender, &record.rows);
+    let body = to_csv(&tender, &record.rows).map_err(ApiError::internal)?;
     let name = format!("attachment; filename=\"record-{}.csv\"", sanitize(&tender.reference));
     let mut resp = body.into_response();
     let h = resp.headers_mut();
@@ -55,8 +56,10 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// Builds the CSV; `rows` are the record rows of `GET …/record`.
-pub fn to_csv(tender: &Tender, rows: &[Value]) -> String {
+/// Builds the CSV; `rows` are the record rows of `GET …/record` (a row
+/// that is not an outcome is an error: the server built them).
+pub fn to_csv(tender: &Tender, rows: &[Value]) -> Result<String, PayloadError> {
+    let rows: Vec<RecordRow> = rows.iter().map(RecordRow::from_value).collect::<Result<_, _>>()?;
     // Field columns: every lot's fields in order, each key once.
     let mut keys: Vec<(&str, String)> = Vec::new();
     for lot in &tender.lots {
@@ -80,19 +83,24 @@ pub fn to_csv(tender: &Tender, rows: &[Value]) -> String {
     };
     line(header);
     for row in rows {
+        let bid = &row.row;
         let mut cells = vec![
-            text(&row["position"]),
-            text(&row["bidder"]["name"]),
-            text(&row["bidder"]["id"]),
-            text(&row["lot"]),
-            text(&row["received_at"]),
-            text(&row["status"]),
+            bid.position.to_string(),
+            bid.bidder.name.clone().unwrap_or_default(),
+            bid.bidder.id.clone(),
+            bid.lot.clone(),
+            crate::domain::tender::rfc3339(bid.received_at),
+            row.status().to_string(),
         ];
-        cells.extend(keys.iter().map(|(k, _)| text(&row["fields"][*k])));
-        cells.extend([text(&row["reason"]), text(&row["envelope_hash"]), text(&row["log_index"])]);
+        cells.extend(keys.iter().map(|(k, _)| row.fields().and_then(|f| f.get(*k)).map(text).unwrap_or_default()));
+        cells.extend([
+            row.reason().unwrap_or_default().to_string(),
+            bid.envelope_hash.to_hex(),
+            row.log_index.to_string(),
+        ]);
         line(cells);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -118,14 +126,16 @@ mod tests {
 
     #[test]
     fn bom_bilingual_header_fields_in_lot_order_and_escaping() {
+        let (ab, cd) = ("ab".repeat(32), "cd".repeat(32));
         let rows = vec![
             json!({"position": 1, "bidder": {"id": "k1", "name": "甲公司, Ltd"}, "lot": "1", "status": "opened",
                    "received_at": "2026-11-27T09:00:00Z", "fields": {"days": 90, "price": "-12.50"},
-                   "envelope_hash": "ab", "log_index": 7}),
+                   "envelope_hash": ab, "log_index": 7, "bid_id": Uuid::nil(), "form_key": "k"}),
             json!({"position": 2, "bidder": {"id": "k2", "name": "=HYPERLINK(\"x\")"}, "lot": "2", "status": "rejected",
-                   "received_at": "2026-11-27T09:01:00Z", "reason": "line1\nline2", "envelope_hash": "cd", "log_index": 8}),
+                   "received_at": "2026-11-27T09:01:00Z", "reason": "line1\nline2", "envelope_hash": cd, "log_index": 8,
+                   "bid_id": Uuid::nil(), "blame": "bidder"}),
         ];
-        let csv = to_csv(&tender(), &rows);
+        let csv = to_csv(&tender(), &rows).expect("csv");
         assert!(csv.starts_with('\u{feff}'));
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
         assert_eq!(
@@ -133,9 +143,10 @@ mod tests {
             "序号 No.,投标人 Bidder,投标人密钥 Bidder key,标段 Lot,递交时间 Received (UTC),状态 Status,\
              投标报价 / Price,工期 / Days,备注 / Note,原因 Reason,信封哈希 Envelope SHA-256,日志序号 Log index"
         );
-        assert_eq!(lines[1], "1,\"甲公司, Ltd\",k1,1,2026-11-27T09:00:00Z,opened,-12.50,90,,,ab,7");
+        assert_eq!(lines[1], format!("1,\"甲公司, Ltd\",k1,1,2026-11-27T09:00:00Z,opened,-12.50,90,,,{ab},7"));
         assert!(lines[2].starts_with("2,\"'=HYPERLINK(\"\"x\"\")\",k2,2,"), "{}", lines[2]);
-        assert!(lines[2].contains(",\"line1\nline2\",cd,8"), "{}", lines[2]);
+        assert!(lines[2].contains(&format!(",\"line1\nline2\",{cd},8")), "{}", lines[2]);
+        assert!(to_csv(&tender(), &[json!({"status": "opened"})]).is_err(), "not a record row");
         assert_eq!(lines.len(), 4, "ends with CRLF");
         assert_eq!(sanitize("ZB/2027 #1"), "ZB20271");
     }

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::Hub;
-use crate::domain::{EventDraft, EventKind};
+use crate::domain::EventDraft;
+use crate::domain::event::{EventPayload, RoomSignIn};
 use crate::seal::{BidderPublicKey, room_sign_in_message, unb64};
 
 /// The one message a client may send: `{"type":"sign_in",…}`.
@@ -72,15 +73,10 @@ pub(crate) async fn verify(hub: &Hub, tender: Uuid, nonce: &[u8; 32], req: &Sign
 
 /// Records a new bidder in the room as an event (pseudonym and count only).
 pub(crate) async fn record(hub: &Hub, tender: Uuid, pseudonym: &str, signed_in: usize) -> Result<(), SignInError> {
-    let data = serde_json::json!({"bidder": pseudonym, "signed_in": signed_in});
+    let data = EventPayload::RoomSignIn(RoomSignIn { bidder: pseudonym.to_string(), signed_in: signed_in as u64 });
     let (_, events) = hub
         .store()
-        .update_tender(
-            tender,
-            "room",
-            "room_sign_in",
-            Box::new(move |_, _| Ok(vec![EventDraft::new(EventKind::RoomSignIn, data)])),
-        )
+        .update_tender(tender, "room", "room_sign_in", Box::new(move |_, _| Ok(vec![EventDraft::of(data)])))
         .await
         .map_err(|e| {
             tracing::warn!(%tender, error = %e, "room sign-in not recorded");

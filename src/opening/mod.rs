@@ -13,13 +13,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::domain::event::{
+    BidOpened, BidRejected, BidRow, BidUnopened, BidderRef, Blame, CustodianReleased, Digest, EventPayload,
+    RecordSummary,
+};
 use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
-use crate::domain::{DomainError, EventDraft, EventKind, TenderState};
+use crate::domain::{DomainError, EventDraft, TenderState};
 use crate::http::AppState;
 use crate::seal::{CustodianSecretKey, Envelope, Share, b64};
 use crate::store::{Outcome, ReleasedShare, StoreError, StoredBid, StoredShare};
@@ -54,6 +57,11 @@ pub enum OpeningError {
     /// Stored data is inconsistent.
     #[error("{0}")]
     Corrupt(String),
+}
+
+/// A stored envelope hash as an event names it.
+fn digest(hex: &str) -> Result<Digest, OpeningError> {
+    Digest::from_hex(hex).map_err(|e| OpeningError::Corrupt(format!("stored envelope hash: {e}")))
 }
 
 /// Runs the engine until shutdown.
@@ -107,8 +115,8 @@ pub async fn check_released(state: &AppState, shares: Vec<(StoredBid, Share)>) -
     .collect()
 }
 
-fn bidder_json(id: &str, name: Option<&str>) -> serde_json::Value {
-    json!({ "id": id, "name": name })
+fn bidder_ref(id: &str, name: Option<&str>) -> BidderRef {
+    BidderRef { id: id.to_string(), name: name.map(str::to_string) }
 }
 
 /// Outcomes written per transaction when opening all at once.
@@ -134,7 +142,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
     let window_over = state.store.now().await? >= tender.release_until();
     let k = usize::from(policy.threshold);
     let names = state.store.bidder_names(id).await?;
-    let who = |bid: &StoredBid| bidder_json(&bid.bidder_id, names.get(&bid.bidder_id).map(String::as_str));
+    let who = |bid: &StoredBid| bidder_ref(&bid.bidder_id, names.get(&bid.bidder_id).map(String::as_str));
     // In order of receipt: bids with k good shares open, the others wait
     // for releases, or are recorded unopened once the window is over.
     let mut todo = Vec::new();
@@ -146,7 +154,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
             let envelope = envelopes.remove(&bid.id).map(Box::new);
             todo.push(Todo::Open { who: who(&bid), bid, good, envelope });
         } else if window_over {
-            todo.push(Todo::Unopened(unopened(&bid, &shares, &policy, who(&bid))));
+            todo.push(Todo::Unopened(unopened(&bid, &shares, &policy, who(&bid))?));
         } else {
             waiting += 1;
         }
@@ -183,7 +191,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
 /// A bid the step will give an outcome.
 enum Todo {
     /// k good shares: open it.
-    Open { bid: StoredBid, good: Vec<Share>, envelope: Option<Box<Envelope>>, who: serde_json::Value },
+    Open { bid: StoredBid, good: Vec<Share>, envelope: Option<Box<Envelope>>, who: BidderRef },
     /// The window ended without k good shares.
     Unopened(Outcome),
 }
@@ -197,7 +205,7 @@ async fn prepare(state: &AppState, tender: &Tender, batch: Vec<Todo>) -> Result<
         Todo::Open { bid, good, envelope, who } => {
             let lot = lots.iter().find(|l| l.id == bid.lot);
             let evaluation = work::open_bid(&blobs, lot, &bid, &good, envelope.map(|e| *e))?;
-            Ok(opened_outcome(&bid, who, evaluation))
+            opened_outcome(&bid, who, evaluation)
         }
     })
     .await?
@@ -228,15 +236,17 @@ async fn auto_release(
     for result in opened {
         let (share, envelope) = result?;
         if !share.good {
-            bad.push(envelope_hash_of(pending, share.bid_id));
+            bad.push(envelope_hash_of(pending, share.bid_id)?);
         }
         envelopes.insert(share.bid_id, envelope);
         released.push(share);
     }
-    let draft = EventDraft::new(
-        EventKind::CustodianReleased,
-        json!({ "custodian": SERVER_CUSTODIAN, "index": index, "shares": released.len(), "bad_shares": bad }),
-    );
+    let draft = EventDraft::of(EventPayload::CustodianReleased(CustodianReleased {
+        custodian: SERVER_CUSTODIAN.to_string(),
+        index,
+        shares: released.len() as u64,
+        bad_shares: bad,
+    }));
     match state.store.release_shares(tender.id, SERVER_CUSTODIAN, index, &released, draft).await {
         Ok(event) => state.after_change(event.as_slice()),
         // The window can close under us; then there is nothing to release.
@@ -253,8 +263,12 @@ async fn auto_release(
     Ok(envelopes)
 }
 
-fn envelope_hash_of(pending: &[(StoredBid, Vec<StoredShare>)], bid: Uuid) -> String {
-    pending.iter().find(|(b, _)| b.id == bid).map(|(b, _)| b.envelope_hash.clone()).unwrap_or_default()
+fn envelope_hash_of(pending: &[(StoredBid, Vec<StoredShare>)], bid: Uuid) -> Result<Digest, OpeningError> {
+    let (b, _) = pending
+        .iter()
+        .find(|(b, _)| b.id == bid)
+        .ok_or_else(|| OpeningError::Corrupt(format!("released a share of bid {bid}, which is not pending")))?;
+    digest(&b.envelope_hash)
 }
 
 /// Writes outcomes; true if any was new.
@@ -267,44 +281,40 @@ async fn record(state: &AppState, tender: Uuid, outcomes: Vec<Outcome>) -> Resul
     Ok(!events.is_empty())
 }
 
-fn bid_json(bid: &StoredBid, who: serde_json::Value) -> serde_json::Value {
-    json!({
-        "bid_id": bid.id,
-        "envelope_hash": bid.envelope_hash,
-        "received_at": crate::domain::tender::rfc3339(bid.received_at),
-        "bidder": who,
-        "lot": bid.lot,
+/// The record row of a bid; the store gives it its position.
+fn bid_row(bid: &StoredBid, who: BidderRef) -> Result<BidRow, OpeningError> {
+    Ok(BidRow {
+        bid_id: bid.id,
+        envelope_hash: digest(&bid.envelope_hash)?,
+        received_at: bid.received_at,
+        bidder: who,
+        lot: bid.lot.clone(),
+        position: 0,
     })
 }
 
 /// The outcome of a bid that had k good shares.
-fn opened_outcome(bid: &StoredBid, who: serde_json::Value, evaluation: Evaluation) -> Outcome {
-    let base = bid_json(bid, who);
-    let (outcome, form_key, kind, extra) = match evaluation {
+fn opened_outcome(bid: &StoredBid, who: BidderRef, evaluation: Evaluation) -> Result<Outcome, OpeningError> {
+    let row = bid_row(bid, who)?;
+    let (outcome, form_key, make): (_, _, Box<dyn FnOnce(i64) -> EventDraft + Send>) = match evaluation {
         Evaluation::Opened { fields, form_key } => (
             "opened",
             Some(form_key.to_vec()),
-            EventKind::BidOpened,
-            json!({ "fields": fields, "form_key": b64(&form_key) }),
+            Box::new(move |position| {
+                let row = BidRow { position, ..row };
+                EventPayload::BidOpened(BidOpened { row, fields, form_key: b64(&form_key) }).into()
+            }),
         ),
-        Evaluation::Rejected { reason } => {
-            ("rejected", None, EventKind::BidRejected, json!({ "blame": "bidder", "reason": reason }))
-        }
+        Evaluation::Rejected { reason } => (
+            "rejected",
+            None,
+            Box::new(move |position| {
+                let row = BidRow { position, ..row };
+                EventPayload::BidRejected(BidRejected { row, blame: Blame::Bidder, reason }).into()
+            }),
+        ),
     };
-    Outcome {
-        bid: bid.id,
-        outcome,
-        form_key,
-        make: Box::new(move |position| EventDraft::new(kind, merge(base, extra, position))),
-    }
-}
-
-fn merge(mut base: serde_json::Value, extra: serde_json::Value, position: i64) -> serde_json::Value {
-    if let (Some(b), serde_json::Value::Object(e)) = (base.as_object_mut(), extra) {
-        b.insert("position".into(), json!(position));
-        b.extend(e);
-    }
-    base
+    Ok(Outcome { bid: bid.id, outcome, form_key, make })
 }
 
 /// The outcome of a bid without k good shares when the window ended.
@@ -312,24 +322,24 @@ fn unopened(
     bid: &StoredBid,
     shares: &[StoredShare],
     policy: &crate::seal::CustodyPolicy,
-    who: serde_json::Value,
-) -> Outcome {
+    who: BidderRef,
+) -> Result<Outcome, OpeningError> {
     let missing: Vec<String> =
         policy.custodians.iter().filter(|c| !shares.iter().any(|s| s.index == c.index)).map(|c| c.id.clone()).collect();
     let faulty: Vec<String> = shares.iter().filter(|s| !s.good).map(|s| s.custodian.clone()).collect();
-    let base = bid_json(bid, who);
-    let extra = json!({
-        "reason": format!("fewer than {} good shares when the release window ended", policy.threshold),
-        "blame": if faulty.is_empty() { "custodians (not released)" } else { "custodians" },
-        "not_released_by": missing,
-        "bad_shares_from": faulty,
-    });
-    Outcome {
+    let row = bid_row(bid, who)?;
+    let reason = format!("fewer than {} good shares when the release window ended", policy.threshold);
+    let blame = if faulty.is_empty() { Blame::CustodiansNotReleased } else { Blame::Custodians };
+    Ok(Outcome {
         bid: bid.id,
         outcome: "unopened",
         form_key: None,
-        make: Box::new(move |p| EventDraft::new(EventKind::BidUnopened, merge(base, extra, p))),
-    }
+        make: Box::new(move |position| {
+            let row = BidRow { position, ..row };
+            let unopened = BidUnopened { row, reason, blame, not_released_by: missing, bad_shares_from: faulty };
+            EventPayload::BidUnopened(unopened).into()
+        }),
+    })
 }
 
 /// Publishes the record once every bid has its outcome.
@@ -341,11 +351,8 @@ async fn finish(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
     }
     let counts = state.store.outcome_counts(id).await?;
     let (opened, rejected, unopened) = (counts.opened, counts.rejected, counts.unopened);
-    let mut summary =
-        json!({ "rows": opened + rejected + unopened, "opened": opened, "rejected": rejected, "unopened": unopened });
-    if opened < 3 {
-        summary["warning"] = json!(format!("only {opened} bid(s) opened; fewer than three"));
-    }
+    let warning = (opened < 3).then(|| format!("only {opened} bid(s) opened; fewer than three"));
+    let summary = RecordSummary { rows: opened + rejected + unopened, opened, rejected, unopened, warning };
     match state
         .store
         .update_tender(id, "scheduler", "publish_record", Box::new(move |t, c| t.publish_record(c.now, summary)))

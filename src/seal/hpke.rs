@@ -9,7 +9,9 @@ use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 
 use super::SealError;
 use super::encoding::{b64, unb64};
-use super::rng::{SeededRng, random};
+#[cfg(test)]
+use super::rng::FixedIkm;
+use super::rng::{random, system_rng};
 
 type Kem = DhP256HkdfSha256;
 
@@ -125,13 +127,13 @@ pub fn seal_to(
     aad: &[u8],
     pt: &[u8],
 ) -> Result<([u8; ENC_LEN], Vec<u8>), SealError> {
-    let ikm_e = zeroize::Zeroizing::new(random::<32>()?);
-    seal_to_with_ikm(pk, info, aad, pt, *ikm_e)
+    seal_with_rng(pk, info, aad, pt, &mut system_rng()?)
 }
 
 /// Like [`seal_to`] with the ephemeral key `DeriveKeyPair(ikm_e)`.
 ///
 /// Only for test vectors: reusing `ikm_e` breaks confidentiality.
+#[cfg(test)]
 pub(crate) fn seal_to_with_ikm(
     pk: &CustodianPublicKey,
     info: &[u8],
@@ -139,14 +141,24 @@ pub(crate) fn seal_to_with_ikm(
     pt: &[u8],
     ikm_e: [u8; 32],
 ) -> Result<([u8; ENC_LEN], Vec<u8>), SealError> {
-    let mut rng = SeededRng::with_prefix(ikm_e);
+    seal_with_rng(pk, info, aad, pt, &mut FixedIkm::new(ikm_e))
+}
+
+/// The seal itself, the ephemeral key drawn from `rng`.
+fn seal_with_rng(
+    pk: &CustodianPublicKey,
+    info: &[u8],
+    aad: &[u8],
+    pt: &[u8],
+    rng: &mut impl hpke::rand_core::CryptoRng,
+) -> Result<([u8; ENC_LEN], Vec<u8>), SealError> {
     let (enc, ct) = hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, Kem>(
         &OpModeS::Base,
         &pk.to_hpke()?,
         info,
         pt,
         aad,
-        &mut rng,
+        rng,
     )
     .map_err(|_| SealError::Crypto("HPKE seal failed"))?;
     let mut enc_bytes = [0u8; ENC_LEN];

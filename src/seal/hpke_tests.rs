@@ -59,7 +59,7 @@ fn rfc9180_a3_aes128gcm() {
     let sk = CustodianSecretKey::derive_from_ikm(&h(v, "ikmR"));
     assert_eq!(sk.public_key().as_bytes().to_vec(), h(v, "pkRm"));
     let e = &v["encryptions"][0];
-    let mut rng = SeededRng::with_prefix(arr32(&h(v, "ikmE")));
+    let mut rng = FixedIkm::new(arr32(&h(v, "ikmE")));
     let (enc, ct) = hpke::single_shot_seal_with_rng::<AesGcm128, HkdfSha256, Kem>(
         &OpModeS::Base,
         &sk.public_key().to_hpke().unwrap(),

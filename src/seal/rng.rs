@@ -1,14 +1,19 @@
-//! Randomness adapters.
+//! Randomness.
 //!
-//! ring's `SystemRandom` is fallible, while `hpke` and `vsss-rs` want an
-//! infallible `rand_core` generator. We draw a seed from ring (and report
-//! failure as an error instead of panicking inside a dependency), then
-//! expand it with HMAC-SHA256 in counter mode.
+//! Every random byte starts in ring's `SystemRandom` (the operating
+//! system's generator). `hpke` and `vsss-rs` draw from an infallible
+//! `rand_core` generator instead; handing them the OS generator itself
+//! (`getrandom::SysRng` behind `rand_core::UnwrapErr`) would panic inside
+//! the dependency if the OS ever failed. So they get a ChaCha20 generator
+//! (the RustCrypto `chacha20` crate) seeded with 32 bytes from ring: an OS
+//! failure is an error here, before any dependency runs.
 
+use chacha20::ChaCha20Rng;
+use hpke::rand_core::SeedableRng;
+#[cfg(test)]
 use hpke::rand_core::{TryCryptoRng, TryRng};
-use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use super::SealError;
 
@@ -24,69 +29,34 @@ pub(crate) fn random<const N: usize>() -> Result<[u8; N], SealError> {
     Ok(out)
 }
 
-/// Deterministic generator: yields `prefix` verbatim first, then
-/// HMAC-SHA256(seed, counter) blocks.
-///
-/// The verbatim prefix lets HPKE's ephemeral key be exactly
-/// `DeriveKeyPair(ikmE)` (needed to reproduce test vectors).
-pub(crate) struct SeededRng {
-    prefix: [u8; 32],
-    prefix_left: usize,
-    key: hmac::Key,
-    counter: u64,
-    block: [u8; 32],
-    block_left: usize,
+/// A cryptographic generator seeded from the operating system, for the
+/// dependencies that draw from a `rand_core` generator.
+pub(crate) fn system_rng() -> Result<ChaCha20Rng, SealError> {
+    let seed = Zeroizing::new(random::<32>()?);
+    Ok(ChaCha20Rng::from_seed(*seed))
 }
 
-impl SeededRng {
-    /// Generator whose first 32 bytes are `seed` itself.
-    pub(crate) fn with_prefix(seed: [u8; 32]) -> Self {
-        SeededRng {
-            prefix: seed,
-            prefix_left: 32,
-            key: hmac::Key::new(hmac::HMAC_SHA256, &seed),
-            counter: 0,
-            block: [0; 32],
-            block_left: 0,
-        }
-    }
+/// Yields `ikm` verbatim, then ChaCha20 output seeded by it: HPKE draws its
+/// ephemeral key's 32 input bytes from the generator, so this makes the
+/// key exactly `DeriveKeyPair(ikm)`, as RFC 9180's test vectors need.
+/// Never for real seals: reusing `ikm` breaks confidentiality.
+#[cfg(test)]
+pub(crate) struct FixedIkm {
+    ikm: Zeroizing<[u8; 32]>,
+    used: usize,
+    rest: ChaCha20Rng,
+}
 
-    /// Generator seeded from the operating system (no verbatim prefix).
-    pub(crate) fn from_system() -> Result<Self, SealError> {
-        let mut seed = random::<32>()?;
-        let mut rng = Self::with_prefix(seed);
-        rng.prefix_left = 0;
-        rng.prefix.zeroize();
-        seed.zeroize();
-        Ok(rng)
-    }
-
-    fn next_byte(&mut self) -> u8 {
-        if self.prefix_left > 0 {
-            let b = self.prefix[32 - self.prefix_left];
-            self.prefix_left -= 1;
-            return b;
-        }
-        if self.block_left == 0 {
-            let tag = hmac::sign(&self.key, &self.counter.to_be_bytes());
-            self.counter += 1;
-            self.block.copy_from_slice(tag.as_ref());
-            self.block_left = 32;
-        }
-        let b = self.block[32 - self.block_left];
-        self.block_left -= 1;
-        b
+#[cfg(test)]
+impl FixedIkm {
+    /// A generator starting with `ikm`.
+    pub(crate) fn new(ikm: [u8; 32]) -> Self {
+        FixedIkm { rest: ChaCha20Rng::from_seed(ikm), ikm: Zeroizing::new(ikm), used: 0 }
     }
 }
 
-impl Drop for SeededRng {
-    fn drop(&mut self) {
-        self.prefix.zeroize();
-        self.block.zeroize();
-    }
-}
-
-impl TryRng for SeededRng {
+#[cfg(test)]
+impl TryRng for FixedIkm {
     type Error = core::convert::Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
@@ -102,11 +72,37 @@ impl TryRng for SeededRng {
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for d in dst.iter_mut() {
-            *d = self.next_byte();
-        }
-        Ok(())
+        let n = dst.len().min(32 - self.used);
+        dst[..n].copy_from_slice(&self.ikm[self.used..self.used + n]);
+        self.used += n;
+        self.rest.try_fill_bytes(&mut dst[n..])
     }
 }
 
-impl TryCryptoRng for SeededRng {}
+#[cfg(test)]
+impl TryCryptoRng for FixedIkm {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_ikm_comes_first_then_the_stream() {
+        let mut rng = FixedIkm::new([7; 32]);
+        let mut head = [0u8; 20];
+        rng.try_fill_bytes(&mut head).unwrap();
+        let mut tail = [0u8; 20];
+        rng.try_fill_bytes(&mut tail).unwrap();
+        assert_eq!(head, [7; 20]);
+        assert_eq!(tail[..12], [7; 12]);
+        let mut expected = [0u8; 8];
+        ChaCha20Rng::from_seed([7; 32]).try_fill_bytes(&mut expected).unwrap();
+        assert_eq!(tail[12..], expected);
+    }
+
+    #[test]
+    fn system_generators_differ() {
+        let (mut a, mut b) = (system_rng().unwrap(), system_rng().unwrap());
+        assert_ne!(a.try_next_u64().unwrap(), b.try_next_u64().unwrap());
+    }
+}

@@ -12,7 +12,7 @@ use vsss_rs::{IdentifierPrimeField, ReadableShareSet};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::SealError;
-use super::rng::{SeededRng, random};
+use super::rng::{random, system_rng};
 
 /// Encoded share length: x (1) ‖ y (32).
 pub const SHARE_LEN: usize = 33;
@@ -130,7 +130,7 @@ pub fn split(key: &BidKey, k: u8, n: u8) -> Result<Vec<Share>, SealError> {
         // k = 1, and the math is trivial.
         return Ok((1..=n).map(|x| Share { x, y: scalar_to_bytes(&secret) }).collect());
     }
-    let rng = SeededRng::from_system()?;
+    let rng = system_rng()?;
     let ids = (1..=n).map(|i| IdentifierPrimeField(Scalar::from(u64::from(i))));
     let mut shares: Vec<VShare> = vsss_rs::shamir::split_secret_with_participant_ids_iter(
         usize::from(k),

@@ -67,7 +67,7 @@ fn vsss_split_matches_textbook_combine() {
 
 #[test]
 fn textbook_split_matches_vsss_combine() {
-    let mut rng = SeededRng::from_system().unwrap();
+    let mut rng = crate::seal::rng::system_rng().unwrap();
     for (k, n) in [(2u8, 3u8), (3, 5), (4, 7)] {
         let coeffs: Vec<Scalar> = (0..k).map(|_| Scalar::random(&mut rng)).collect();
         let shares: Vec<Share> = (1..=n)

@@ -6,15 +6,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Executor, QueryBuilder, Row};
-
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::backend::{Backend, Column, SqlStore};
 use super::{Event, StoreError, StoreResult, StoredCheckpoint};
-use crate::domain::EventDraft;
+use crate::domain::{EventDraft, event};
 use crate::ledger::{self, Hash, LogSigner, NodeId};
 
 /// What the store needs to sign checkpoints as it appends.
@@ -26,33 +23,12 @@ pub struct LogContext {
     pub origin: String,
 }
 
-/// The exact bytes of an event's log entry (JSON, fields in this order).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EventEntry {
-    #[serde(rename = "type")]
-    pub ty: String,
-    pub tender: Uuid,
-    pub seq: i64,
-    pub event: String,
-    pub at: String,
-    pub data: serde_json::Value,
-}
-
-/// Entry type tag of tender events.
-pub(crate) const EVENT_ENTRY_TYPE: &str = "bidroom.event.v1";
-
 /// Encodes an event as its log entry bytes.
 pub(crate) fn encode_event(tender: Uuid, seq: i64, at: OffsetDateTime, draft: EventDraft) -> StoreResult<Vec<u8>> {
-    let entry = EventEntry {
-        ty: EVENT_ENTRY_TYPE.to_string(),
-        tender,
-        seq,
-        event: draft.kind.as_str().to_string(),
-        at: at.format(&Rfc3339).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        data: draft.data,
-    };
-    let bytes = serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // A payload the transitional untyped constructor could not read is a bug
+    // of the caller, not bad input.
+    let payload = draft.into_payload().map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?;
+    let bytes = event::encode_entry(tender, seq, at, &payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // tlog-tiles entry bundles carry 16-bit lengths.
     if bytes.len() > ledger::MAX_ENTRY_LEN {
         return Err(crate::domain::DomainError::invalid(
@@ -69,16 +45,14 @@ pub(crate) fn encode_event(tender: Uuid, seq: i64, at: OffsetDateTime, draft: Ev
 
 /// Decodes a stored entry back into the event it records.
 pub(crate) fn event_from_entry(entry: &[u8], log_index: i64) -> StoreResult<Event> {
-    let e: EventEntry =
-        serde_json::from_slice(entry).map_err(|e| StoreError::Corrupt(format!("log entry {log_index}: {e}")))?;
-    let at = OffsetDateTime::parse(&e.at, &Rfc3339)
-        .map_err(|err| StoreError::Corrupt(format!("log entry {log_index}: {err}")))?;
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("log entry {log_index}: {e}"));
+    let e = event::decode_entry(entry).map_err(|e| corrupt(&e))?;
     Ok(Event {
         tender_id: e.tender,
         seq: e.seq,
-        kind: e.event,
-        at,
-        data: e.data,
+        kind: e.payload.kind().as_str().to_string(),
+        at: e.at,
+        data: e.payload.to_data().map_err(|e| corrupt(&e))?,
         log_index,
         leaf_hash: hex::encode(ledger::leaf_hash(entry)),
     })

@@ -5,14 +5,13 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::close::{Close, root_of};
 use super::log::LoggedEvent;
 use super::report::{Check, Collector};
 use crate::client::PublicBid;
+use crate::domain::event::{BidOpened, BidRow, EventKind, EventPayload, RecordPublished};
 use crate::domain::tender::Lot;
 use crate::seal::{CustodyPolicy, Envelope, SymmetricKey, check_form_key, key_id, open_form, unb64, verify_blob};
 
@@ -33,8 +32,11 @@ struct Served {
     form: Vec<u8>,
 }
 
-/// Outcome event kinds, as record statuses.
-const OUTCOMES: [&str; 3] = ["bid.opened", "bid.rejected", "bid.unopened"];
+/// The outcome events (`bid.opened`, `bid.rejected`, `bid.unopened`), in
+/// log order, with their record rows.
+fn outcomes(events: &[LoggedEvent]) -> Vec<(&LoggedEvent, &BidRow)> {
+    events.iter().filter_map(|e| e.payload.bid_row().map(|row| (e, row))).collect()
+}
 
 /// Checks the envelopes against the close, then every outcome.
 pub(crate) fn check_bids(
@@ -132,28 +134,34 @@ fn check_outcomes(
     bids: &HashMap<String, Served>,
     c: &mut Collector,
 ) {
-    let outcomes: Vec<&LoggedEvent> = events.iter().filter(|e| OUTCOMES.contains(&e.kind.as_str())).collect();
-    let published = events.iter().find(|e| e.kind == "record.published");
+    let outcomes = outcomes(events);
+    let published = events.iter().find_map(|e| match &e.payload {
+        EventPayload::RecordPublished(p) => Some(p),
+        _ => None,
+    });
     let (mut record, mut keys, mut forms) = (Vec::new(), Vec::new(), Vec::new());
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for o in &outcomes {
-        let hash = o.data["envelope_hash"].as_str().unwrap_or_default();
-        *seen.entry(hash).or_default() += 1;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (o, row) in &outcomes {
+        let hash = row.envelope_hash.to_hex();
+        *seen.entry(hash.clone()).or_default() += 1;
         let Some(standing) = close.standing.iter().find(|s| s.envelope_hash == hash) else {
-            record.push(format!("event {} ({}) is for {hash}, which did not stand at the close", o.seq, o.kind));
+            record.push(format!(
+                "event {} ({}) is for {hash}, which did not stand at the close",
+                o.seq,
+                o.kind().as_str()
+            ));
             continue;
         };
-        let received = o.data["received_at"].as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
-        if received != Some(standing.received_at) {
+        if row.received_at != standing.received_at {
             record.push(format!("event {}: the receipt time differs from the logged receipt of {hash}", o.seq));
         }
-        let Some(served) = bids.get(hash) else { continue };
+        let Some(served) = bids.get(&hash) else { continue };
         let Some(env) = &served.envelope else { continue };
-        if let Some(p) = identity(o, served.bid_id, env) {
+        if let Some(p) = identity(row, served.bid_id, env) {
             record.push(format!("event {} ({hash}): {p}", o.seq));
         }
-        if o.kind == "bid.opened" {
-            let (k, f) = opened(terms, o, env, &served.form);
+        if let EventPayload::BidOpened(opened_bid) = &o.payload {
+            let (k, f) = opened(terms, opened_bid, env, &served.form);
             keys.extend(k.map(|p| format!("event {} ({hash}): {p}", o.seq)));
             forms.extend(f.map(|p| format!("event {} ({hash}): {p}", o.seq)));
         } else if verify_blob(&env.form, &served.form).is_err() {
@@ -166,13 +174,13 @@ fn check_outcomes(
         }
     }
     let missing: Vec<&str> =
-        close.standing.iter().map(|s| s.envelope_hash.as_str()).filter(|h| !seen.contains_key(h)).collect();
-    let opened = outcomes.iter().filter(|o| o.kind == "bid.opened").count();
+        close.standing.iter().map(|s| s.envelope_hash.as_str()).filter(|h| !seen.contains_key(*h)).collect();
+    let opened = outcomes.iter().filter(|(o, _)| o.kind() == EventKind::BidOpened).count();
     let summary = format!("{} of {} bids have an outcome ({opened} opened)", seen.len(), close.standing.len());
     match published {
         Some(p) => {
             record.extend(missing.iter().map(|h| format!("bid {h} stood at the close but is not in the record")));
-            record.extend(summary_problems(&p.data, &outcomes));
+            record.extend(summary_problems(p, &outcomes));
             c.record(Check::RecordComplete, summary, record);
         }
         None if record.is_empty() => {
@@ -185,23 +193,23 @@ fn check_outcomes(
 }
 
 /// Does the outcome name the envelope's bid, bidder and lot?
-fn identity(o: &LoggedEvent, bid_id: Uuid, env: &Envelope) -> Option<String> {
-    if o.data["bid_id"].as_str() != Some(bid_id.to_string().as_str()) {
-        return Some(format!("names bid {}, the envelope is bid {bid_id}", o.data["bid_id"]));
+fn identity(row: &BidRow, bid_id: Uuid, env: &Envelope) -> Option<String> {
+    if row.bid_id != bid_id {
+        return Some(format!("names bid {}, the envelope is bid {bid_id}", row.bid_id));
     }
-    if o.data["lot"].as_str() != Some(env.lot.as_str()) {
-        return Some(format!("names lot {}, the envelope lot {}", o.data["lot"], env.lot));
+    if row.lot != env.lot {
+        return Some(format!("names lot {:?}, the envelope lot {}", row.lot, env.lot));
     }
     let signer = key_id(env.bidder_public_key.as_bytes());
-    if o.data["bidder"]["id"].as_str() != Some(signer.as_str()) {
-        return Some(format!("names bidder {}, the envelope is signed by key {signer}", o.data["bidder"]["id"]));
+    if row.bidder.id != signer {
+        return Some(format!("names bidder {:?}, the envelope is signed by key {signer}", row.bidder.id));
     }
     None
 }
 
 /// A `bid.opened`: (form key problem, form problem).
-fn opened(terms: &Terms, o: &LoggedEvent, env: &Envelope, form: &[u8]) -> (Option<String>, Option<String>) {
-    let key = o.data["form_key"].as_str().and_then(|k| unb64(k).ok()).and_then(|k| SymmetricKey::from_bytes(&k).ok());
+fn opened(terms: &Terms, o: &BidOpened, env: &Envelope, form: &[u8]) -> (Option<String>, Option<String>) {
+    let key = unb64(&o.form_key).ok().and_then(|k| SymmetricKey::from_bytes(&k).ok());
     let Some(key) = key else {
         return (Some("the published form key is not 32 bytes of base64url".into()), None);
     };
@@ -218,11 +226,9 @@ fn opened(terms: &Terms, o: &LoggedEvent, env: &Envelope, form: &[u8]) -> (Optio
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&plain) else {
         return (None, Some("the decrypted form is not a JSON object".into()));
     };
-    if Some(&Value::Object(fields.clone())) != o.data.get("fields") {
-        return (
-            None,
-            Some(format!("the form decrypts to {}, the record publishes {}", Value::Object(fields), o.data["fields"])),
-        );
+    if fields != o.fields {
+        let (decrypted, published) = (Value::Object(fields), Value::Object(o.fields.clone()));
+        return (None, Some(format!("the form decrypts to {decrypted}, the record publishes {published}")));
     }
     let fits = terms.lots.iter().find(|l| l.id == env.lot).map(|l| l.validate_form(&fields));
     match fits {
@@ -233,34 +239,42 @@ fn opened(terms: &Terms, o: &LoggedEvent, env: &Envelope, form: &[u8]) -> (Optio
 }
 
 /// The `record.published` counts against the outcomes.
-fn summary_problems(data: &Value, outcomes: &[&LoggedEvent]) -> Vec<String> {
-    let count = |kind: &str| outcomes.iter().filter(|o| o.kind == kind).count() as u64;
+fn summary_problems(published: &RecordPublished, outcomes: &[(&LoggedEvent, &BidRow)]) -> Vec<String> {
+    let count = |kind: EventKind| outcomes.iter().filter(|(o, _)| o.kind() == kind).count() as u64;
+    let s = &published.summary;
     let expected = [
-        ("rows", outcomes.len() as u64),
-        ("opened", count("bid.opened")),
-        ("rejected", count("bid.rejected")),
-        ("unopened", count("bid.unopened")),
+        ("rows", s.rows, outcomes.len() as u64),
+        ("opened", s.opened, count(EventKind::BidOpened)),
+        ("rejected", s.rejected, count(EventKind::BidRejected)),
+        ("unopened", s.unopened, count(EventKind::BidUnopened)),
     ];
     expected
         .iter()
-        .filter(|(k, n)| data[*k].as_u64() != Some(*n))
-        .map(|(k, n)| format!("the published record says {k} = {}, the logged outcomes give {n}", data[*k]))
+        .filter(|(_, said, n)| said != n)
+        .map(|(k, said, n)| format!("the published record says {k} = {said}, the logged outcomes give {n}"))
         .collect()
 }
 
 /// The served record must be the logged outcomes, in order.
 pub(crate) fn record_served(events: &[LoggedEvent], rows: &[Value]) -> Vec<String> {
-    let outcomes: Vec<&LoggedEvent> = events.iter().filter(|e| OUTCOMES.contains(&e.kind.as_str())).collect();
+    let outcomes = outcomes(events);
     let mut problems = Vec::new();
     if outcomes.len() != rows.len() {
         problems.push(format!("the record has {} rows, the log {} outcomes", rows.len(), outcomes.len()));
     }
-    for (o, row) in outcomes.iter().zip(rows) {
-        let mut expected = o.data.clone();
-        expected["status"] = Value::from(o.kind.trim_start_matches("bid."));
+    for ((o, logged), row) in outcomes.iter().zip(rows) {
+        // A served row is the outcome's data with its status and log index.
+        let mut expected = match o.payload.to_data() {
+            Ok(data) => data,
+            Err(e) => {
+                problems.push(format!("event {}: {e}", o.seq));
+                continue;
+            }
+        };
+        expected["status"] = Value::from(o.kind().as_str().trim_start_matches("bid."));
         expected["log_index"] = Value::from(o.log_index);
         if &expected != row {
-            problems.push(format!("the row for {} differs from its logged event {}", o.data["envelope_hash"], o.seq));
+            problems.push(format!("the row for {} differs from its logged event {}", logged.envelope_hash, o.seq));
         }
     }
     problems

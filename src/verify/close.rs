@@ -3,9 +3,9 @@
 //! root the close fixed in public.
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::log::LoggedEvent;
+use crate::domain::event::EventPayload;
 use crate::domain::tender::envelope_root;
 
 /// A bid standing at the close, as the log tells it.
@@ -50,13 +50,12 @@ pub fn replay(events: &[LoggedEvent]) -> (Option<Close>, Vec<String>) {
     let mut standing: Vec<StandingBid> = Vec::new();
     let mut close = None;
     for e in events {
-        let hash = e.data["envelope_hash"].as_str().unwrap_or_default().to_owned();
-        match e.kind.as_str() {
-            "bid.received" | "bid.withdrawn" if close.is_some() => {
-                problems.push(format!("event {} ({}) comes after the close", e.seq, e.kind));
+        match &e.payload {
+            EventPayload::BidReceived(_) | EventPayload::BidWithdrawn(_) if close.is_some() => {
+                problems.push(format!("event {} ({}) comes after the close", e.seq, e.kind().as_str()));
             }
-            "bid.received" => {
-                if let Some(old) = e.data["replaces"].as_str() {
+            EventPayload::BidReceived(r) => {
+                if let Some(old) = r.replaces.map(|d| d.to_hex()) {
                     match standing.iter().position(|s| s.envelope_hash == old) {
                         Some(i) => {
                             standing.remove(i);
@@ -64,24 +63,21 @@ pub fn replay(events: &[LoggedEvent]) -> (Option<Close>, Vec<String>) {
                         None => problems.push(format!("event {} replaces {old}, which was not standing", e.seq)),
                     }
                 }
-                let lot = e.data["lot"].as_str().unwrap_or_default().to_owned();
-                standing.push(StandingBid { envelope_hash: hash, lot, received_at: e.at });
+                let (envelope_hash, lot) = (r.envelope_hash.to_hex(), r.lot.clone());
+                standing.push(StandingBid { envelope_hash, lot, received_at: e.at });
             }
-            "bid.withdrawn" => match standing.iter().position(|s| s.envelope_hash == hash) {
-                Some(i) => {
-                    standing.remove(i);
+            EventPayload::BidWithdrawn(w) => {
+                let hash = w.envelope_hash.to_hex();
+                match standing.iter().position(|s| s.envelope_hash == hash) {
+                    Some(i) => {
+                        standing.remove(i);
+                    }
+                    None => problems.push(format!("event {} withdraws {hash}, which was not standing", e.seq)),
                 }
-                None => problems.push(format!("event {} withdraws {hash}, which was not standing", e.seq)),
-            },
-            "tender.closed" => {
-                let closed_at = e.data["closed_at"].as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
-                let (Some(closed_at), Some(count), Some(root)) =
-                    (closed_at, e.data["bids"].as_u64(), e.data["envelope_root"].as_str())
-                else {
-                    problems.push(format!("the close (event {}) lacks its time, count or root", e.seq));
-                    return (None, problems);
-                };
-                close = Some(Close { closed_at, count, root: root.to_owned(), standing: standing.clone() });
+            }
+            EventPayload::TenderClosed(c) => {
+                let (closed_at, count, root) = (c.closed_at, c.bids, c.envelope_root.to_hex());
+                close = Some(Close { closed_at, count, root, standing: standing.clone() });
             }
             _ => {}
         }
@@ -113,36 +109,43 @@ pub fn replay(events: &[LoggedEvent]) -> (Option<Close>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use time::format_description::well_known::Rfc3339;
 
     use super::*;
 
     fn event(seq: i64, kind: &str, data: serde_json::Value) -> LoggedEvent {
         let at = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seq);
-        LoggedEvent { seq, kind: kind.into(), at, data, log_index: seq as u64 }
+        let payload = EventPayload::from_data(kind, data).unwrap();
+        LoggedEvent { seq, at, payload, log_index: seq as u64 }
     }
 
     fn h(b: u8) -> String {
         hex::encode([b; 32])
     }
 
+    fn received(seq: i64, hash: String, replaces: Option<String>) -> LoggedEvent {
+        let data = json!({"envelope_hash": hash, "lot": "1", "replaces": replaces, "bids_received": 1});
+        event(seq, "bid.received", data)
+    }
+
     fn close(seq: i64, hashes: &[String]) -> LoggedEvent {
         let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
-        let closed_at = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seq);
+        let closed_at = (OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seq)).format(&Rfc3339).unwrap();
         event(
             seq,
             "tender.closed",
-            json!({"closed_at": closed_at.format(&Rfc3339).unwrap(), "bids": hashes.len(), "envelope_root": root_of(&refs).unwrap()}),
+            json!({"closed_at": closed_at, "processed_at": closed_at, "bids": hashes.len(), "envelope_root": root_of(&refs).unwrap()}),
         )
     }
 
     #[test]
     fn receipts_replacements_and_withdrawals_give_the_close() {
         let events = vec![
-            event(1, "bid.received", json!({"envelope_hash": h(1), "lot": "1"})),
-            event(2, "bid.received", json!({"envelope_hash": h(2), "lot": "1"})),
-            event(3, "bid.received", json!({"envelope_hash": h(3), "lot": "1", "replaces": h(1)})),
-            event(4, "bid.received", json!({"envelope_hash": h(4), "lot": "1"})),
-            event(5, "bid.withdrawn", json!({"envelope_hash": h(2)})),
+            received(1, h(1), None),
+            received(2, h(2), None),
+            received(3, h(3), Some(h(1))),
+            received(4, h(4), None),
+            event(5, "bid.withdrawn", json!({"envelope_hash": h(2), "lot": "1", "bids_received": 2})),
             close(6, &[h(3), h(4)]),
         ];
         let (c, problems) = replay(&events);
@@ -153,12 +156,7 @@ mod tests {
 
     #[test]
     fn a_dropped_bid_or_a_late_receipt_is_named() {
-        let events = vec![
-            event(1, "bid.received", json!({"envelope_hash": h(1), "lot": "1"})),
-            event(2, "bid.received", json!({"envelope_hash": h(2), "lot": "1"})),
-            close(3, &[h(1)]),
-            event(4, "bid.received", json!({"envelope_hash": h(5), "lot": "1"})),
-        ];
+        let events = vec![received(1, h(1), None), received(2, h(2), None), close(3, &[h(1)]), received(4, h(5), None)];
         let (_, problems) = replay(&events);
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("after the close"));

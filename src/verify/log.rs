@@ -4,13 +4,13 @@
 //! proves it; the rest of verification reads only that.
 
 use futures_util::{StreamExt, TryStreamExt};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::report::{Check, Collector};
 use crate::client::{Client, ClientError, Event};
+use crate::domain::event::{EventKind, EventPayload, decode_entry, is_canonical};
 use crate::ledger::{Checkpoint, Verifier, leaf_hash, open_checkpoint, verify_consistency, verify_inclusion};
 
 /// Requests in flight while fetching entries and proofs.
@@ -21,31 +21,20 @@ const CONCURRENCY: usize = 8;
 pub struct LoggedEvent {
     /// Position in the tender's stream.
     pub seq: i64,
-    /// Event type.
-    pub kind: String,
     /// Server time of the event.
     pub at: OffsetDateTime,
-    /// The logged details.
-    pub data: serde_json::Value,
+    /// What the entry records.
+    pub payload: EventPayload,
     /// Index of the entry.
     pub log_index: u64,
 }
 
-/// The entry format of tender events (`docs/LEDGER.md`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EntryJson {
-    #[serde(rename = "type")]
-    ty: String,
-    tender: Uuid,
-    seq: i64,
-    event: String,
-    at: String,
-    data: serde_json::Value,
+impl LoggedEvent {
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        self.payload.kind()
+    }
 }
-
-/// Entry type tag of tender events.
-const EVENT_ENTRY_TYPE: &str = "bidroom.event.v1";
 
 /// What the log half established.
 pub(crate) struct LogFacts {
@@ -240,17 +229,21 @@ fn compare(tender: Uuid, event: &Event, entry: &[u8], leaf: &[u8; 32]) -> Result
     if hex::encode(leaf) != event.leaf_hash {
         return Err(format!("the entry's leaf hash is {}, the event names {}", hex::encode(leaf), event.leaf_hash));
     }
-    let e: EntryJson = serde_json::from_slice(entry).map_err(|e| format!("the entry is not an event entry: {e}"))?;
-    let at = OffsetDateTime::parse(&e.at, &Rfc3339).map_err(|_| "the entry's time is not RFC 3339".to_string())?;
+    let e = decode_entry(entry).map_err(|e| format!("the entry cannot be read: {e}"))?;
+    // Everything the entry says must be in what was read: no field this
+    // verifier would skip, no second encoding of the same event.
+    if !is_canonical(entry, &e) {
+        return Err("the entry is not in the canonical encoding of the event it records".into());
+    }
     let served_at = OffsetDateTime::parse(&event.at, &Rfc3339).ok();
-    if e.ty != EVENT_ENTRY_TYPE
-        || e.tender != tender
+    let data = e.payload.to_data().map_err(|e| e.to_string())?;
+    if e.tender != tender
         || e.seq != event.seq
-        || e.event != event.kind
-        || Some(at) != served_at
-        || e.data != event.data
+        || e.payload.kind().as_str() != event.kind
+        || Some(e.at) != served_at
+        || data != event.data
     {
         return Err("the entry differs from the event served".into());
     }
-    Ok(LoggedEvent { seq: e.seq, kind: e.event, at, data: e.data, log_index: event.log_index })
+    Ok(LoggedEvent { seq: e.seq, at: e.at, payload: e.payload, log_index: event.log_index })
 }

@@ -26,6 +26,7 @@ pub use report::{Check, CheckResult, Report, Status};
 
 use crate::client::Client;
 use crate::domain::Tender;
+use crate::domain::event::{EventKind, EventPayload};
 use crate::ledger::Verifier;
 use bids::Terms;
 use report::Collector;
@@ -59,7 +60,7 @@ pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, p
         format!("{} bids stood at the close, root {}", close.standing.len(), close.root),
         problems,
     );
-    if !events.iter().any(|e| e.kind == "opening.started") {
+    if !events.iter().any(|e| e.kind() == EventKind::OpeningStarted) {
         c.skip_rest("the opening has not started; envelopes are public from the opening on");
         return report(c, state);
     }
@@ -88,12 +89,12 @@ pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, p
 fn state_of(events: &[log::LoggedEvent]) -> &'static str {
     let mut state = "unknown";
     for e in events {
-        state = match e.kind.as_str() {
-            "tender.published" => "published",
-            "tender.closed" => "closed",
-            "tender.cancelled" => "cancelled",
-            "opening.started" => "opening",
-            "record.published" => "opened",
+        state = match e.kind() {
+            EventKind::TenderPublished => "published",
+            EventKind::TenderClosed => "closed",
+            EventKind::TenderCancelled => "cancelled",
+            EventKind::OpeningStarted => "opening",
+            EventKind::RecordPublished => "opened",
             _ => continue,
         };
     }
@@ -102,12 +103,13 @@ fn state_of(events: &[log::LoggedEvent]) -> &'static str {
 
 /// The terms as published (logged), with the custody keys bids are sealed to.
 fn terms(id: Uuid, events: &[log::LoggedEvent]) -> Result<Terms, String> {
-    let published = events
+    let tender: &Tender = events
         .iter()
-        .find(|e| e.kind == "tender.published")
+        .find_map(|e| match &e.payload {
+            EventPayload::TenderPublished(p) => Some(&p.tender),
+            _ => None,
+        })
         .ok_or("the log has no tender.published event for this tender")?;
-    let tender: Tender = serde_json::from_value(published.data["tender"].clone())
-        .map_err(|e| format!("the published terms cannot be read: {e}"))?;
-    let custody = tender.custody_keys.ok_or("the published terms have no custody keys")?;
-    Ok(Terms { tender: id, custody, lots: tender.lots })
+    let custody = tender.custody_keys.clone().ok_or("the published terms have no custody keys")?;
+    Ok(Terms { tender: id, custody, lots: tender.lots.clone() })
 }

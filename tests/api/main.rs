@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod engine;
 mod errors;
+mod event_entries;
 mod export;
 mod flaky;
 mod group_commit;

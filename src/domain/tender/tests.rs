@@ -1,6 +1,12 @@
 use super::*;
+use crate::domain::EventKind;
 use serde_json::json;
 use time::Duration;
+
+/// An event's data as published.
+fn data(draft: &EventDraft) -> serde_json::Value {
+    draft.payload().unwrap().to_data().unwrap()
+}
 
 fn now() -> OffsetDateTime {
     time::macros::datetime!(2026-11-27 08:00:00 UTC)
@@ -96,8 +102,8 @@ fn publish_emits_event_with_terms_and_only_once() {
     let mut t = Tender::create(Uuid::nil(), draft(), now()).unwrap();
     let ev = t.publish(now(), keys()).unwrap();
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].kind, EventKind::TenderPublished);
-    assert_eq!(ev[0].data["tender"]["custody"]["threshold"], 1);
+    assert_eq!(ev[0].kind(), EventKind::TenderPublished);
+    assert_eq!(data(&ev[0])["tender"]["custody"]["threshold"], 1);
     assert_eq!(t.published_at, Some(now()));
     assert!(matches!(t.publish(now(), keys()), Err(DomainError::Transition { action: "publish", .. })));
 }
@@ -122,8 +128,8 @@ fn amend_moves_deadline_and_following_opening() {
         .unwrap();
     assert_eq!(t.deadline, new_deadline);
     assert_eq!(t.opening_at, new_deadline);
-    assert_eq!(ev[0].kind, EventKind::TenderAmended);
-    assert_eq!(ev[0].data["reason"], "clarification issued");
+    assert_eq!(ev[0].kind(), EventKind::TenderAmended);
+    assert_eq!(data(&ev[0])["reason"], "clarification issued");
 }
 
 #[test]
@@ -154,7 +160,7 @@ fn close_at_deadline_records_true_deadline() {
     let ev = t.close(late, &[]).unwrap();
     assert_eq!(t.state, TenderState::Closed);
     assert_eq!(t.closed_at, Some(t.deadline));
-    assert_eq!(ev[0].data["closed_at"], "2026-11-27T10:00:00Z");
+    assert_eq!(data(&ev[0])["closed_at"], "2026-11-27T10:00:00Z");
     assert!(matches!(t.close(late, &[]), Err(DomainError::Transition { action: "close", state: "closed" })));
 }
 
@@ -167,8 +173,8 @@ fn cancel_from_each_state() {
 
     let mut p = published();
     let ev = p.cancel("requirements changed".into(), now()).unwrap();
-    assert_eq!(ev[0].kind, EventKind::TenderCancelled);
-    assert_eq!(ev[0].data["previous_state"], "published");
+    assert_eq!(ev[0].kind(), EventKind::TenderCancelled);
+    assert_eq!(data(&ev[0])["previous_state"], "published");
     assert!(matches!(p.publish(now(), keys()), Err(DomainError::Transition { .. })));
     assert!(matches!(p.close(p.deadline, &[]), Err(DomainError::Transition { .. })));
 
@@ -223,17 +229,21 @@ fn stream_is_set_until_the_record_and_logged_once_public() {
 
     let mut t = published();
     let events = t.set_stream(Some(video.clone())).unwrap();
-    assert_eq!(events[0].kind, EventKind::StreamChanged);
-    assert_eq!(events[0].data, json!({"stream": {"url": video.url, "kind": "video"}, "previous": null}));
+    assert_eq!(events[0].kind(), EventKind::StreamChanged);
+    assert_eq!(data(&events[0]), json!({"stream": {"url": video.url, "kind": "video"}, "previous": null}));
     assert!(matches!(t.set_stream(Some(video.clone())), Err(DomainError::Invalid { .. })), "unchanged");
     let events = t.set_stream(Some(embed.clone())).unwrap();
-    assert_eq!(events[0].data["previous"]["kind"], "video");
+    assert_eq!(data(&events[0])["previous"]["kind"], "video");
     t.close(now() + Duration::hours(3), &[]).unwrap();
     t.set_stream(None).unwrap();
     assert_eq!(t.stream, None);
     t.start_opening(now() + Duration::hours(3)).unwrap();
     t.set_stream(Some(embed.clone())).unwrap();
-    t.publish_record(now() + Duration::hours(4), json!({})).unwrap();
+    t.publish_record(
+        now() + Duration::hours(4),
+        RecordSummary { rows: 0, opened: 0, rejected: 0, unopened: 0, warning: None },
+    )
+    .unwrap();
     assert!(matches!(t.set_stream(None), Err(DomainError::Transition { .. })), "not after the record");
 
     let mut c = published();

@@ -1,0 +1,186 @@
+//! Events: the ordered, public record of everything that happens to a tender.
+//! Each event is also an entry in the transparency log.
+//!
+//! [`EventPayload`] (in `payload`) types what each kind publishes; the
+//! codec of log entries is in `entry`. Events are built only as typed
+//! payloads and read only by parsing into them.
+
+use serde::{Deserialize, Serialize};
+
+mod entry;
+mod payload;
+
+pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
+pub use payload::{
+    BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, Blame, CustodianReleased,
+    Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished, RecordRow, RecordSummary,
+    RoomSignIn, StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed, TenderPublished, TimeChange,
+};
+
+/// The kinds of event. The wire names are part of the stable surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum EventKind {
+    /// The tender was published with its full terms and custody policy.
+    #[serde(rename = "tender.published")]
+    TenderPublished,
+    /// The deadline or opening time changed before the deadline.
+    #[serde(rename = "tender.amended")]
+    TenderAmended,
+    /// Submission closed at the deadline.
+    #[serde(rename = "tender.closed")]
+    TenderClosed,
+    /// The tender was cancelled.
+    #[serde(rename = "tender.cancelled")]
+    TenderCancelled,
+    /// A sealed bid was received (its envelope hash, never its bidder).
+    #[serde(rename = "bid.received")]
+    BidReceived,
+    /// A bid was withdrawn by its bidder before the deadline.
+    #[serde(rename = "bid.withdrawn")]
+    BidWithdrawn,
+    /// The opening started; custodians may release.
+    #[serde(rename = "opening.started")]
+    OpeningStarted,
+    /// A custodian released its shares (never the shares themselves).
+    #[serde(rename = "custodian.released")]
+    CustodianReleased,
+    /// A bid was opened: bidder, fields and form key become public.
+    #[serde(rename = "bid.opened")]
+    BidOpened,
+    /// A bid could not be opened by the bidder's fault.
+    #[serde(rename = "bid.rejected")]
+    BidRejected,
+    /// A bid stays unopened: fewer than k custodians released in time.
+    #[serde(rename = "bid.unopened")]
+    BidUnopened,
+    /// The opening record (开标记录表) is final.
+    #[serde(rename = "record.published")]
+    RecordPublished,
+    /// An evaluator read a bid's documents.
+    #[serde(rename = "documents.accessed")]
+    DocumentsAccessed,
+    /// A bidder signed in to the live room (a pseudonym, never the identity).
+    #[serde(rename = "room.signed_in")]
+    RoomSignIn,
+    /// Staff set, changed or removed the room's video stream.
+    #[serde(rename = "tender.stream_changed")]
+    StreamChanged,
+}
+
+impl EventKind {
+    /// The wire name, e.g. `tender.published`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::TenderPublished => "tender.published",
+            EventKind::TenderAmended => "tender.amended",
+            EventKind::TenderClosed => "tender.closed",
+            EventKind::TenderCancelled => "tender.cancelled",
+            EventKind::BidReceived => "bid.received",
+            EventKind::BidWithdrawn => "bid.withdrawn",
+            EventKind::OpeningStarted => "opening.started",
+            EventKind::CustodianReleased => "custodian.released",
+            EventKind::BidOpened => "bid.opened",
+            EventKind::BidRejected => "bid.rejected",
+            EventKind::BidUnopened => "bid.unopened",
+            EventKind::RecordPublished => "record.published",
+            EventKind::DocumentsAccessed => "documents.accessed",
+            EventKind::RoomSignIn => "room.signed_in",
+            EventKind::StreamChanged => "tender.stream_changed",
+        }
+    }
+}
+
+/// Every kind, in the order of [`EventKind`].
+pub const ALL_KINDS: [EventKind; 15] = [
+    EventKind::TenderPublished,
+    EventKind::TenderAmended,
+    EventKind::TenderClosed,
+    EventKind::TenderCancelled,
+    EventKind::BidReceived,
+    EventKind::BidWithdrawn,
+    EventKind::OpeningStarted,
+    EventKind::CustodianReleased,
+    EventKind::BidOpened,
+    EventKind::BidRejected,
+    EventKind::BidUnopened,
+    EventKind::RecordPublished,
+    EventKind::DocumentsAccessed,
+    EventKind::RoomSignIn,
+    EventKind::StreamChanged,
+];
+
+impl EventKind {
+    /// Parses the wire name.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        ALL_KINDS.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// An event the domain decided on, before the store gives it a sequence
+/// number, a time and a log position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDraft {
+    /// What happened. Its kind is `kind`; an `Err` only comes from the
+    /// transitional [`EventDraft::new`] and fails the write.
+    payload: Result<EventPayload, PayloadError>,
+    /// The kind, also when the payload did not parse.
+    kind: EventKind,
+}
+
+impl From<EventPayload> for EventDraft {
+    fn from(payload: EventPayload) -> Self {
+        EventDraft { kind: payload.kind(), payload: Ok(payload) }
+    }
+}
+
+impl EventDraft {
+    /// An event of this payload.
+    pub fn of(payload: EventPayload) -> Self {
+        payload.into()
+    }
+
+    /// TRANSITIONAL, to be removed once the store builds its events with
+    /// the typed constructors: an event from untyped JSON, parsed into the
+    /// payload of `kind`. A value of the wrong shape is not an error here
+    /// (the call sites cannot handle one) but fails the store's write.
+    pub fn new(kind: EventKind, data: serde_json::Value) -> Self {
+        EventDraft { kind, payload: EventPayload::from_data(kind.as_str(), data) }
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The payload, or why the transitional constructor could not build it.
+    pub fn payload(&self) -> Result<&EventPayload, PayloadError> {
+        self.payload.as_ref().map_err(Clone::clone)
+    }
+
+    /// The payload, taken.
+    pub fn into_payload(self) -> Result<EventPayload, PayloadError> {
+        self.payload
+    }
+
+    /// `bid.received`: the store's constructor.
+    pub fn bid_received(envelope_hash: [u8; 32], lot: &str, replaces: Option<[u8; 32]>, bids_received: i64) -> Self {
+        EventPayload::BidReceived(BidReceived {
+            envelope_hash: Digest(envelope_hash),
+            lot: lot.to_string(),
+            replaces: replaces.map(Digest),
+            bids_received,
+        })
+        .into()
+    }
+
+    /// `bid.withdrawn`: the store's constructor; `envelope_hash` is the
+    /// stored hex form.
+    pub fn bid_withdrawn(envelope_hash: &str, lot: &str, bids_received: i64) -> Result<Self, PayloadError> {
+        Ok(EventPayload::BidWithdrawn(BidWithdrawn {
+            envelope_hash: Digest::from_hex(envelope_hash)?,
+            lot: lot.to_string(),
+            bids_received,
+        })
+        .into())
+    }
+}
