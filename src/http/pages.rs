@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
+use crate::app::AppState;
 
 /// The `web/` folder.
 #[derive(rust_embed::RustEmbed)]
