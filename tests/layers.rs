@@ -17,7 +17,12 @@ fn table() -> BTreeMap<String, BTreeSet<String>> {
     let end = start + doc[start..].find("```").expect("the ```layers block is closed");
     let mut table = BTreeMap::new();
     for line in doc[start..end].lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let (layer, allowed) = line.split_once(':').unwrap_or_else(|| panic!("layer line without ':': {line}"));
+        // The first ':' that is not half of a '::'.
+        let b = line.as_bytes();
+        let colon = (0..b.len())
+            .find(|&i| b[i] == b':' && b.get(i + 1) != Some(&b':') && (i == 0 || b[i - 1] != b':'))
+            .unwrap_or_else(|| panic!("layer line without ':': {line}"));
+        let (layer, allowed) = (&line[..colon], &line[colon + 1..]);
         let allowed = allowed.split_whitespace().map(str::to_string).collect();
         assert!(table.insert(layer.trim().to_string(), allowed).is_none(), "layer {layer} listed twice");
     }
