@@ -33,6 +33,8 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = ServeConfig::for_data_dir(dir.path().to_path_buf());
         cfg.admin_token = Some(ADMIN_TOKEN.to_string());
+        // The sweeper then passes every second, so its fault is reached soon.
+        cfg.upload_ttl_secs = 1;
         let app = App::build(&cfg).await.expect("server builds");
         let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
