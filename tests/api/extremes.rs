@@ -147,7 +147,8 @@ async fn uploads_parts_and_offsets(app: TestApp) {
     let tender = published_tender(&app, 3600).await;
     let key = register(&app, "Acme").await;
     let sealed = seal(&app, &tender, &key, "100.00", &[b"doc"]).await;
-    let body = json!({"envelope": bidroom::seal::b64(&sealed.envelope), "signature": bidroom::seal::b64(&sealed.signature)});
+    let body =
+        json!({"envelope": bidroom::seal::b64(&sealed.envelope), "signature": bidroom::seal::b64(&sealed.signature)});
     let (s, v) = app.call(Method::POST, &format!("/api/v1/tenders/{tender}/uploads"), None, Some(&body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let upload = v["upload_id"].as_str().expect("upload id").to_string();
