@@ -1,5 +1,4 @@
-//! Server configuration: flags and environment, as documented in README
-//! and DESIGN.md's stable surface.
+//! Server configuration: flags and environment, as documented in the README.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -6,22 +6,22 @@
 //! early wake-up is harmless and several nodes may run this loop at once (the
 //! store's row lock lets exactly one of them close a tender).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::AppState;
 use crate::domain::DomainError;
-use crate::http::AppState;
 use crate::store::StoreError;
 
 /// Longest sleep between checks, so changes made by other nodes are seen.
 const MAX_SLEEP: Duration = Duration::from_secs(5);
 
-/// Runs until `shutdown` is cancelled.
-pub async fn run(state: AppState, wake: Arc<Notify>, shutdown: CancellationToken) {
+/// Runs until `shutdown` is cancelled; `state.scheduler` wakes it early.
+pub async fn run(state: AppState, shutdown: CancellationToken) {
+    let wake = state.scheduler.clone();
     loop {
+        state.faults.check("scheduler");
         let sleep = match tick(&state).await {
             Ok(sleep) => sleep,
             Err(e) => {

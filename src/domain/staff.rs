@@ -43,11 +43,6 @@ impl Role {
         matches!(self, Role::Admin | Role::Officer)
     }
 
-    /// May this role read drafts and staff-only data?
-    pub fn reads_staff_data(self) -> bool {
-        true
-    }
-
     /// May this role manage staff accounts?
     pub fn manages_staff(self) -> bool {
         self == Role::Admin

@@ -1,26 +1,17 @@
-//! Staff authentication: bearer tokens, stored only as SHA-256 hashes.
+//! Staff authentication: bearer tokens resolved to staff accounts (the
+//! tokens themselves are `app::tokens`).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use base64::Engine;
 
-use super::AppState;
 use super::error::ApiError;
+use crate::app::AppState;
+use crate::app::tokens::staff_by_token;
 use crate::store::Staff;
 
-/// Hash under which a token is stored. Tokens are 256-bit random strings, so
-/// a plain SHA-256 is enough: there is nothing to brute-force.
-pub fn token_hash(token: &str) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().to_vec()
-}
+pub use crate::app::tokens::{new_token, token_hash};
 
-/// A fresh random staff token.
-pub fn new_token() -> Result<String, ring::error::Unspecified> {
-    let mut bytes = [0u8; 32];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)?;
-    Ok(format!("brs_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
-}
-
+/// The bearer token of a request, if it names one; a malformed one is an error.
 fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
         return Ok(None);
@@ -59,9 +50,6 @@ impl FromRequestParts<AppState> for MaybeStaff {
         let Some(token) = bearer(parts)? else {
             return Ok(MaybeStaff(None));
         };
-        match state.store.staff_by_token_hash(&token_hash(token)).await? {
-            Some(staff) => Ok(MaybeStaff(Some(staff))),
-            None => Err(ApiError::unauthenticated("the staff token is not valid")),
-        }
+        Ok(MaybeStaff(Some(staff_by_token(state, token).await?)))
     }
 }

@@ -1,5 +1,6 @@
 //! The one API error type: a status, a stable machine-readable `code`, and a
 //! sentence for a person. Every handler returns it; nothing else leaks out.
+//! Use cases fail with an [`AppError`]; its kind picks the status here.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -7,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::app::{AppError, ErrorKind};
 use crate::domain::DomainError;
 use crate::store::StoreError;
 
@@ -81,60 +83,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let status = match e.kind {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Gone => StatusCode::GONE,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError { status, code: e.code, message: e.message, field: e.field }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        let message = e.to_string();
-        match e {
-            DomainError::Invalid { field, .. } => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "invalid_field",
-                message,
-                field: Some(field),
-            },
-            DomainError::TimeInPast { field, .. } => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "time_in_past",
-                message,
-                field: Some(field.to_string()),
-            },
-            DomainError::OpeningBeforeDeadline => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "opening_before_deadline",
-                message,
-                field: Some("opening_at".into()),
-            },
-            DomainError::Transition { .. } => ApiError::new(StatusCode::CONFLICT, "transition_not_allowed", message),
-            DomainError::DeadlinePassed { .. } => ApiError::new(StatusCode::CONFLICT, "deadline_passed", message),
-            DomainError::NotAcceptingBids { .. } => ApiError::new(StatusCode::CONFLICT, "tender_not_open", message),
-        }
+        AppError::from(e).into()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => ApiError::not_found(what),
-            StoreError::Domain(d) => d.into(),
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            StoreError::Batch(m) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!("nothing was recorded ({m}); retry the same submission"),
-            ),
-            StoreError::Db(sqlx::Error::PoolTimedOut) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is busy; retry shortly")
-            }
-            StoreError::NotReady(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", m),
-            e @ (StoreError::Encode(_) | StoreError::Sign(_)) => {
-                tracing::error!(error = %e, "storing failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "storage_failed",
-                    "the server could not store the change",
-                )
-            }
-            other => ApiError::internal(other),
-        }
+        AppError::from(e).into()
     }
 }
 
@@ -174,11 +151,7 @@ impl From<JsonRejection> for ApiError {
 
 /// 413 for bodies over the limit.
 pub fn body_too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        "the request body is larger than this endpoint accepts",
-    )
+    AppError::too_large().into()
 }
 
 impl From<PathRejection> for ApiError {

@@ -10,16 +10,16 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiPath;
+use crate::app::AppState;
 use crate::domain::Tender;
 use crate::domain::event::{PayloadError, RecordRow};
 
 /// The opening record as CSV.
 #[utoipa::path(get, path = "/api/v1/tenders/{id}/record.csv", responses((status = 200, content_type = "text/csv")))]
 pub async fn record_csv(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    let (tender, record) = super::opening::load_record(&state, id).await?;
+    let (tender, record) = crate::app::opening::load_record(&state, id).await?;
     let body = to_csv(&tender, &record.rows).map_err(ApiError::internal)?;
     let name = format!("attachment; filename=\"record-{}.csv\"", sanitize(&tender.reference));
     let mut resp = body.into_response();

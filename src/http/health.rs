@@ -2,25 +2,20 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::AppState;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::app::AppState;
 
 /// Process is alive.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Database reachable and migrated.
+/// Database reachable and migrated, and every background task running.
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
-    state
-        .store
-        .ready()
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", format!("database not ready: {e}")))?;
+    state.ready().await?;
     Ok("ready")
 }
 
@@ -39,5 +34,5 @@ pub struct ServerTime {
 #[utoipa::path(get, path = "/api/v1/time", responses((status = 200, body = ServerTime)))]
 pub async fn time(State(state): State<AppState>) -> ApiResult<Json<ServerTime>> {
     let now = state.store.now().await?;
-    Ok(Json(ServerTime { now, unix_ms: (now.unix_timestamp_nanos() / 1_000_000) as i64 }))
+    Ok(Json(ServerTime { now, unix_ms: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX) }))
 }

@@ -1,16 +1,15 @@
-//! The HTTP surface: one module per resource, the error type, extractors.
-
-use std::sync::Arc;
+//! The HTTP adapter: one module per resource, the error type, extractors.
+//! A handler extracts and authenticates, calls one use case of `crate::app`
+//! and maps its result (an [`crate::app::AppError`] becomes an [`ApiError`]).
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::routing::{get, patch, post};
-use tokio::sync::Notify;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::store::{BlobStore, DynStore, Event, LogContext, Staging};
+pub use crate::app::AppState;
 
 pub mod auth;
 pub mod bids;
@@ -20,11 +19,11 @@ pub mod error;
 pub mod export;
 pub mod extract;
 mod health;
+pub mod live;
 pub mod log;
 mod openapi;
 pub mod opening;
 mod pages;
-mod receipts;
 pub mod registry;
 pub mod staff;
 pub mod stream;
@@ -32,46 +31,6 @@ pub mod tenders;
 pub mod uploads;
 
 pub use error::{ApiError, ApiResult};
-
-/// Shared state of every handler.
-#[derive(Clone)]
-pub struct AppState {
-    /// Persistence.
-    pub store: DynStore,
-    /// Records bid submissions in batches.
-    pub committer: crate::store::Committer,
-    /// Wakes the scheduler when times change.
-    pub scheduler: Arc<Notify>,
-    /// Ciphertext files.
-    pub blobs: BlobStore,
-    /// Resumable upload sessions and their staging files.
-    pub staging: Staging,
-    /// The log's signer and origin.
-    pub log: LogContext,
-    /// The opening engine's settings and the server's custodian key.
-    pub opening: crate::opening::OpeningConfig,
-    /// The live room's event hub.
-    pub live: crate::live::Hub,
-    /// Signs evaluators' short-lived document links.
-    pub downloads: downloads::DownloadKey,
-}
-
-impl AppState {
-    /// Called after every committed change with the events it produced.
-    pub fn after_change(&self, events: &[Event]) {
-        announce(&self.scheduler, &self.opening.wake, &self.live, events);
-    }
-}
-
-/// Wakes the scheduler and the opening engine and feeds the live room with
-/// committed events (also used by the group committer, which has no state).
-pub fn announce(scheduler: &Notify, wake: &Notify, live: &crate::live::Hub, events: &[Event]) {
-    if !events.is_empty() {
-        scheduler.notify_one();
-        wake.notify_one();
-        live.publish(events);
-    }
-}
 
 /// Largest JSON body accepted by the API (tenders with many lots fit easily).
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
@@ -112,7 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/log/inclusion", get(log::inclusion))
         .route("/log/consistency", get(log::consistency))
         .route("/log/entries/{index}", get(log::entry))
-        .route("/tenders/{id}/live", get(crate::live::live))
+        .route("/tenders/{id}/live", get(live::live))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/me", get(staff::me))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });

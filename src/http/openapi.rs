@@ -16,7 +16,7 @@ use utoipa::OpenApi;
         super::tenders::amend,
         super::tenders::cancel,
         super::tenders::events,
-        crate::live::live,
+        super::live::live,
         super::staff::create,
         super::staff::list,
         super::staff::me,

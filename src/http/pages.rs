@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
+use crate::app::AppState;
 
 /// The `web/` folder.
 #[derive(rust_embed::RustEmbed)]
@@ -51,18 +51,16 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit('.').next() {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("json") => "application/json",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("ico") => "image/x-icon",
-        Some("txt") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
+/// The media type of a file of `web/`, by its extension (the same table
+/// the CLI uses for bidders' documents); text is UTF-8.
+fn content_type(path: &str) -> HeaderValue {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let value = if mime.type_() == mime_guess::mime::TEXT {
+        format!("{}; charset=utf-8", mime.essence_str())
+    } else {
+        mime.essence_str().to_string()
+    };
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("application/octet-stream"))
 }
 
 /// Serves one file of `web/` with an ETag (its SHA-256), revalidated on
@@ -76,7 +74,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
     let mut response =
         if fresh { StatusCode::NOT_MODIFIED.into_response() } else { file.data.into_owned().into_response() };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    h.insert(header::CONTENT_TYPE, content_type(path));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
@@ -117,6 +115,14 @@ mod tests {
         }
         assert!(CSP.contains("media-src 'none'; frame-src 'none';"));
         assert!(ROOM_CSP.contains("media-src 'self' blob: https:; frame-src https:;"));
+    }
+
+    #[test]
+    fn pages_and_scripts_get_their_media_types() {
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("assets/app.css"), "text/css; charset=utf-8");
+        assert_eq!(content_type("assets/js/live.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("assets/unknown.bin"), "application/octet-stream");
     }
 
     #[test]

@@ -6,11 +6,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::AppState;
 use super::auth::StaffUser;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath};
-use super::tenders::{TenderView, transition};
+use crate::app::AppState;
+use crate::app::tenders::{TenderView, transition};
 use crate::domain::tender::{Stream, StreamKind};
 
 /// A stream for the room.
@@ -35,7 +35,7 @@ pub async fn set(
     let set = move |t: &mut crate::domain::Tender, _: &crate::store::TransitionContext| {
         t.set_stream(Some(Stream::parse(&req.url, req.kind)?))
     };
-    transition(&state, &staff, id, "stream", Box::new(set)).await
+    Ok(Json(transition(&state, &staff, id, "stream", Box::new(set)).await?))
 }
 
 /// Remove the room's video stream (officers).
@@ -45,5 +45,5 @@ pub async fn remove(
     StaffUser(staff): StaffUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "stream", Box::new(move |t, _| t.set_stream(None))).await
+    Ok(Json(transition(&state, &staff, id, "stream", Box::new(move |t, _| t.set_stream(None))).await?))
 }

@@ -3,43 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::AppState;
 use super::auth::{MaybeStaff, StaffUser};
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::app::AppState;
+use crate::app::tenders::{self as uc, EventPage, ListRequest, TenderPage, TenderView};
 use crate::domain::tender::Amendment;
-use crate::domain::{Tender, TenderDraft, TenderState};
-use crate::store::{Event, Staff, StoredTender, TenderQuery};
-
-/// A tender as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TenderView {
-    /// The tender.
-    #[serde(flatten)]
-    pub tender: Tender,
-    /// Sequence number of its latest event (0 before publication).
-    pub last_seq: i64,
-}
-
-impl From<StoredTender> for TenderView {
-    fn from(s: StoredTender) -> Self {
-        TenderView { tender: s.tender, last_seq: s.last_seq }
-    }
-}
-
-/// A page of tenders.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TenderPage {
-    /// The tenders, newest first.
-    pub items: Vec<TenderView>,
-    /// Page size used.
-    pub limit: i64,
-    /// Offset used.
-    pub offset: i64,
-}
+use crate::domain::{TenderDraft, TenderState};
 
 /// Query of the tender list.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -65,37 +38,12 @@ pub struct EventParams {
     pub limit: Option<i64>,
 }
 
-/// A tender's events.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    /// Events in sequence order.
-    pub events: Vec<Event>,
-    /// The tender's latest sequence number.
-    pub last_seq: i64,
-}
-
 /// A reason, for cancelling.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     /// Why; published.
     pub reason: String,
-}
-
-fn require_manager(staff: &Staff) -> ApiResult<()> {
-    if staff.role.manages_tenders() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!("a {} cannot change tenders; an officer or admin can", staff.role.as_str())))
-    }
-}
-
-/// Loads a tender the caller may see: drafts exist only for staff.
-pub(crate) async fn visible_tender(state: &AppState, id: Uuid, staff: Option<&Staff>) -> ApiResult<StoredTender> {
-    match state.store.get_tender(id).await? {
-        Some(t) if t.tender.is_public() || staff.is_some() => Ok(t),
-        _ => Err(ApiError::not_found("tender")),
-    }
 }
 
 /// List tenders.
@@ -105,26 +53,8 @@ pub async fn list(
     MaybeStaff(staff): MaybeStaff,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<TenderPage>> {
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 200"));
-    }
-    let offset = p.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::invalid("offset", "must not be negative"));
-    }
-    if p.state == Some(TenderState::Draft) && staff.is_none() {
-        return Err(ApiError::unauthenticated("drafts are visible to staff only"));
-    }
-    let query = TenderQuery {
-        state: p.state,
-        include_drafts: staff.is_some(),
-        search: p.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_string()),
-        limit,
-        offset,
-    };
-    let items = state.store.list_tenders(&query).await?.into_iter().map(TenderView::from).collect();
-    Ok(Json(TenderPage { items, limit, offset }))
+    let req = ListRequest { state: p.state, q: p.q, limit: p.limit, offset: p.offset };
+    Ok(Json(uc::list(&state, staff.as_ref(), req).await?))
 }
 
 /// Create a draft tender.
@@ -134,11 +64,7 @@ pub async fn create(
     StaffUser(staff): StaffUser,
     ApiJson(draft): ApiJson<TenderDraft>,
 ) -> ApiResult<(StatusCode, Json<TenderView>)> {
-    require_manager(&staff)?;
-    let now = state.store.now().await?;
-    let tender = Tender::create(Uuid::now_v7(), draft, now)?;
-    state.store.insert_tender(&tender, &staff.id.to_string()).await?;
-    Ok((StatusCode::CREATED, Json(TenderView { tender, last_seq: 0 })))
+    Ok((StatusCode::CREATED, Json(uc::create(&state, &staff, draft).await?)))
 }
 
 /// One tender.
@@ -148,23 +74,7 @@ pub async fn get(
     MaybeStaff(staff): MaybeStaff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<TenderView>> {
-    Ok(Json(visible_tender(&state, id, staff.as_ref()).await?.into()))
-}
-
-/// Runs a transition and hands its events to the live room and scheduler.
-pub(crate) async fn transition(
-    state: &AppState,
-    staff: &Staff,
-    id: Uuid,
-    action: &'static str,
-    f: crate::store::Transition,
-) -> ApiResult<Json<TenderView>> {
-    require_manager(staff)?;
-    visible_tender(state, id, Some(staff)).await?;
-    let (tender, events) = state.store.update_tender(id, &staff.id.to_string(), action, f).await?;
-    state.after_change(&events);
-    let last_seq = state.store.get_tender(id).await?.map(|t| t.last_seq).unwrap_or_default();
-    Ok(Json(TenderView { tender, last_seq }))
+    Ok(Json(uc::visible_tender(&state, id, staff.as_ref()).await?.into()))
 }
 
 /// Replace a draft's terms.
@@ -175,7 +85,10 @@ pub async fn edit(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(draft): ApiJson<TenderDraft>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "edit", Box::new(move |t, c| t.edit(draft, c.now).map(|()| vec![]))).await
+    let edit = Box::new(move |t: &mut crate::domain::Tender, c: &crate::store::TransitionContext| {
+        t.edit(draft, c.now).map(|()| vec![])
+    });
+    Ok(Json(uc::transition(&state, &staff, id, "edit", edit).await?))
 }
 
 /// Publish a draft.
@@ -185,11 +98,7 @@ pub async fn publish(
     StaffUser(staff): StaffUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<TenderView>> {
-    require_manager(&staff)?;
-    let current = visible_tender(&state, id, Some(&staff)).await?;
-    // Freeze the custodians' keys as registered now; bids are sealed to them.
-    let keys = super::registry::resolve_custody(&state, &current.tender).await?;
-    transition(&state, &staff, id, "publish", Box::new(move |t, c| t.publish(c.now, keys))).await
+    Ok(Json(uc::publish(&state, &staff, id).await?))
 }
 
 /// Move the deadline or opening time, with a reason.
@@ -200,7 +109,7 @@ pub async fn amend(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(a): ApiJson<Amendment>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "amend", Box::new(move |t, c| t.amend(a, c.now))).await
+    Ok(Json(uc::transition(&state, &staff, id, "amend", Box::new(move |t, c| t.amend(a, c.now))).await?))
 }
 
 /// Cancel with a reason.
@@ -211,7 +120,10 @@ pub async fn cancel(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(c): ApiJson<CancelRequest>,
 ) -> ApiResult<Json<TenderView>> {
-    transition(&state, &staff, id, "cancel", Box::new(move |t, ctx| t.cancel(c.reason, ctx.now))).await
+    let cancel = Box::new(move |t: &mut crate::domain::Tender, ctx: &crate::store::TransitionContext| {
+        t.cancel(c.reason, ctx.now)
+    });
+    Ok(Json(uc::transition(&state, &staff, id, "cancel", cancel).await?))
 }
 
 /// A tender's public event history.
@@ -222,15 +134,5 @@ pub async fn events(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(p): ApiQuery<EventParams>,
 ) -> ApiResult<Json<EventPage>> {
-    let tender = visible_tender(&state, id, staff.as_ref()).await?;
-    let after = p.after.unwrap_or(0);
-    if after < 0 {
-        return Err(ApiError::invalid("after", "must not be negative"));
-    }
-    let limit = p.limit.unwrap_or(1000);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
-    }
-    let events = state.store.events(id, after, limit).await?;
-    Ok(Json(EventPage { events, last_seq: tender.last_seq }))
+    Ok(Json(uc::events(&state, staff.as_ref(), id, p.after, p.limit).await?))
 }

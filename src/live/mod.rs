@@ -23,15 +23,18 @@ use crate::store::{DynStore, Event};
 mod config;
 mod conn;
 pub mod frames;
-mod handler;
 mod pg;
 mod presence;
 mod room;
 mod sign_in;
 
 pub use config::LiveConfig;
-pub use handler::{__path_live, live};
+pub(crate) use conn::{Session, run as serve_connection};
 use room::{AfterPublish, Room};
+
+/// A restartable background task of the hub: builds the task's future anew
+/// for each (re)start.
+pub type TaskFactory = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
 
 /// Events read from the store per query when filling a gap.
 const FILL_PAGE: i64 = 1000;
@@ -68,7 +71,8 @@ struct Inner {
     announced: Mutex<Announced>,
     /// Queue of announcements to NOTIFY, sent in order by one task.
     announce_tx: tokio::sync::mpsc::UnboundedSender<Vec<String>>,
-    announce_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>>,
+    /// Shared, so that a restarted sender task takes up the same queue.
+    announce_rx: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>>,
 }
 
 /// This node's last announced figures per tender.
@@ -100,7 +104,7 @@ impl Hub {
                 remote: Mutex::new(presence::Remote::default()),
                 announced: Mutex::new(Announced { sent: HashMap::new(), beat: std::time::Instant::now() }),
                 announce_tx,
-                announce_rx: Mutex::new(Some(announce_rx)),
+                announce_rx: Arc::new(tokio::sync::Mutex::new(announce_rx)),
             }),
         }
     }
@@ -353,15 +357,24 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// The hub's tasks besides [`run`], to be run (and restarted) by the
+    /// caller: with several nodes on PostgreSQL, the listener for the other
+    /// nodes' events and presence, and the sender of this node's presence.
+    pub fn side_tasks(&self, shutdown: &CancellationToken) -> Vec<(&'static str, TaskFactory)> {
+        let Some(pool) = self.inner.postgres.clone() else { return Vec::new() };
+        let (hub, listen_pool, stop) = (self.clone(), pool.clone(), shutdown.clone());
+        let listen: TaskFactory =
+            Box::new(move || Box::pin(pg::listen(hub.clone(), listen_pool.clone(), stop.clone())));
+        let (rx, stop) = (self.inner.announce_rx.clone(), shutdown.clone());
+        let announce: TaskFactory = Box::new(move || Box::pin(pg::announce(pool.clone(), rx.clone(), stop.clone())));
+        vec![("live-listener", listen), ("live-presence", announce)]
+    }
+}
+
 /// The hub's background work — presence, checkpoints, pruning — until
 /// `shutdown`; then every connection is told to close.
 pub async fn run(hub: Hub, shutdown: CancellationToken) {
-    if let Some(pool) = hub.inner.postgres.clone() {
-        tokio::spawn(pg::listen(hub.clone(), pool.clone(), shutdown.clone()));
-        if let Some(rx) = hub.inner.announce_rx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            tokio::spawn(pg::announce(pool, rx));
-        }
-    }
     let mut tick = tokio::time::interval(PRESENCE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

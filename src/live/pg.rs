@@ -62,11 +62,22 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(l)
 }
 
-/// Sends this node's presence announcements, in the order queued, until the
-/// hub is dropped. A failed send is logged and dropped: the next heartbeat
-/// repeats every figure.
-pub(super) async fn announce(pool: PgPool, mut rx: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>) {
-    while let Some(payloads) = rx.recv().await {
+/// The queue of presence announcements, shared with restarts of the sender.
+type Queue = std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>>;
+
+/// Sends this node's presence announcements, in the order queued, until
+/// `shutdown` (or the hub is dropped). A failed send is logged and dropped:
+/// the next heartbeat repeats every figure.
+pub(super) async fn announce(pool: PgPool, rx: Queue, shutdown: CancellationToken) {
+    let mut rx = rx.lock().await;
+    loop {
+        let payloads = tokio::select! {
+            () = shutdown.cancelled() => return,
+            p = rx.recv() => match p {
+                Some(p) => p,
+                None => return,
+            },
+        };
         let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
             .bind(presence::CHANNEL)
             .bind(&payloads)

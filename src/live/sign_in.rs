@@ -1,7 +1,7 @@
 //! Bidder sign-in to the room: the bidder signs the hello's nonce with its
 //! registered identity key. The room then counts it, and the tender's stream
 //! records the sign-in under a pseudonym only — identities stay hidden until
-//! the opening (DESIGN.md, trust model 2).
+//! the opening.
 
 use ring::hmac;
 use serde::Deserialize;

@@ -13,51 +13,25 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::app::AppState;
+use crate::app::work::parallel_map;
 use crate::domain::event::{
     BidOpened, BidRejected, BidRow, BidUnopened, BidderRef, Blame, CustodianReleased, Digest, EventPayload,
     RecordSummary,
 };
 use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
-use crate::http::AppState;
-use crate::seal::{CustodianSecretKey, Envelope, Share, b64};
+use crate::seal::{Envelope, Share, b64};
 use crate::store::{Outcome, ReleasedShare, StoreError, StoredBid, StoredShare};
 
-pub mod documents;
 pub mod evaluate;
 mod work;
 
+pub use crate::app::work::OpeningError;
 pub use evaluate::{Evaluation, evaluate};
-use work::parallel_map;
-
-/// How the opening runs.
-#[derive(Clone)]
-pub struct OpeningConfig {
-    /// The server's own custodian key.
-    pub server_key: Arc<CustodianSecretKey>,
-    /// Pause between two opened bids, so viewers can follow the 唱标.
-    pub pace: Duration,
-    /// Wakes the engine (e.g. after a custodian released).
-    pub wake: Arc<Notify>,
-}
-
-/// Errors of an opening step.
-#[derive(Debug, thiserror::Error)]
-pub enum OpeningError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored file could not be read.
-    #[error("reading {0}: {1}")]
-    Blob(String, std::io::Error),
-    /// Stored data is inconsistent.
-    #[error("{0}")]
-    Corrupt(String),
-}
 
 /// A stored envelope hash as an event names it.
 fn digest(hex: &str) -> Result<Digest, OpeningError> {
@@ -67,6 +41,7 @@ fn digest(hex: &str) -> Result<Digest, OpeningError> {
 /// Runs the engine until shutdown.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     loop {
+        state.faults.check("opening");
         if let Err(e) = tick(&state, &shutdown).await {
             tracing::warn!(error = %e, "opening step failed; retrying");
         }
@@ -92,27 +67,6 @@ pub async fn tick(state: &AppState, stop: &CancellationToken) -> Result<(), Open
         step(state, id, stop).await?;
     }
     Ok(())
-}
-
-/// Loads a bid's envelope from its stored file.
-pub async fn load_envelope(state: &AppState, bid: &StoredBid) -> Result<Envelope, OpeningError> {
-    let (blobs, bid) = (state.blobs.clone(), bid.clone());
-    tokio::task::spawn_blocking(move || work::read_envelope(&blobs, &bid))
-        .await
-        .map_err(|e| OpeningError::Corrupt(e.to_string()))?
-}
-
-/// Checks released shares against their envelopes' commitments, reading
-/// the envelopes on every core; true where a share matched.
-pub async fn check_released(state: &AppState, shares: Vec<(StoredBid, Share)>) -> Result<Vec<bool>, OpeningError> {
-    let blobs = state.blobs.clone();
-    parallel_map(shares, move |(bid, share)| {
-        let envelope = work::read_envelope(&blobs, &bid)?;
-        Ok(crate::seal::verify_share(&envelope, &share).is_ok())
-    })
-    .await?
-    .into_iter()
-    .collect()
 }
 
 fn bidder_ref(id: &str, name: Option<&str>) -> BidderRef {

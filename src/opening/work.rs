@@ -1,54 +1,12 @@
 //! The opening's CPU work — the server's HPKE opens, key rebuilds, form
-//! decryption — with the file reads it needs, spread over the cores on
-//! blocking threads (one per core, not one per bid).
-
-use std::sync::Arc;
+//! decryption — with the file reads it needs; run on every core through
+//! `app::work::parallel_map`.
 
 use super::{Evaluation, OpeningError, evaluate};
+use crate::app::work::{read_blob, read_envelope};
 use crate::domain::tender::Lot;
 use crate::seal::{CustodianSecretKey, Envelope, Share, open_share};
 use crate::store::{BlobStore, ReleasedShare, StoredBid};
-
-/// Maps `f` over `items` on one blocking thread per core, keeping the order.
-pub(crate) async fn parallel_map<T, R, F>(items: Vec<T>, f: F) -> Result<Vec<R>, OpeningError>
-where
-    T: Send + 'static,
-    R: Send + 'static,
-    F: Fn(T) -> R + Send + Sync + 'static,
-{
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
-    let per = items.len().div_ceil(workers);
-    let f = Arc::new(f);
-    let mut items = items.into_iter();
-    let mut handles = Vec::with_capacity(workers);
-    loop {
-        let chunk: Vec<T> = items.by_ref().take(per).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let f = f.clone();
-        handles.push(tokio::task::spawn_blocking(move || chunk.into_iter().map(|x| f(x)).collect::<Vec<R>>()));
-    }
-    let mut out = Vec::new();
-    for h in handles {
-        out.extend(h.await.map_err(|e| OpeningError::Corrupt(e.to_string()))?);
-    }
-    Ok(out)
-}
-
-fn read_blob(blobs: &BlobStore, hash: &str) -> Result<Vec<u8>, OpeningError> {
-    std::fs::read(blobs.path(hash)).map_err(|e| OpeningError::Blob(hash.to_string(), e))
-}
-
-/// Reads and parses a bid's stored envelope (blocking).
-pub(crate) fn read_envelope(blobs: &BlobStore, bid: &StoredBid) -> Result<Envelope, OpeningError> {
-    let hash = bid.blobs.first().ok_or_else(|| OpeningError::Corrupt(format!("bid {} has no envelope", bid.id)))?;
-    let bytes = read_blob(blobs, hash)?;
-    Envelope::parse(&bytes).map_err(|e| OpeningError::Corrupt(format!("stored envelope of bid {}: {e}", bid.id)))
-}
 
 /// The server decrypts its share of one bid; returns the share to store
 /// (marked bad when it cannot be decrypted) and the parsed envelope, kept

@@ -57,10 +57,19 @@ impl Committer {
     /// covers it are durable.
     pub async fn submit(&self, bid: NewBid) -> StoreResult<Submitted> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Job { bid, reply }).await.map_err(|_| StoreError::Batch("the committer stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Batch("the committer stopped".into()))?
+        self.queue.send(Job { bid, reply }).await.map_err(|_| StoreError::Batch(STOPPED.into()))?;
+        answer.await.map_err(|_| StoreError::Batch(STOPPED.into()))?
+    }
+
+    /// Has the committer's task ended (it panicked, or its queue closed)?
+    /// Nothing can be recorded any more: the server must stop being ready.
+    pub fn is_closed(&self) -> bool {
+        self.queue.is_closed()
     }
 }
+
+/// What a submission gets once the committer's task is gone.
+const STOPPED: &str = "the committer stopped";
 
 /// A batch whose directories were synced (or failed to be).
 struct Synced {

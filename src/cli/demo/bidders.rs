@@ -31,7 +31,7 @@ impl Scratch {
     pub fn new(server: &str) -> anyhow::Result<Scratch> {
         let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
         let passphrase = dir.path().join("passphrase");
-        let secret = crate::http::auth::new_token().map_err(|_| anyhow::anyhow!("random generator failed"))?;
+        let secret = crate::app::tokens::new_token().map_err(|_| anyhow::anyhow!("random generator failed"))?;
         std::fs::write(&passphrase, format!("{secret}\n"))?;
         Ok(Scratch { dir, passphrase, server: ServerArgs { server: server.to_owned() } })
     }

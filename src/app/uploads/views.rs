@@ -100,8 +100,9 @@ impl UploadView {
             state,
             expires_at: s.expires_at,
             max_request_bytes,
-            received: parts.iter().map(|p| p.received).sum(),
-            total: parts.iter().map(|p| p.length).sum(),
+            // Declared by the bidder: summed without overflowing.
+            received: parts.iter().fold(0u64, |a, p| a.saturating_add(p.received)),
+            total: parts.iter().fold(0u64, |a, p| a.saturating_add(p.length)),
             parts,
         }
     }

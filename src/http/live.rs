@@ -1,4 +1,5 @@
-//! `GET /api/v1/tenders/{id}/live`: checks, limits, the hello, the upgrade.
+//! `GET /api/v1/tenders/{id}/live`: checks, limits, the hello, the upgrade;
+//! the connection itself is `crate::live`'s.
 
 use std::net::SocketAddr;
 
@@ -11,10 +12,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::conn::{self, Session};
-use super::frames::{self, Hello, TenderHead};
-use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::{ApiError, ApiResult, AppState};
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiPath, ApiQuery};
+use crate::app::AppState;
+use crate::live::frames::{self, Hello, TenderHead};
+use crate::live::{Session, serve_connection};
 
 /// Socket sizing for many small messages: viewers send almost nothing (a
 /// sign-in is a few hundred bytes), and frames are small, so buffers stay
@@ -37,8 +39,8 @@ pub struct LiveParams {
 
 /// The live room of a public tender, as a WebSocket (protocol: docs/LIVE.md).
 #[utoipa::path(get, path = "/api/v1/tenders/{id}/live", params(LiveParams),
-    responses((status = 101, description = "WebSocket"), (status = 404, body = crate::http::error::ErrorBody),
-              (status = 429, body = crate::http::error::ErrorBody)))]
+    responses((status = 101, description = "WebSocket"), (status = 404, body = super::error::ErrorBody),
+              (status = 429, body = super::error::ErrorBody)))]
 pub async fn live(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -72,7 +74,7 @@ pub async fn live(
     let checkpoint = store.latest_checkpoint().await?.map(Into::into);
     let hello = frames::hello(&Hello {
         server_time: now,
-        server_unix_ms: (now.unix_timestamp_nanos() / 1_000_000) as i64,
+        server_unix_ms: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
         tender: TenderHead { id, state: tender.tender.state.as_str(), last_seq: tender.last_seq },
         checkpoint,
         nonce: URL_SAFE_NO_PAD.encode(nonce),
@@ -85,5 +87,5 @@ pub async fn live(
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_INBOUND)
         .max_frame_size(MAX_INBOUND)
-        .on_upgrade(move |ws| conn::run(ws, session, hello)))
+        .on_upgrade(move |ws| serve_connection(ws, session, hello)))
 }

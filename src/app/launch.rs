@@ -1,5 +1,8 @@
-//! The launch seam: builds the server from a configuration and runs it on a
-//! listener the caller bound (tests bind port 0), until shut down.
+//! The launch seam and composition root: builds the server from a
+//! configuration and runs it on a listener the caller bound (tests bind port
+//! 0), until shut down. The one file of `app` that names the adapters and
+//! tasks it starts (`http`, `opening`, `schedule`); see the layer table in
+//! `docs/ARCHITECTURE.md`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,11 +12,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::documents::DownloadKey;
+use super::tasks::{Faults, TaskHealth, supervise};
+use super::tokens::{new_token, token_hash};
+use super::{AppState, OpeningConfig};
 use crate::config::ServeConfig;
 use crate::domain::tender::SERVER_CUSTODIAN;
-use crate::http::{AppState, auth};
 use crate::ledger::LogSigner;
-use crate::opening::OpeningConfig;
 use crate::seal::CustodianSecretKey;
 use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext, Staging};
 
@@ -126,12 +131,12 @@ impl App {
         };
         let new_admin_token = match &cfg.admin_token {
             Some(token) => {
-                store.set_bootstrap_admin(&auth::token_hash(token)).await?;
+                store.set_bootstrap_admin(&token_hash(token)).await?;
                 None
             }
             None if !store.has_bootstrap_admin().await? => {
-                let token = auth::new_token().map_err(|_| anyhow::anyhow!("random generator failed"))?;
-                store.set_bootstrap_admin(&auth::token_hash(&token)).await?;
+                let token = new_token().map_err(|_| anyhow::anyhow!("random generator failed"))?;
+                store.set_bootstrap_admin(&token_hash(&token)).await?;
                 Some(token)
             }
             None => None,
@@ -153,40 +158,98 @@ impl App {
         let live_secret = load_or_create_secret(&cfg.data_dir.join(LIVE_SECRET_FILE), random_secret)?;
         let live = crate::live::Hub::new(store.clone(), cfg.live.clone(), &live_secret, pg_pool);
         let scheduler = Arc::new(Notify::new());
+        let faults = Faults::default();
         let committer = {
             let (scheduler, wake, live) = (scheduler.clone(), opening.wake.clone(), live.clone());
-            let on_commit: store::OnCommit =
-                Arc::new(move |events| crate::http::announce(&scheduler, &wake, &live, events));
+            let faults = faults.clone();
+            let on_commit: store::OnCommit = Arc::new(move |events| {
+                // Runs inside the committer's task: a fault here kills it.
+                faults.check("committer");
+                super::announce(&scheduler, &wake, &live, events)
+            });
             let max_batch = if cfg.group_commit { store::MAX_BATCH } else { 1 };
             store::Committer::spawn_with(store.clone(), blobs.clone(), on_commit, max_batch)
         };
         let download_secret = load_or_create_secret(&cfg.data_dir.join(DOWNLOAD_SECRET_FILE), random_secret)?;
-        let downloads = crate::http::downloads::DownloadKey::derive(&download_secret);
-        let state = AppState { store, committer, scheduler, blobs, staging, log: log_ctx, opening, live, downloads };
+        let downloads = DownloadKey::derive(&download_secret);
+        let tasks = TaskHealth::default();
+        let state = AppState {
+            store,
+            committer,
+            scheduler,
+            blobs,
+            staging,
+            log: log_ctx,
+            opening,
+            live,
+            downloads,
+            tasks,
+            faults,
+        };
         Ok(App { state, new_admin_token, verifier_key })
     }
 
-    /// Serves on `listener` with the scheduler running, until `shutdown` is
-    /// cancelled; then drains in-flight requests.
+    /// Serves on `listener` with the background tasks running, until
+    /// `shutdown` is cancelled; then drains in-flight requests. Returns an
+    /// error (the process exits non-zero) if a task failed for good.
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let scheduler =
-            tokio::spawn(crate::schedule::run(self.state.clone(), self.state.scheduler.clone(), shutdown.clone()));
-        let opening = tokio::spawn(crate::opening::run(self.state.clone(), shutdown.clone()));
-        let sweeper = tokio::spawn(crate::http::uploads::sweeper(self.state.clone(), shutdown.clone()));
-        let listener = axum::serve::ListenerExt::tap_io(listener, self.state.live.config().socket_tuner());
-        let live = tokio::spawn(crate::live::run(self.state.live.clone(), shutdown.clone()));
-        let router = crate::http::router(self.state);
+        let state = self.state;
+        let health = state.tasks.clone();
+        let mut tasks = Vec::new();
+        tasks.push(spawn_supervised(&state, &shutdown, "scheduler", crate::schedule::run));
+        tasks.push(spawn_supervised(&state, &shutdown, "opening", crate::opening::run));
+        tasks.push(spawn_supervised(&state, &shutdown, "sweeper", super::uploads::sweeper));
+        let hub = state.live.clone();
         let stop = shutdown.clone();
+        tasks.push(tokio::spawn(supervise("live", health.clone(), shutdown.clone(), move || {
+            crate::live::run(hub.clone(), stop.clone())
+        })));
+        for (name, task) in state.live.side_tasks(&shutdown) {
+            tasks.push(tokio::spawn(supervise(name, health.clone(), shutdown.clone(), task)));
+        }
+        let listener = axum::serve::ListenerExt::tap_io(listener, state.live.config().socket_tuner());
+        let router = crate::http::router(state);
+        let stop = shutdown.clone();
+        let fatal = health.fatal().clone();
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    () = fatal.cancelled() => {}
+                }
+                // Everything stops, the live room's sockets too, so the
+                // graceful drain does not wait for them.
+                stop.cancel();
+            })
             .await
             .context("serving HTTP")?;
         shutdown.cancel();
-        let _ = scheduler.await;
-        let _ = opening.await;
-        let _ = sweeper.await;
-        let _ = live.await;
-        Ok(())
+        for task in tasks {
+            let _ = task.await;
+        }
+        state_closed(&health)
+    }
+}
+
+/// Starts `run(state, shutdown)` under [`supervise`].
+fn spawn_supervised<Fut>(
+    state: &AppState,
+    shutdown: &CancellationToken,
+    name: &'static str,
+    run: fn(AppState, CancellationToken) -> Fut,
+) -> tokio::task::JoinHandle<()>
+where
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (st, stop) = (state.clone(), shutdown.clone());
+    tokio::spawn(supervise(name, state.tasks.clone(), shutdown.clone(), move || run(st.clone(), stop.clone())))
+}
+
+/// Ok, unless a background task failed for good.
+fn state_closed(health: &TaskHealth) -> anyhow::Result<()> {
+    match health.failed() {
+        Some(why) => Err(anyhow::anyhow!("a background task failed: {why}")),
+        None => Ok(()),
     }
 }
 

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::http::AppState;
+use crate::app::AppState;
 
 /// Runs until `shutdown`; sweeps every minute (or every TTL, if shorter).
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let every = state.staging.ttl().clamp(Duration::from_secs(1), Duration::from_secs(60));
     loop {
+        state.faults.check("sweeper");
         match state.store.now().await {
             Ok(now) => match state.staging.sweep(now).await {
                 Ok(0) => {}

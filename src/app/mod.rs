@@ -1,0 +1,26 @@
+//! The application layer: the shared state ([`AppState`]) and the use
+//! cases — registration, bids (one request and the resumable upload),
+//! withdrawal, releases, receipts, tender transitions, document access, the
+//! log's reads — and the announcement of committed events. Use cases take
+//! plain values and return [`AppResult`]s; the HTTP adapter (`crate::http`)
+//! extracts, authenticates, calls one of them and maps the result. The
+//! opening engine and the scheduler run on this layer; `launch.rs` is the
+//! composition root that builds the state and starts everything.
+
+pub mod bids;
+pub mod documents;
+pub mod error;
+pub mod launch;
+pub mod log;
+pub mod opening;
+pub mod registry;
+pub mod state;
+pub mod tasks;
+pub mod tenders;
+pub mod tokens;
+pub mod uploads;
+pub mod work;
+
+pub use error::{AppError, AppResult, ErrorKind};
+pub use launch::{App, load_or_create_secret, write_private};
+pub use state::{AppState, OpeningConfig, announce};

@@ -1,0 +1,217 @@
+//! The opening's use cases for callers: envelopes made public at the
+//! opening, custodian releases, and the opening record.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::error::{AppError, AppResult, ErrorKind};
+use super::state::AppState;
+use super::tenders::visible_tender;
+use super::work::check_released;
+use crate::domain::{EventDraft, EventKind, Tender, TenderState};
+use crate::seal::{Share, b64, unb64};
+use crate::store::{CustodianRecord, Event, ReleasedShare};
+
+/// Refuses reads that only exist from the opening on.
+pub fn opening_or_later(state: TenderState) -> AppResult<()> {
+    match state {
+        TenderState::Opening | TenderState::Opened => Ok(()),
+        other => Err(AppError::new(
+            ErrorKind::Conflict,
+            "not_opened_yet",
+            format!("envelopes become public at the opening; the tender is {}", other.as_str()),
+        )),
+    }
+}
+
+/// One bid's public material after the opening started.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PublicBid {
+    /// Bid id.
+    #[schema(value_type = String, format = Uuid)]
+    pub bid_id: Uuid,
+    /// SHA-256 of the envelope, hex.
+    pub envelope_hash: String,
+    /// The exact signed envelope bytes, base64url.
+    pub envelope: String,
+    /// The bidder's signature over them, base64url.
+    pub signature: String,
+    /// The form ciphertext, base64url.
+    pub form: String,
+    /// Log index of its `bid.received` event.
+    pub log_index: i64,
+}
+
+/// All bids that stood at the close, with their envelopes and form
+/// ciphertexts (public from the opening on; documents never are).
+pub async fn envelopes(state: &AppState, id: Uuid) -> AppResult<Vec<PublicBid>> {
+    let tender = visible_tender(state, id, None).await?.tender;
+    opening_or_later(tender.state)?;
+    let mut out = Vec::new();
+    for bid in state.store.bids_at_close(id).await? {
+        let read = |i: usize| {
+            let path = bid.blobs.get(i).map(|h| state.blobs.path(h));
+            async move {
+                match path {
+                    Some(p) => tokio::fs::read(p).await.map_err(AppError::internal),
+                    None => Err(AppError::internal("bid blob missing")),
+                }
+            }
+        };
+        let envelope = read(0).await?;
+        let form = read(1).await?;
+        let signature = state.store.bid_signature(bid.id).await?;
+        out.push(PublicBid {
+            bid_id: bid.id,
+            envelope_hash: bid.envelope_hash.clone(),
+            envelope: b64(&envelope),
+            signature: b64(&signature),
+            form: b64(&form),
+            log_index: bid.log_index,
+        });
+    }
+    Ok(out)
+}
+
+/// Shares a custodian releases.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    /// One share per bid.
+    pub shares: Vec<ReleaseShare>,
+}
+
+/// One released share.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseShare {
+    /// The bid.
+    #[schema(value_type = String, format = Uuid)]
+    pub bid_id: Uuid,
+    /// The 33-byte share (x ‖ y), base64url.
+    pub share: String,
+}
+
+/// What became of a release.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReleaseResult {
+    /// Shares that matched their commitments.
+    pub accepted: usize,
+    /// Bids whose share did not match (recorded as this custodian's fault).
+    pub bad: Vec<String>,
+    /// Shares already released before (ignored).
+    pub duplicates: usize,
+}
+
+/// A custodian releases its shares of a tender under opening.
+pub async fn release(
+    state: &AppState,
+    custodian: &CustodianRecord,
+    id: Uuid,
+    req: Release,
+) -> AppResult<ReleaseResult> {
+    let tender = visible_tender(state, id, None).await?.tender;
+    if tender.state != TenderState::Opening {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "not_opening",
+            format!("shares are released during the opening; the tender is {}", tender.state.as_str()),
+        ));
+    }
+    let policy = tender.custody_keys.as_ref().ok_or_else(|| AppError::internal("no custody keys"))?;
+    let index = policy
+        .custodians
+        .iter()
+        .find(|c| c.id == custodian.id)
+        .map(|c| c.index)
+        .ok_or_else(|| AppError::forbidden(format!("'{}' is not a custodian of this tender", custodian.id)))?;
+    let pending = state.store.pending_openings(id).await?;
+    let by_id: std::collections::HashMap<Uuid, _> = pending.iter().map(|(b, shares)| (b.id, (b, shares))).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut candidates = Vec::new();
+    let mut duplicates = 0;
+    for s in &req.shares {
+        let Some((bid, existing)) = by_id.get(&s.bid_id) else {
+            duplicates += 1;
+            continue;
+        };
+        if existing.iter().any(|e| e.index == index) || !seen.insert(s.bid_id) {
+            duplicates += 1;
+            continue;
+        }
+        let bytes = unb64(&s.share).map_err(|_| AppError::invalid("shares[].share", "must be base64url"))?;
+        let share = Share::from_bytes(&bytes).map_err(|e| AppError::invalid("shares[].share", e.to_string()))?;
+        if share.x != index {
+            return Err(AppError::invalid(
+                "shares[].share",
+                format!("share x is {}, your custodian index is {index}", share.x),
+            ));
+        }
+        candidates.push(((*bid).clone(), share, bytes));
+    }
+    // Thousands of shares in one release: their envelopes are read and
+    // checked on every core.
+    let checks: Vec<_> = candidates.iter().map(|(bid, share, _)| (bid.clone(), share.clone())).collect();
+    let good = check_released(state, checks).await.map_err(AppError::internal)?;
+    let mut released = Vec::with_capacity(candidates.len());
+    let mut bad = Vec::new();
+    for ((bid, _, bytes), good) in candidates.into_iter().zip(good) {
+        if !good {
+            bad.push(bid.envelope_hash.clone());
+        }
+        released.push(ReleasedShare { bid_id: bid.id, share: bytes, good });
+    }
+    let accepted = released.iter().filter(|s| s.good).count();
+    if !released.is_empty() {
+        let draft = EventDraft::new(
+            EventKind::CustodianReleased,
+            json!({ "custodian": custodian.id, "index": index, "shares": released.len(), "bad_shares": bad }),
+        );
+        let event = state.store.release_shares(id, &custodian.id, index, &released, draft).await?;
+        state.after_change(event.as_slice());
+    }
+    Ok(ReleaseResult { accepted, bad, duplicates })
+}
+
+/// The opening record (开标记录表).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Record {
+    /// Tender state (`opened` when final).
+    pub state: TenderState,
+    /// Is the record final?
+    pub complete: bool,
+    /// One row per bid that stood at the close, in opening order; the event
+    /// data of its `bid.opened`, `bid.rejected` or `bid.unopened`.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Value>,
+    /// Bids still waiting for their outcome.
+    pub pending: usize,
+    /// Warnings for staff (e.g. fewer than three bids opened).
+    pub warnings: Vec<String>,
+}
+
+/// The tender and its opening record so far (public from the opening on).
+pub async fn load_record(state: &AppState, id: Uuid) -> AppResult<(Tender, Record)> {
+    let tender = visible_tender(state, id, None).await?.tender;
+    opening_or_later(tender.state)?;
+    let events = state.store.events(id, 0, i64::MAX).await?;
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .filter(|e| matches!(e.kind.as_str(), "bid.opened" | "bid.rejected" | "bid.unopened"))
+        .map(|e: &Event| {
+            let mut row = e.data.clone();
+            row["status"] = json!(e.kind.trim_start_matches("bid."));
+            row["log_index"] = json!(e.log_index);
+            row
+        })
+        .collect();
+    let pending = state.store.pending_openings(id).await?.len();
+    let mut warnings = Vec::new();
+    let opened = rows.iter().filter(|r| r["status"] == "opened").count();
+    if pending == 0 && opened < 3 {
+        warnings.push(format!("only {opened} bid(s) opened; fewer than three"));
+    }
+    let record = Record { state: tender.state, complete: tender.state == TenderState::Opened, rows, pending, warnings };
+    Ok((tender, record))
+}
