@@ -11,7 +11,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
@@ -21,7 +20,8 @@ use super::opening::opening_or_later;
 use super::state::AppState;
 use super::tenders::visible_tender;
 use super::work::load_envelope;
-use crate::domain::{EventDraft, EventKind, Role};
+use crate::domain::event::{Digest, DocumentsAccessed, EventPayload, StaffRef};
+use crate::domain::{EventDraft, Role};
 use crate::seal::{
     BidKey, Envelope, Manifest, ManifestEntry, Share, StreamDecryptor, b64, open_manifest, rebuild_key, unb64,
 };
@@ -160,10 +160,13 @@ pub async fn open_document(state: &AppState, me: &Staff, id: Uuid, bid: Uuid, in
     let blob = blob.ok_or_else(|| AppError::not_found("document"))?;
     let decryptor = crate::seal::document_decryptor(&envelope, &key, index).map_err(AppError::internal)?;
     let file = tokio::fs::File::open(state.blobs.path(blob)).await.map_err(AppError::internal)?;
-    let draft = EventDraft::new(
-        EventKind::DocumentsAccessed,
-        json!({ "envelope_hash": stored.envelope_hash, "document": index, "by": { "staff": me.id, "name": me.name } }),
-    );
+    let envelope_hash = Digest::from_hex(&stored.envelope_hash)
+        .map_err(|e| AppError::internal(format!("stored envelope hash: {e}")))?;
+    let draft = EventDraft::of(EventPayload::DocumentsAccessed(DocumentsAccessed {
+        envelope_hash,
+        document: index,
+        by: StaffRef { staff: me.id, name: me.name.clone() },
+    }));
     let event = state.store.append_tender_event(id, draft).await?;
     state.after_change(std::slice::from_ref(&event));
     let body = Box::new(Box::pin(decrypting_stream(file, decryptor)));

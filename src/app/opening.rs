@@ -9,7 +9,8 @@ use super::error::{AppError, AppResult, ErrorKind};
 use super::state::AppState;
 use super::tenders::visible_tender;
 use super::work::check_released;
-use crate::domain::{EventDraft, EventKind, Tender, TenderState};
+use crate::domain::event::{CustodianReleased, Digest, EventPayload};
+use crate::domain::{EventDraft, Tender, TenderState};
 use crate::seal::{Share, b64, unb64};
 use crate::store::{CustodianRecord, Event, ReleasedShare};
 
@@ -164,10 +165,14 @@ pub async fn release(
     }
     let accepted = released.iter().filter(|s| s.good).count();
     if !released.is_empty() {
-        let draft = EventDraft::new(
-            EventKind::CustodianReleased,
-            json!({ "custodian": custodian.id, "index": index, "shares": released.len(), "bad_shares": bad }),
-        );
+        let bad_shares = bad.iter().map(|h| Digest::from_hex(h)).collect::<Result<Vec<_>, _>>();
+        let bad_shares = bad_shares.map_err(|e| AppError::internal(format!("stored envelope hash: {e}")))?;
+        let draft = EventDraft::of(EventPayload::CustodianReleased(CustodianReleased {
+            custodian: custodian.id.clone(),
+            index,
+            shares: released.len() as u64,
+            bad_shares,
+        }));
         let event = state.store.release_shares(id, &custodian.id, index, &released, draft).await?;
         state.after_change(event.as_slice());
     }

@@ -17,8 +17,8 @@ use super::multirow::ROWS_PER_STATEMENT;
 use super::shared::parse_uuid;
 use super::write::{Pending, Write};
 use super::{Event, NewBid, StoreError, StoreResult, StoredBid};
+use crate::domain::EventDraft;
 use crate::domain::bid::{BidStatus, check_accepting};
-use crate::domain::{EventDraft, EventKind};
 
 /// What one submission of a batch became.
 #[derive(Debug, Clone)]
@@ -90,15 +90,7 @@ pub(crate) fn plan_bid(
     let slot = (bid.tender_id, bid.bidder_id.clone(), bid.lot.clone());
     let previous = known.standing.get(&slot).copied();
     let standing = if previous.is_some() { t.standing } else { t.standing + 1 };
-    let draft = EventDraft::new(
-        EventKind::BidReceived,
-        serde_json::json!({
-            "envelope_hash": hex::encode(bid.envelope_hash),
-            "lot": bid.lot,
-            "replaces": previous.map(|(_, h)| hex::encode(h)),
-            "bids_received": standing,
-        }),
-    );
+    let draft = EventDraft::bid_received(bid.envelope_hash, &bid.lot, previous.map(|(_, h)| h), standing);
     let blobs = serde_json::to_string(&bid.blobs).map_err(|e| StoreError::Encode(format!("bid blobs: {e}")))?;
     let event = pending.append(bid.tender_id, draft)?;
     if let Some(t) = pending.tender_mut(bid.tender_id) {

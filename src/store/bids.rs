@@ -9,8 +9,8 @@ use super::backend::{Backend, Column, SqlStore};
 use super::shared::parse_uuid;
 use super::write::Write;
 use super::{Bidder, CustodianRecord, Event, NewBid, StoreError, StoreResult, StoredBid, from_micros, to_micros};
+use crate::domain::EventDraft;
 use crate::domain::bid::{BidStatus, check_accepting};
-use crate::domain::{EventDraft, EventKind};
 
 /// Persistence of bidders, custodians and bids.
 #[async_trait]
@@ -215,10 +215,8 @@ where
         if current.status != BidStatus::Active {
             return Err(StoreError::Conflict(format!("the bid is already {}", current.status.as_str())));
         }
-        let draft = EventDraft::new(
-            EventKind::BidWithdrawn,
-            serde_json::json!({ "envelope_hash": current.envelope_hash, "lot": current.lot, "bids_received": locked.standing - 1 }),
-        );
+        let draft = EventDraft::bid_withdrawn(&current.envelope_hash, &current.lot, locked.standing - 1)
+            .map_err(|e| StoreError::Corrupt(format!("stored envelope hash of bid {bid}: {e}")))?;
         let mut events = w.append_events(tender, vec![draft]).await?;
         let event = events.pop().ok_or_else(|| StoreError::Invariant("an append returned no event".into()))?;
         sqlx::query(

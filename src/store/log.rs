@@ -25,10 +25,8 @@ pub struct LogContext {
 
 /// Encodes an event as its log entry bytes.
 pub(crate) fn encode_event(tender: Uuid, seq: i64, at: OffsetDateTime, draft: EventDraft) -> StoreResult<Vec<u8>> {
-    // A payload the transitional untyped constructor could not read is a bug
-    // of the caller, not bad input.
-    let payload = draft.into_payload().map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?;
-    let bytes = event::encode_entry(tender, seq, at, &payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = draft.into_payload();
+    let bytes = event::encode_entry(tender, seq, at, &payload).map_err(|e| StoreError::Encode(e.to_string()))?;
     // tlog-tiles entry bundles carry 16-bit lengths.
     if bytes.len() > ledger::MAX_ENTRY_LEN {
         return Err(crate::domain::DomainError::invalid(

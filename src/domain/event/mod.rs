@@ -120,16 +120,13 @@ impl EventKind {
 /// number, a time and a log position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventDraft {
-    /// What happened. Its kind is `kind`; an `Err` only comes from the
-    /// transitional [`EventDraft::new`] and fails the write.
-    payload: Result<EventPayload, PayloadError>,
-    /// The kind, also when the payload did not parse.
-    kind: EventKind,
+    /// What happened.
+    payload: EventPayload,
 }
 
 impl From<EventPayload> for EventDraft {
     fn from(payload: EventPayload) -> Self {
-        EventDraft { kind: payload.kind(), payload: Ok(payload) }
+        EventDraft { payload }
     }
 }
 
@@ -139,26 +136,18 @@ impl EventDraft {
         payload.into()
     }
 
-    /// TRANSITIONAL, to be removed once the store builds its events with
-    /// the typed constructors: an event from untyped JSON, parsed into the
-    /// payload of `kind`. A value of the wrong shape is not an error here
-    /// (the call sites cannot handle one) but fails the store's write.
-    pub fn new(kind: EventKind, data: serde_json::Value) -> Self {
-        EventDraft { kind, payload: EventPayload::from_data(kind.as_str(), data) }
-    }
-
     /// What happened.
     pub fn kind(&self) -> EventKind {
-        self.kind
+        self.payload.kind()
     }
 
-    /// The payload, or why the transitional constructor could not build it.
-    pub fn payload(&self) -> Result<&EventPayload, PayloadError> {
-        self.payload.as_ref().map_err(Clone::clone)
+    /// The payload.
+    pub fn payload(&self) -> &EventPayload {
+        &self.payload
     }
 
     /// The payload, taken.
-    pub fn into_payload(self) -> Result<EventPayload, PayloadError> {
+    pub fn into_payload(self) -> EventPayload {
         self.payload
     }
 

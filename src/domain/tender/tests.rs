@@ -5,7 +5,7 @@ use time::Duration;
 
 /// An event's data as published.
 fn data(draft: &EventDraft) -> serde_json::Value {
-    draft.payload().unwrap().to_data().unwrap()
+    draft.payload().to_data().unwrap()
 }
 
 fn now() -> OffsetDateTime {
