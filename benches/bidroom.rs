@@ -14,6 +14,9 @@
 //! Ratios are measured against a baseline in the same run (the machine is
 //! shared and noisy). Results go to docs/BENCHMARKS.md by hand.
 
+// Test and benchmark code: a failed unwrap is a failed run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use bidroom::app::App;

@@ -17,8 +17,10 @@ pub enum BidderCommand {
 /// Flags of `bidroom bidder register`.
 #[derive(Debug, Clone, Args)]
 pub struct RegisterArgs {
+    /// The server to talk to.
     #[command(flatten)]
     pub server: ServerArgs,
+    /// The key file and its passphrase.
     #[command(flatten)]
     pub key: KeyArgs,
     /// The bidder's name as it appears at the opening.

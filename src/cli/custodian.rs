@@ -29,11 +29,13 @@ pub enum CustodianCommand {
 /// Flags of `bidroom custodian release`.
 #[derive(Debug, Clone, Args)]
 pub struct ReleaseArgs {
+    /// The server to talk to.
     #[command(flatten)]
     pub server: ServerArgs,
     /// The tender's id.
     #[arg(long, value_name = "ID")]
     pub tender: Uuid,
+    /// The key file and its passphrase.
     #[command(flatten)]
     pub key: KeyArgs,
     /// The release token issued when the custodian was registered.

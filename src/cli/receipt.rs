@@ -31,6 +31,7 @@ pub enum ReceiptCommand {
 pub struct VerifyArgs {
     /// The receipt file (JSON, as saved by `bidroom seal`).
     pub file: PathBuf,
+    /// The server to talk to.
     #[command(flatten)]
     pub server: ServerArgs,
     /// The log's verifier key (`name+keyid+base64`) or a file holding it.

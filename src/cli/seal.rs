@@ -35,6 +35,7 @@ const MAX_FORM_FILE: u64 = 1024 * 1024;
 /// Flags of `bidroom seal`.
 #[derive(Debug, Clone, Args)]
 pub struct SealArgs {
+    /// The server to talk to.
     #[command(flatten)]
     pub server: ServerArgs,
     /// The tender's id.
@@ -43,6 +44,7 @@ pub struct SealArgs {
     /// The lot to bid on.
     #[arg(long, value_name = "LOT")]
     pub lot: String,
+    /// The key file and its passphrase.
     #[command(flatten)]
     pub key: KeyArgs,
     /// The opening-record values: a JSON object with the lot's field keys.

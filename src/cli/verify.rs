@@ -17,6 +17,7 @@ const MAX_CHECKPOINT_FILE: u64 = 1024 * 1024;
 /// Flags of `bidroom verify`.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
+    /// The server to talk to.
     #[command(flatten)]
     pub server: ServerArgs,
     /// The tender's id.

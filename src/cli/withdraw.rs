@@ -14,6 +14,7 @@ use crate::seal::withdraw_message;
 /// Flags of `bidroom withdraw`.
 #[derive(Debug, Clone, Args)]
 pub struct WithdrawArgs {
+    /// The server to talk to.
     #[command(flatten)]
     pub server: ServerArgs,
     /// The tender's id.
@@ -22,6 +23,7 @@ pub struct WithdrawArgs {
     /// The bid's id (from its receipt or `seal`'s output).
     #[arg(long, value_name = "ID")]
     pub bid: Uuid,
+    /// The key file and its passphrase.
     #[command(flatten)]
     pub key: KeyArgs,
     /// Where to save the withdrawal receipt [default: withdrawal-<bid id>.json].

@@ -34,6 +34,7 @@ impl MemoryTree {
     }
 
     /// Appends an already computed leaf hash and returns its index.
+    #[allow(clippy::expect_used, reason = "the plan names only nodes a complete tree of this size holds")]
     pub fn append_leaf_hash(&mut self, hash: Hash) -> u64 {
         let index = self.size();
         let siblings: Vec<Hash> = tree::append_plan(index)
@@ -54,6 +55,7 @@ impl MemoryTree {
     }
 
     /// Current root.
+    #[allow(clippy::expect_used, reason = "a tree holds the nodes for its own size")]
     pub fn root(&self) -> Hash {
         self.root_at(self.size()).expect("a tree has the nodes for its own size")
     }

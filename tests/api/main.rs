@@ -2,6 +2,9 @@
 //! `TEST_DATABASE_URL`) PostgreSQL; without it the PostgreSQL variants are
 //! reported as ignored.
 
+// Test and benchmark code: a failed unwrap is a failed run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

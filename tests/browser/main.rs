@@ -4,6 +4,9 @@
 //! Without Chromium or chromedriver the tests fail (they never skip).
 //! Screenshots of every page land in `<target>/test-output/screenshots/`.
 
+// Test and benchmark code: a failed unwrap is a failed run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

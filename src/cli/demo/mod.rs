@@ -24,6 +24,7 @@ use bidders::Scratch;
 /// Flags of `bidroom demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
+    /// The server to talk to.
     #[command(flatten)]
     pub server: super::common::ServerArgs,
     /// A staff admin (or officer) token; the one `serve` printed on first start.
