@@ -298,7 +298,7 @@ async fn persist(state: &AppState, new: NewBid) -> AppResult<Submitted> {
     state.committer.submit(new).await.map_err(|e| {
         // The committer cannot be restarted under its waiting callers:
         // the server stops being ready and shuts down (tasks.rs).
-        if state.committer.is_closed() {
+        if matches!(e, StoreError::CommitterStopped) {
             state.tasks.fail("committer", "the committer stopped");
         }
         AppError::from(e)

@@ -150,6 +150,11 @@ impl From<StoreError> for AppError {
                 AppError::new(ErrorKind::Unavailable, "unavailable", "the database is busy; retry shortly")
             }
             StoreError::NotReady(m) => AppError::new(ErrorKind::Unavailable, "not_ready", m),
+            StoreError::CommitterStopped => AppError::new(
+                ErrorKind::Unavailable,
+                "unavailable",
+                "nothing was recorded: the server is restarting; retry the same submission shortly",
+            ),
             e @ (StoreError::Encode(_) | StoreError::Sign(_)) => {
                 tracing::error!(error = %e, "storing failed");
                 AppError::new(ErrorKind::Internal, "storage_failed", "the server could not store the change")

@@ -57,19 +57,12 @@ impl Committer {
     /// covers it are durable.
     pub async fn submit(&self, bid: NewBid) -> StoreResult<Submitted> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Job { bid, reply }).await.map_err(|_| StoreError::Batch(STOPPED.into()))?;
-        answer.await.map_err(|_| StoreError::Batch(STOPPED.into()))?
-    }
-
-    /// Has the committer's task ended (it panicked, or its queue closed)?
-    /// Nothing can be recorded any more: the server must stop being ready.
-    pub fn is_closed(&self) -> bool {
-        self.queue.is_closed()
+        // A live committer always replies: a closed queue or a reply dropped
+        // unsent means its task ended.
+        self.queue.send(Job { bid, reply }).await.map_err(|_| StoreError::CommitterStopped)?;
+        answer.await.map_err(|_| StoreError::CommitterStopped)?
     }
 }
-
-/// What a submission gets once the committer's task is gone.
-const STOPPED: &str = "the committer stopped";
 
 /// A batch whose directories were synced (or failed to be).
 struct Synced {

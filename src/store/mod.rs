@@ -79,6 +79,10 @@ pub enum StoreError {
     /// (nothing of it was written); retrying is safe.
     #[error("the group commit failed: {0}")]
     Batch(String),
+    /// The group committer's task ended (it panicked); nothing of this
+    /// submission was recorded, and nothing more can be until a restart.
+    #[error("the committer stopped")]
+    CommitterStopped,
     /// Migrations failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
