@@ -2,15 +2,15 @@
 //! opening, custodian releases, and the opening record.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+
 use uuid::Uuid;
 
 use super::error::{AppError, AppResult, ErrorKind};
 use super::state::AppState;
 use super::tenders::visible_tender;
 use super::work::check_released;
-use crate::domain::event::{CustodianReleased, Digest, EventPayload};
-use crate::domain::{EventDraft, Tender, TenderState};
+use crate::domain::event::{CustodianReleased, Digest, EventPayload, RecordRow};
+use crate::domain::{EventDraft, EventKind, Tender, TenderState};
 use crate::seal::{Share, b64, unb64};
 use crate::store::{CustodianRecord, Event, ReleasedShare};
 
@@ -201,19 +201,24 @@ pub async fn load_record(state: &AppState, id: Uuid) -> AppResult<(Tender, Recor
     let tender = visible_tender(state, id, None).await?.tender;
     opening_or_later(tender.state)?;
     let events = state.store.events(id, 0, i64::MAX).await?;
-    let rows: Vec<serde_json::Value> = events
+    let outcome = |e: &&Event| {
+        matches!(
+            EventKind::parse(&e.kind),
+            Some(EventKind::BidOpened | EventKind::BidRejected | EventKind::BidUnopened)
+        )
+    };
+    let typed: Vec<RecordRow> = events
         .iter()
-        .filter(|e| matches!(e.kind.as_str(), "bid.opened" | "bid.rejected" | "bid.unopened"))
-        .map(|e: &Event| {
-            let mut row = e.data.clone();
-            row["status"] = json!(e.kind.trim_start_matches("bid."));
-            row["log_index"] = json!(e.log_index);
-            row
+        .filter(outcome)
+        .map(|e| {
+            let payload = EventPayload::from_data(&e.kind, e.data.clone()).map_err(AppError::internal)?;
+            RecordRow::from_outcome(payload, e.log_index).ok_or_else(|| AppError::internal("an outcome without a row"))
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
+    let opened = typed.iter().filter(|r| r.outcome.kind() == EventKind::BidOpened).count();
+    let rows = typed.iter().map(RecordRow::to_value).collect::<Result<Vec<_>, _>>().map_err(AppError::internal)?;
     let pending = state.store.pending_openings(id).await?.len();
     let mut warnings = Vec::new();
-    let opened = rows.iter().filter(|r| r["status"] == "opened").count();
     if pending == 0 && opened < 3 {
         warnings.push(format!("only {opened} bid(s) opened; fewer than three"));
     }

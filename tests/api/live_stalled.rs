@@ -149,39 +149,5 @@ async fn slow_reader_gets_the_close_frame_with_its_resume_point(app: TestApp) {
     }
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn stalled_viewer_gets_everything_in_order_once_it_reads() {
-        crate::common::run_sqlite_with(
-            super::small_buffers,
-            super::stalled_viewer_gets_everything_in_order_once_it_reads,
-        )
-        .await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn slow_reader_gets_the_close_frame_with_its_resume_point() {
-        crate::common::run_sqlite_with(super::impatient, super::slow_reader_gets_the_close_frame_with_its_resume_point)
-            .await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn stalled_viewer_gets_everything_in_order_once_it_reads() {
-        crate::common::run_postgres_with(
-            super::small_buffers,
-            super::stalled_viewer_gets_everything_in_order_once_it_reads,
-        )
-        .await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn slow_reader_gets_the_close_frame_with_its_resume_point() {
-        crate::common::run_postgres_with(
-            super::impatient,
-            super::slow_reader_gets_the_close_frame_with_its_resume_point,
-        )
-        .await
-    }
-}
+crate::on_both_backends!(with small_buffers: stalled_viewer_gets_everything_in_order_once_it_reads);
+crate::on_both_backends!(with impatient: slow_reader_gets_the_close_frame_with_its_resume_point);

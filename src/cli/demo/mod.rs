@@ -128,7 +128,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
 
     heading("开标记录表 opening record");
     let record = client.record(tender).await?;
-    print!("{}", table::render(&record.rows, &info.lots));
+    print!("{}", table::render(&record.rows, &info.lots)?);
     for w in &record.warnings {
         println!("warning: {w}");
     }

@@ -1,7 +1,9 @@
 //! The opening record (开标记录表) as a plain-text table.
 
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
 
+use crate::domain::event::{EventKind, PayloadError, RecordRow};
 use crate::domain::tender::Lot;
 
 /// Display width of a string: CJK and other wide characters count two.
@@ -26,9 +28,10 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// Renders the record's rows; field columns follow the lots' field
-/// definitions (labels in Chinese and English).
-pub fn render(rows: &[Value], lots: &[Lot]) -> String {
+/// Renders the record's rows as served; field columns follow the lots'
+/// field definitions (labels in Chinese and English).
+pub fn render(rows: &[Value], lots: &[Lot]) -> Result<String, PayloadError> {
+    let rows = rows.iter().map(RecordRow::from_value).collect::<Result<Vec<_>, _>>()?;
     let mut fields: Vec<(String, String)> = Vec::new();
     for lot in lots {
         for f in &lot.fields {
@@ -41,15 +44,16 @@ pub fn render(rows: &[Value], lots: &[Lot]) -> String {
     header.extend(fields.iter().map(|(_, l)| l.clone()));
     header.extend(["递交时间 Received (UTC)".to_string(), "状态 Status".into()]);
     let mut table = vec![header];
-    for row in rows {
-        let mut cells = vec![text(&row["position"]), text(&row["bidder"]["name"]), text(&row["lot"])];
-        cells.extend(fields.iter().map(|(k, _)| text(&row["fields"][k])));
-        cells.push(text(&row["received_at"]));
-        let status = match row["status"].as_str() {
-            Some("opened") => "开标 opened".to_string(),
-            Some("rejected") => format!("拒绝 rejected: {}", text(&row["reason"])),
-            Some("unopened") => format!("未开 unopened: {}", text(&row["reason"])),
-            other => other.unwrap_or("?").to_string(),
+    for row in &rows {
+        let bid = &row.row;
+        let mut cells = vec![bid.position.to_string(), bid.bidder.name.clone().unwrap_or_default(), bid.lot.clone()];
+        cells.extend(fields.iter().map(|(k, _)| row.fields().and_then(|f| f.get(k)).map(text).unwrap_or_default()));
+        cells.push(bid.received_at.format(&Rfc3339).unwrap_or_default());
+        let reason = row.reason().unwrap_or_default();
+        let status = match row.outcome.kind() {
+            EventKind::BidOpened => "开标 opened".to_string(),
+            EventKind::BidRejected => format!("拒绝 rejected: {reason}"),
+            _ => format!("未开 unopened: {reason}"),
         };
         cells.push(status);
         table.push(cells);
@@ -70,7 +74,7 @@ pub fn render(rows: &[Value], lots: &[Lot]) -> String {
         }
     }
     out.push_str(&rule);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -90,11 +94,14 @@ mod tests {
             {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true}
         ]}]))
         .expect("lots");
-        let rows = vec![serde_json::json!({"position": 1, "bidder": {"name": "华东路桥"}, "lot": "1",
-            "fields": {"price": "100.00"}, "received_at": "2027-01-01T00:00:00Z", "status": "opened"})];
-        let out = render(&rows, &lots);
+        let rows = vec![serde_json::json!({"position": 1, "bidder": {"id": "k1", "name": "华东路桥"}, "lot": "1",
+            "bid_id": "0190b5a0-0000-7000-8000-000000000001", "envelope_hash": "ab".repeat(32),
+            "fields": {"price": "100.00"}, "form_key": "a2V5", "received_at": "2027-01-01T00:00:00Z",
+            "status": "opened", "log_index": 7})];
+        let out = render(&rows, &lots).expect("a record row");
         let widths: Vec<usize> = out.lines().map(width).collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "{out}");
         assert!(out.contains("华东路桥") && out.contains("100.00") && out.contains("开标 opened"), "{out}");
+        assert!(render(&[serde_json::json!({"status": "opened"})], &lots).is_err(), "not a record row");
     }
 }

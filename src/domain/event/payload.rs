@@ -479,6 +479,23 @@ pub struct RecordRow {
 }
 
 impl RecordRow {
+    /// The row of an outcome event (`None` for events of other kinds).
+    pub fn from_outcome(outcome: EventPayload, log_index: i64) -> Option<RecordRow> {
+        let row = outcome.bid_row()?.clone();
+        Some(RecordRow { row, outcome, log_index })
+    }
+
+    /// The row as `GET …/record` serves it: the outcome's data with its
+    /// `status` and `log_index` added.
+    pub fn to_value(&self) -> Result<Value, PayloadError> {
+        let mut data = self.outcome.to_data()?;
+        if let Value::Object(map) = &mut data {
+            map.insert("status".into(), Value::String(self.status().to_string()));
+            map.insert("log_index".into(), Value::from(self.log_index));
+        }
+        Ok(data)
+    }
+
     /// Reads a served row.
     pub fn from_value(value: &Value) -> Result<RecordRow, PayloadError> {
         let invalid = |m: &str| PayloadError::Invalid(format!("record row: {m}"));
