@@ -9,8 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::bids::{custodian, register};
 use crate::common::{Draft, TestApp, wait_events, wait_for_state};
+use crate::support::bids::{custodian, register};
 use crate::support::scratch::Scratch;
 
 /// Fetches a challenge for `custodian` and answers it with `key`: the
