@@ -78,7 +78,7 @@ mod tests {
         let t = Uuid::from_u128(1);
         assert_eq!(
             challenge_info("notary", ChallengePurpose::Release, Some(t)),
-            b"bidroom/v1/custodian-challenge\0notary\0release\000000000-0000-0000-0000-000000000001".to_vec()
+            b"bidroom/v1/custodian-challenge\x00notary\x00release\x0000000000-0000-0000-0000-000000000001".to_vec()
         );
         assert_eq!(challenge_info("n", ChallengePurpose::Rotate, None), b"bidroom/v1/custodian-challenge\0n\0rotate\0");
         let sk = CustodianSecretKey::generate().unwrap();
