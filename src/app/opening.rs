@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::{AppError, AppResult, ErrorKind};
+use super::registry::{ChallengeAnswer, answer_use, bad_proof};
 use super::state::AppState;
 use super::tenders::visible_tender;
 use super::work::check_released;
 use crate::domain::event::{CustodianReleased, Digest, EventPayload, RecordRow};
 use crate::domain::{EventDraft, EventKind, Tender, TenderState};
-use crate::seal::{Share, b64, unb64};
+use crate::seal::{ChallengePurpose, Share, b64, unb64};
 use crate::store::{CustodianRecord, Event, ReleasedShare};
 
 /// Refuses reads that only exist from the opening on.
@@ -81,6 +82,9 @@ pub async fn envelopes(state: &AppState, id: Uuid) -> AppResult<Vec<PublicBid>> 
 pub struct Release {
     /// One share per bid.
     pub shares: Vec<ReleaseShare>,
+    /// The answer to a fresh `release` challenge for this tender: ties the
+    /// release to the custodian's key, not only to its bearer token.
+    pub proof: ChallengeAnswer,
 }
 
 /// One released share.
@@ -127,6 +131,12 @@ pub async fn release(
         .find(|c| c.id == custodian.id)
         .map(|c| c.index)
         .ok_or_else(|| AppError::forbidden(format!("'{}' is not a custodian of this tender", custodian.id)))?;
+    // The proof is used up before anything is recorded: a release without
+    // a fresh answer by the registered key records nothing.
+    let proof = answer_use(&custodian.id, ChallengePurpose::Release, Some(id), &req.proof)?;
+    if !state.store.use_challenge(&proof, "release").await? {
+        return Err(bad_proof());
+    }
     let pending = state.store.pending_openings(id).await?;
     let by_id: std::collections::HashMap<Uuid, _> = pending.iter().map(|(b, shares)| (b.id, (b, shares))).collect();
     let mut seen = std::collections::HashSet::new();
@@ -172,6 +182,7 @@ pub async fn release(
             index,
             shares: released.len() as u64,
             bad_shares,
+            proof: Some(req.proof.challenge_id),
         }));
         let event = state.store.release_shares(id, &custodian.id, index, &released, draft).await?;
         state.after_change(event.as_slice());

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::common::{KeyArgs, ServerArgs, read_key_file, read_passphrase, sha256_hex};
 use crate::client::{PublicBid, ReleaseResult, ReleaseShare};
-use crate::seal::{CustodianSecretKey, Envelope, b64, open_share, unb64};
+use crate::seal::{ChallengePurpose, CustodianSecretKey, Envelope, b64, open_share, unb64};
 
 /// Environment variable holding the release token.
 pub const TOKEN_ENV: &str = "BIDROOM_RELEASE_TOKEN";
@@ -111,8 +111,10 @@ pub async fn release(args: ReleaseArgs) -> anyhow::Result<Released> {
     let index = custodian.index;
     let bids = client.envelopes(tender.id).await.context("cannot fetch the envelopes (has the opening started?)")?;
     let tender_id = tender.id;
-    let (shares, unopenable, hashes) =
-        tokio::task::spawn_blocking(move || open_all(tender_id, index, &key, &bids)).await??;
+    let (shares, unopenable, hashes) = {
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || open_all(tender_id, index, &key, &bids)).await??
+    };
 
     println!("tender {} \"{}\" ({}), state {}", tender.id, tender.title, tender.reference, tender.state);
     println!(
@@ -138,7 +140,13 @@ pub async fn release(args: ReleaseArgs) -> anyhow::Result<Released> {
         return Ok(Released { index, shares: shares.len(), unopenable, result: None });
     }
     let count = shares.len();
-    let result = client.release(tender.id, &token, shares).await.context("the release failed")?;
+    // The release is tied to this key, not only to the token: the server
+    // asks for a fresh challenge sealed to the registered key to be opened.
+    let proof = client
+        .prove_custodian(&custodian.id, &key, ChallengePurpose::Release, Some(tender.id))
+        .await
+        .context("cannot prove possession of the custodian key")?;
+    let result = client.release(tender.id, &token, &proof, shares).await.context("the release failed")?;
     println!(
         "released: {} accepted, {} already released or opened, {} refused as bad",
         result.accepted,

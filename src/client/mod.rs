@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 pub use error::ClientError;
-pub use opening::{Event, PublicBid, Record, ReleaseResult, ReleaseShare};
+pub use opening::{ChallengeProof, Event, PublicBid, Record, ReleaseResult, ReleaseShare};
 pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};
 pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use upload::BidUpload;

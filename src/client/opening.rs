@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Client, ClientError};
+use crate::seal::{ChallengePurpose, CustodianSecretKey, answer_challenge, b64, challenge_info, unb64};
 
 /// One public event of a tender, as `/events` serves it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +66,23 @@ pub struct ReleaseShare {
     pub bid_id: Uuid,
     /// The 33-byte share, base64url.
     pub share: String,
+}
+
+/// A challenge as served.
+#[derive(Debug, Clone, Deserialize)]
+struct ChallengeView {
+    challenge_id: Uuid,
+    enc: String,
+    ciphertext: String,
+}
+
+/// An answered challenge: proof that the caller holds a custodian's key.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChallengeProof {
+    /// The challenge answered.
+    pub challenge_id: Uuid,
+    /// The nonce it sealed, base64url.
+    pub response: String,
 }
 
 /// What the server made of a release.
@@ -132,14 +150,48 @@ impl Client {
         Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}/envelopes"))?).await?.1)
     }
 
-    /// `POST /api/v1/tenders/{id}/opening/release` with a custodian's token.
+    /// Proves possession of a custodian's key: fetches a challenge
+    /// (`POST /api/v1/custodians/{id}/challenges`) and opens it with `key`.
+    pub async fn prove_custodian(
+        &self,
+        custodian: &str,
+        key: &CustodianSecretKey,
+        purpose: ChallengePurpose,
+        tender: Option<Uuid>,
+    ) -> Result<ChallengeProof, ClientError> {
+        let body = serde_json::json!({ "purpose": purpose, "tender": tender });
+        let req = self.request(Method::POST, &format!("api/v1/custodians/{custodian}/challenges"))?.json(&body);
+        let (_, ch): (_, ChallengeView) = self.send(req).await?;
+        let unb = |s: &str| unb64(s).map_err(|_| ClientError::Unexpected("the challenge is not base64url".into()));
+        let (enc, ct) = (unb(&ch.enc)?, unb(&ch.ciphertext)?);
+        let nonce = answer_challenge(key, &challenge_info(custodian, purpose, tender), &enc, &ct).ok_or_else(|| {
+            ClientError::Unexpected("the challenge does not open with this key: it is not the registered one".into())
+        })?;
+        Ok(ChallengeProof { challenge_id: ch.challenge_id, response: b64(&nonce) })
+    }
+
+    /// `POST /api/v1/custodians/{id}/token`: the custodian's new release
+    /// token (the old one stops working), proven with its key.
+    pub async fn rotate_release_token(&self, custodian: &str, key: &CustodianSecretKey) -> Result<String, ClientError> {
+        let proof = self.prove_custodian(custodian, key, ChallengePurpose::Rotate, None).await?;
+        let req = self.request(Method::POST, &format!("api/v1/custodians/{custodian}/token"))?.json(&proof);
+        let (_, v): (_, serde_json::Value) = self.send(req).await?;
+        v["release_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Unexpected("no release token in the answer".into()))
+    }
+
+    /// `POST /api/v1/tenders/{id}/opening/release` with a custodian's token
+    /// and a proof of its key (from [`Client::prove_custodian`], purpose `release`).
     pub async fn release(
         &self,
         tender: Uuid,
         token: &str,
+        proof: &ChallengeProof,
         shares: Vec<ReleaseShare>,
     ) -> Result<ReleaseResult, ClientError> {
-        let body = serde_json::json!({ "shares": shares });
+        let body = serde_json::json!({ "shares": shares, "proof": proof });
         let req = self
             .request(Method::POST, &format!("api/v1/tenders/{tender}/opening/release"))?
             .bearer_auth(token)

@@ -67,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/bidders", post(registry::register_bidder))
         .route("/bidders/{id}", get(registry::get_bidder))
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))
+        .route("/custodians/{id}/challenges", post(registry::challenge))
+        .route("/custodians/{id}/token", post(registry::rotate_token))
         .route("/log/checkpoint", get(log::checkpoint_json))
         .route("/log/inclusion", get(log::inclusion))
         .route("/log/consistency", get(log::consistency))

@@ -24,6 +24,8 @@ use utoipa::OpenApi;
         super::registry::get_bidder,
         super::registry::register_custodian,
         super::registry::list_custodians,
+        super::registry::challenge,
+        super::registry::rotate_token,
         super::registry::custody,
         super::registry::admit,
         super::bids::submit,

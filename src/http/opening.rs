@@ -23,7 +23,8 @@ pub async fn envelopes(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>
     Ok(Json(uc::envelopes(&state, id).await?))
 }
 
-/// A custodian releases its shares (custodian release token).
+/// A custodian releases its shares: its release token, and in the body the
+/// answer to a fresh `release` challenge for this tender (403 `bad_proof`).
 #[utoipa::path(post, path = "/api/v1/tenders/{id}/opening/release", request_body = Release, responses((status = 200, body = ReleaseResult)), security(("custodian" = [])))]
 pub async fn release(
     State(state): State<AppState>,

@@ -11,7 +11,10 @@ use super::auth::StaffUser;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath};
 use crate::app::AppState;
-use crate::app::registry::{self as uc, RegisterBidder, RegisterCustodian, RegisteredCustodian};
+use crate::app::registry::{
+    self as uc, Challenge, ChallengeAnswer, ChallengeRequest, RegisterBidder, RegisterCustodian, RegisteredCustodian,
+    RotatedToken,
+};
 use crate::domain::tender::SealedCustody;
 use crate::store::{Bidder, CustodianRecord};
 
@@ -31,14 +34,37 @@ pub async fn get_bidder(State(state): State<AppState>, ApiPath(id): ApiPath<Stri
     Ok(Json(uc::bidder(&state, &id).await?))
 }
 
-/// Register a custodian (admin or officer).
-#[utoipa::path(post, path = "/api/v1/custodians", request_body = RegisterCustodian, responses((status = 201, body = RegisteredCustodian)), security(("staff" = [])))]
+/// Register a new custodian (admin or officer). An id or key already
+/// registered is refused with 409 `custodian_exists` and nothing changes.
+#[utoipa::path(post, path = "/api/v1/custodians", request_body = RegisterCustodian, responses((status = 201, body = RegisteredCustodian), (status = 409, description = "custodian_exists: the id or key is registered")), security(("staff" = [])))]
 pub async fn register_custodian(
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
     ApiJson(req): ApiJson<RegisterCustodian>,
 ) -> ApiResult<(StatusCode, Json<RegisteredCustodian>)> {
     Ok((StatusCode::CREATED, Json(uc::register_custodian(&state, &me, req).await?)))
+}
+
+/// A challenge sealed to the custodian's registered key (public; at most 8
+/// open and 20 a minute per custodian, else 429 `too_many_challenges`).
+#[utoipa::path(post, path = "/api/v1/custodians/{id}/challenges", request_body = ChallengeRequest, responses((status = 201, body = Challenge), (status = 404), (status = 429)))]
+pub async fn challenge(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ChallengeRequest>,
+) -> ApiResult<(StatusCode, Json<Challenge>)> {
+    Ok((StatusCode::CREATED, Json(uc::challenge(&state, &id, req).await?)))
+}
+
+/// The custodian rotates its own release token by answering a `rotate`
+/// challenge (403 `bad_proof` otherwise); the old token stops working.
+#[utoipa::path(post, path = "/api/v1/custodians/{id}/token", request_body = ChallengeAnswer, responses((status = 200, body = RotatedToken), (status = 403, description = "bad_proof")))]
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(answer): ApiJson<ChallengeAnswer>,
+) -> ApiResult<Json<RotatedToken>> {
+    Ok(Json(uc::rotate_token(&state, &id, answer).await?))
 }
 
 /// All custodians (public: their keys are what bids are sealed to).

@@ -200,6 +200,7 @@ async fn auto_release(
         index,
         shares: released.len() as u64,
         bad_shares: bad,
+        proof: None,
     }));
     match state.store.release_shares(tender.id, SERVER_CUSTODIAN, index, &released, draft).await {
         Ok(event) => state.after_change(event.as_slice()),

@@ -17,6 +17,7 @@
 
 mod aead;
 mod binding;
+mod challenge;
 mod encoding;
 mod envelope;
 mod error;
@@ -38,6 +39,7 @@ mod envelope_tests;
 mod example;
 
 pub use binding::{Binding, VERSION_LABEL};
+pub use challenge::{CHALLENGE_LABEL, ChallengePurpose, NONCE_LEN, answer_challenge, challenge_info, seal_challenge};
 pub use encoding::{b64, unb64};
 pub use envelope::{
     BlobRef, Custodian, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite, verify_blob,

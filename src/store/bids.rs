@@ -20,8 +20,31 @@ pub trait BidStore: Send + Sync {
     async fn register_bidder(&self, bidder: &Bidder) -> StoreResult<(Bidder, bool)>;
     /// A bidder by key id.
     async fn get_bidder(&self, id: &str) -> StoreResult<Option<Bidder>>;
-    /// Registers or updates a custodian's name (its key never changes).
+    /// Registers the server's own custodian key at launch, or updates its
+    /// name (its key never changes). Not for registrations through the API,
+    /// which never change an existing custodian ([`BidStore::insert_custodian`]).
     async fn upsert_custodian(&self, custodian: &CustodianRecord) -> StoreResult<CustodianRecord>;
+    /// Registers a new custodian with its first release token's hash; false
+    /// (and nothing changes) when its id or its key is already registered.
+    async fn insert_custodian(&self, custodian: &CustodianRecord, token_hash: &[u8]) -> StoreResult<bool>;
+    /// A custodian by id.
+    async fn get_custodian(&self, id: &str) -> StoreResult<Option<CustodianRecord>>;
+    /// Stores a challenge's nonce hash, expiring `ttl_secs` from the store's
+    /// now; `None` (nothing stored) when the custodian has `max_outstanding`
+    /// live challenges or asked for `max_per_minute` in the last minute.
+    async fn issue_challenge(
+        &self,
+        challenge: &NewChallenge,
+        max_outstanding: i64,
+        max_per_minute: i64,
+    ) -> StoreResult<Option<time::OffsetDateTime>>;
+    /// Uses up a live challenge of this custodian, purpose and tender whose
+    /// nonce hashes to `nonce_hash`; false when there is none (unknown,
+    /// expired, used, or the answer is wrong). Audited as `action`.
+    async fn use_challenge(&self, challenge: &ChallengeUse<'_>, action: &str) -> StoreResult<bool>;
+    /// Uses up a rotation challenge and replaces the custodian's release
+    /// token in one transaction, audited; false when the challenge fails.
+    async fn rotate_custodian_token(&self, challenge: &ChallengeUse<'_>, token_hash: &[u8]) -> StoreResult<bool>;
     /// All custodians.
     async fn list_custodians(&self) -> StoreResult<Vec<CustodianRecord>>;
     /// Admits a bidder to a tender with approved registration.
@@ -142,6 +165,128 @@ where
             })?;
         tx.commit().await?;
         Ok(c.clone())
+    }
+
+    async fn insert_custodian(&self, c: &CustodianRecord, token_hash: &[u8]) -> StoreResult<bool> {
+        // Never an update: a registered custodian's name, key and token are
+        // not staff's to change (a re-registration was a takeover).
+        let mut tx = self.begin_write().await?;
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM custodians WHERE id = $1 OR public_key = $2")
+            .bind(&c.id)
+            .bind(&c.public_key)
+            .fetch_one(&mut *tx)
+            .await?;
+        if taken > 0 {
+            return Ok(false);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO custodians (id, name, public_key, created_at, token_hash) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.public_key)
+        .bind(to_micros(c.created_at))
+        .bind(token_hash.to_vec())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // A concurrent registration of the same id or key won.
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        sqlx::query(
+            "INSERT INTO custodian_audit (id, custodian_id, action, challenge_id, at) VALUES ($1, $2, $3, NULL, $4)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(&c.id)
+        .bind("registered".to_string())
+        .bind(to_micros(c.created_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get_custodian(&self, id: &str) -> StoreResult<Option<CustodianRecord>> {
+        let row = sqlx::query("SELECT id, name, public_key, created_at FROM custodians WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(custodian_from_row).transpose()
+    }
+
+    async fn issue_challenge(
+        &self,
+        c: &NewChallenge,
+        max_outstanding: i64,
+        max_per_minute: i64,
+    ) -> StoreResult<Option<time::OffsetDateTime>> {
+        let mut w = Write::begin(self).await?;
+        let now = w.now_us();
+        // The custodian's row lock serializes its requests, so the limits hold
+        // across connections and nodes.
+        sqlx::query("UPDATE custodians SET name = name WHERE id = $1").bind(&c.custodian).execute(&mut *w.tx).await?;
+        let (live, recent): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN used_at IS NULL AND expires_at > $2 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN created_at > $3 THEN 1 ELSE 0 END), 0) \
+             FROM custodian_challenges WHERE custodian_id = $1",
+        )
+        .bind(&c.custodian)
+        .bind(now)
+        .bind(now.saturating_sub(60_000_000))
+        .fetch_one(&mut *w.tx)
+        .await?;
+        if live >= max_outstanding || recent >= max_per_minute {
+            return Ok(None);
+        }
+        let expires = now.saturating_add(c.ttl_secs.saturating_mul(1_000_000));
+        sqlx::query(
+            "INSERT INTO custodian_challenges (id, custodian_id, purpose, tender_id, nonce_hash, created_at, \
+             expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(c.id.to_string())
+        .bind(&c.custodian)
+        .bind(c.purpose.to_string())
+        .bind(c.tender.clone())
+        .bind(c.nonce_hash.clone())
+        .bind(now)
+        .bind(expires)
+        .execute(&mut *w.tx)
+        .await?;
+        // Long-expired challenges are of no use to anyone.
+        sqlx::query("DELETE FROM custodian_challenges WHERE custodian_id = $1 AND expires_at < $2")
+            .bind(&c.custodian)
+            .bind(now.saturating_sub(86_400_000_000))
+            .execute(&mut *w.tx)
+            .await?;
+        w.tx.commit().await?;
+        Ok(Some(from_micros(expires)?))
+    }
+
+    async fn use_challenge(&self, c: &ChallengeUse<'_>, action: &str) -> StoreResult<bool> {
+        let mut w = Write::begin(self).await?;
+        let now = w.now_us();
+        if !take_challenge::<DB>(&mut w, c, now, action).await? {
+            return Ok(false);
+        }
+        w.tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn rotate_custodian_token(&self, c: &ChallengeUse<'_>, token_hash: &[u8]) -> StoreResult<bool> {
+        let mut w = Write::begin(self).await?;
+        let now = w.now_us();
+        if !take_challenge::<DB>(&mut w, c, now, "token_rotated").await? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE custodians SET token_hash = $2 WHERE id = $1")
+            .bind(c.custodian.to_string())
+            .bind(token_hash.to_vec())
+            .execute(&mut *w.tx)
+            .await?;
+        w.tx.commit().await?;
+        Ok(true)
     }
 
     async fn list_custodians(&self) -> StoreResult<Vec<CustodianRecord>> {
@@ -310,4 +455,77 @@ where
         receipt_size: row.try_get("receipt_size")?,
         withdrawal: end_index.zip(end_size),
     })
+}
+
+/// A challenge to store (see [`BidStore::issue_challenge`]).
+#[derive(Debug, Clone)]
+pub struct NewChallenge {
+    /// Challenge id.
+    pub id: Uuid,
+    /// The custodian it is sealed to.
+    pub custodian: String,
+    /// `rotate` or `release`.
+    pub purpose: &'static str,
+    /// The tender id for a release, empty otherwise.
+    pub tender: String,
+    /// SHA-256 of the nonce (the nonce itself is never stored).
+    pub nonce_hash: Vec<u8>,
+    /// Seconds it stays valid.
+    pub ttl_secs: i64,
+}
+
+/// An answer to a challenge, to check and use up.
+#[derive(Debug, Clone)]
+pub struct ChallengeUse<'a> {
+    /// Challenge id.
+    pub id: Uuid,
+    /// The custodian answering.
+    pub custodian: &'a str,
+    /// The purpose it must have been issued for.
+    pub purpose: &'static str,
+    /// The tender it must have been issued for (empty for none).
+    pub tender: String,
+    /// SHA-256 of the answered nonce.
+    pub nonce_hash: Vec<u8>,
+}
+
+/// Marks a matching live challenge used and writes the audit row; false when none matches.
+async fn take_challenge<DB: Backend>(
+    w: &mut Write<DB>,
+    c: &ChallengeUse<'_>,
+    now: i64,
+    action: &str,
+) -> StoreResult<bool>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    Vec<u8>: Column<DB>,
+{
+    let used = sqlx::query(
+        "UPDATE custodian_challenges SET used_at = $6 WHERE id = $1 AND custodian_id = $2 AND purpose = $3 \
+         AND tender_id = $4 AND nonce_hash = $5 AND used_at IS NULL AND expires_at > $6",
+    )
+    .bind(c.id.to_string())
+    .bind(c.custodian.to_string())
+    .bind(c.purpose.to_string())
+    .bind(c.tender.clone())
+    .bind(c.nonce_hash.clone())
+    .bind(now)
+    .execute(&mut *w.tx)
+    .await?;
+    if DB::rows_affected(&used) != 1 {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO custodian_audit (id, custodian_id, action, challenge_id, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Uuid::now_v7().to_string())
+        .bind(c.custodian.to_string())
+        .bind(action.to_string())
+        .bind(c.id.to_string())
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+    Ok(true)
 }

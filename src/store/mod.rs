@@ -32,7 +32,7 @@ mod write;
 
 pub use backend::{Backend, Column, SqlStore};
 pub use batch::{BatchResult, Submitted};
-pub use bids::BidStore;
+pub use bids::{BidStore, ChallengeUse, NewChallenge};
 pub use blobs::{BlobInfo, BlobStore};
 pub use committer::{Committer, MAX_BATCH, OnCommit};
 pub use log::{LogContext, LogStore};

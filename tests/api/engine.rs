@@ -155,7 +155,15 @@ async fn fewer_than_k_releases_leave_bids_unopened_with_blame(app: TestApp) {
     let bid_id = env[0]["bid_id"].as_str().unwrap();
     let mut forged = vec![2u8];
     forged.extend_from_slice(&[7u8; 32]);
-    let release = json!({"shares": [{"bid_id": bid_id, "share": bidroom::seal::b64(&forged)}]});
+    let proof = crate::custody_takeover::answer(
+        &app,
+        "notary",
+        &notary,
+        bidroom::seal::ChallengePurpose::Release,
+        Some(&tender),
+    )
+    .await;
+    let release = json!({"shares": [{"bid_id": bid_id, "share": bidroom::seal::b64(&forged)}], "proof": proof});
     let (s, v) = app
         .call(Method::POST, &format!("/api/v1/tenders/{tender}/opening/release"), Some("wrong-token"), Some(&release))
         .await;

@@ -181,7 +181,11 @@ async fn unopened(app: &TestApp) {
     };
     let mut forged = vec![2u8];
     forged.extend_from_slice(&[7u8; 32]);
-    let release = json!({"shares": [{"bid_id": env[0]["bid_id"], "share": bidroom::seal::b64(&forged)}]});
+    let proof =
+        crate::custody_takeover::answer(app, "notary", &notary, bidroom::seal::ChallengePurpose::Release, Some(&id))
+            .await;
+    let release =
+        json!({"shares": [{"bid_id": env[0]["bid_id"], "share": bidroom::seal::b64(&forged)}], "proof": proof});
     let token = reg["release_token"].as_str().expect("token");
     let path = format!("/api/v1/tenders/{id}/opening/release");
     let (s, v) = app.call(Method::POST, &path, Some(token), Some(&release)).await;

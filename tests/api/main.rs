@@ -14,6 +14,7 @@ mod auth;
 mod bids;
 mod cli;
 mod crash;
+mod custody_takeover;
 mod engine;
 mod errors;
 mod event_entries;

@@ -9,7 +9,7 @@ use bidroom::cli::seal::Sealed;
 use bidroom::cli::withdraw;
 use bidroom::client::{Client, ClientError, ReleaseShare};
 use bidroom::ledger::Verifier;
-use bidroom::seal::{b64, unb64};
+use bidroom::seal::{ChallengePurpose, b64, unb64};
 use bidroom::verify::{Check, Report, Status, verify_tender};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -168,7 +168,9 @@ async fn custodians_release_through_the_cli_and_bad_shares_are_blamed(app: TestA
     let mut share = bidroom::seal::open_share(&envelope, 2, &key).expect("share").to_bytes().to_vec();
     share[32] ^= 1;
     let bad = vec![ReleaseShare { bid_id: bid.bid_id, share: b64(&share) }];
-    let result = client.release(tender.parse().expect("uuid"), &alice_token, bad).await.expect("release");
+    let tender_id = tender.parse().expect("uuid");
+    let proof = client.prove_custodian("alice", &key, ChallengePurpose::Release, Some(tender_id)).await.expect("proof");
+    let result = client.release(tender_id, &alice_token, &proof, bad).await.expect("release");
     assert_eq!((result.accepted, result.bad.clone()), (0, vec![x.envelope_hash.clone()]));
 
     // Bob releases through the CLI; both bids open (server + Bob).

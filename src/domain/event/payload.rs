@@ -206,6 +206,10 @@ pub struct CustodianReleased {
     pub shares: u64,
     /// Envelope hashes of the bids whose share did not match its commitment.
     pub bad_shares: Vec<Digest>,
+    /// The challenge the custodian answered with its key for this release
+    /// (absent for the server's own release, which needs none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Uuid>,
 }
 
 /// A bidder as the record names it.

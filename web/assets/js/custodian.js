@@ -1,9 +1,10 @@
 // `/tenders/{id}/custodian`: a custodian loads its key file (unlocked in
 // this browser only), and once the opening has started decrypts its share
 // of every bid locally (HPKE), checks each against its commitment, and
-// releases them with its release token.
+// releases them with its release token and a proof of its key: a fresh
+// server challenge, HPKE-sealed to the registered key, opened here.
 
-import { b64url, concat, fromUtf8, hex, label, sha256, unb64url, uuidBytes } from "./bytes.js";
+import { b64url, concat, fromUtf8, hex, label, sha256, unb64url, utf8, uuidBytes } from "./bytes.js";
 import { api, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
 import * as hpke from "./hpke.js";
 import { onLanguageChange, t } from "./i18n.js";
@@ -12,7 +13,7 @@ import { WrongPassphrase, importCustodianKey } from "./keyfile.js";
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
 let tender = null;
-let custodian = null; // {key, index}
+let custodian = null; // {key, index, id}
 
 /** Decrypts this custodian's share of each public bid; throws on a share that does not match. */
 async function decryptShares(key, index) {
@@ -31,6 +32,15 @@ async function decryptShares(key, index) {
     out.push({ bid_id: env.bid_id, share: b64url(share) });
   }
   return out;
+}
+
+/** Answers a `release` challenge for this tender: the nonce the server sealed to the registered key. */
+async function prove(key, custodianId) {
+  const tenderId = id.toLowerCase();
+  const ch = await api("POST", `/custodians/${encodeURIComponent(custodianId)}/challenges`, { body: { purpose: "release", tender: tenderId } });
+  const info = concat(label("bidroom/v1/custodian-challenge"), label(custodianId), label("release"), utf8(tenderId));
+  const nonce = await hpke.open(unb64url(ch.enc), key.privateKey, key.pub, info, new Uint8Array(0), unb64url(ch.ciphertext));
+  return { challenge_id: ch.challenge_id, response: b64url(nonce) };
 }
 
 function render() {
@@ -58,7 +68,7 @@ function render() {
       const key = await importCustodianKey(await file.files[0].text(), pass.value);
       const pk = b64url(key.pub);
       const mine = (tender.custody_keys ? tender.custody_keys.custodians : []).find((c) => c.public_key === pk);
-      custodian = mine ? { key, index: mine.index } : null;
+      custodian = mine ? { key, index: mine.index, id: mine.id } : null;
       status.replaceChildren(el("p", { class: mine ? "ok" : "error", role: "status", id: "key-status" }, mine ? t("cust.loaded", { id: key.id, index: mine.index }) : t("cust.notcustodian")));
       release.hidden = !mine;
     } catch (err) {
@@ -74,7 +84,8 @@ function render() {
       }
       const shares = await decryptShares(custodian.key, custodian.index);
       if (!shares.length) return showStatus(result, t("cust.none"), "warn");
-      const answer = await api("POST", `/tenders/${id}/opening/release`, { body: { shares }, token: token.value.trim() });
+      const proof = await prove(custodian.key, custodian.id);
+      const answer = await api("POST", `/tenders/${id}/opening/release`, { body: { shares, proof }, token: token.value.trim() });
       result.replaceChildren(
         ...nn(
           el("p", { class: "ok" }, t("cust.decrypted", { n: shares.length })),
