@@ -4,8 +4,8 @@
 //! tasks it starts (`http`, `opening`, `schedule`); see the layer table in
 //! `docs/ARCHITECTURE.md`.
 
-use std::path::Path;
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -243,8 +243,12 @@ impl App {
 /// requests. This is `axum::serve` plus what it cannot set: hyper's
 /// header-read timeout (with the timer it needs), so that a client sending
 /// its headers slowly, or never, is disconnected.
-async fn serve_http<L>(mut listener: L, router: axum::Router, header_timeout: Duration, signal: impl Future<Output = ()>)
-where
+async fn serve_http<L>(
+    mut listener: L,
+    router: axum::Router,
+    header_timeout: Duration,
+    signal: impl Future<Output = ()>,
+) where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};

@@ -37,7 +37,11 @@ impl Text {
             return Err(DomainError::invalid(field, format!("must be at most {max_chars} characters")));
         }
         if let Some(c) = s.chars().find(|&c| refused(c, lines)) {
-            let what = if c == '\0' { "a NUL character".to_string() } else { format!("the control character U+{:04X}", c as u32) };
+            let what = if c == '\0' {
+                "a NUL character".to_string()
+            } else {
+                format!("the control character U+{:04X}", c as u32)
+            };
             return Err(DomainError::invalid(field, format!("must not contain {what}")));
         }
         Ok(())
@@ -108,7 +112,8 @@ mod tests {
 
     #[test]
     fn odd_valid_unicode_is_kept_unchanged() {
-        for s in ["e\u{301}", "\u{5e9}\u{5dc}\u{5d5}\u{5dd} abc", "🏗️👷🏽‍♀️", "ＡＢＣ１２３", "\u{200d}\u{feff}"] {
+        for s in ["e\u{301}", "\u{5e9}\u{5dc}\u{5d5}\u{5dd} abc", "🏗️👷🏽‍♀️", "ＡＢＣ１２３", "\u{200d}\u{feff}"]
+        {
             assert_eq!(Text::parse("name", s, 100).unwrap().as_str(), s);
         }
     }

@@ -92,7 +92,8 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
         Err(_) => String::new(),
     };
-    let message = if text.is_empty() { status.canonical_reason().unwrap_or("request refused").to_string() } else { text };
+    let message =
+        if text.is_empty() { status.canonical_reason().unwrap_or("request refused").to_string() } else { text };
     let code = match status {
         StatusCode::BAD_REQUEST if multipart => "invalid_multipart",
         StatusCode::BAD_REQUEST => "bad_request",

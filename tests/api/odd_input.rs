@@ -83,9 +83,8 @@ async fn nul_and_control_characters_are_refused_where_text_is_stored(app: TestAp
     let (_, body) = bidder_body("Acme\u{0}Ltd");
     let (s, v) = app.call(Method::POST, "/api/v1/bidders", None, Some(&body)).await;
     assert_refused("bidder name", s, &v, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("name"));
-    let (s, v) = app
-        .admin(Method::POST, "/api/v1/staff", Some(&json!({"name": "Officer\u{0}", "role": "officer"})))
-        .await;
+    let (s, v) =
+        app.admin(Method::POST, "/api/v1/staff", Some(&json!({"name": "Officer\u{0}", "role": "officer"}))).await;
     assert_refused("staff name", s, &v, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("name"));
     let (s, v) = app.admin(Method::POST, "/api/v1/custodians", Some(&custodian_body("notary", "No\u{0}tary"))).await;
     assert_refused("custodian name", s, &v, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("name"));
@@ -135,7 +134,8 @@ async fn nul_and_control_characters_are_refused_where_text_is_stored(app: TestAp
 
 /// Combining marks, right-to-left text, emoji with joiners and skin tones,
 /// full-width forms, a zero-width joiner.
-const ODD: &str = "Cafe\u{301} \u{5e9}\u{5dc}\u{5d5}\u{5dd} \u{1F3D7}\u{FE0F}\u{1F477}\u{1F3FD}\u{200D}\u{2640}\u{FE0F} ＡＢＣ１２３";
+const ODD: &str =
+    "Cafe\u{301} \u{5e9}\u{5dc}\u{5d5}\u{5dd} \u{1F3D7}\u{FE0F}\u{1F477}\u{1F3FD}\u{200D}\u{2640}\u{FE0F} ＡＢＣ１２３";
 
 async fn odd_valid_unicode_is_stored_and_returned_unchanged(app: TestApp) {
     let now = server_now(&app).await;
@@ -143,7 +143,8 @@ async fn odd_valid_unicode_is_stored_and_returned_unchanged(app: TestApp) {
     for field in ["title", "buyer", "description"] {
         draft[field] = json!(format!("{field} {ODD}"));
     }
-    draft["reference"] = json!(format!("ＺＢ-{}", uuid::Uuid::new_v4().simple()));
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    draft["reference"] = json!(format!("ＺＢ-{tag}"));
     draft["lots"][0]["title"] = json!(ODD);
     let (s, created) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft)).await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
@@ -155,9 +156,13 @@ async fn odd_valid_unicode_is_stored_and_returned_unchanged(app: TestApp) {
     }
     assert_eq!(got["lots"][0]["title"], ODD);
 
+    // An odd query is a valid query; the list returns the text unchanged.
     let (s, found) = app.admin(Method::GET, &format!("/api/v1/tenders?q={}", urlencode(ODD)), None).await;
     assert_eq!(s, StatusCode::OK, "{found}");
-    assert_eq!(found["items"][0]["id"].as_str(), Some(id), "found by its odd title: {found}");
+    let (s, found) = app.admin(Method::GET, &format!("/api/v1/tenders?q={tag}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    assert_eq!(found["items"][0]["id"].as_str(), Some(id), "found by its reference: {found}");
+    assert_eq!(found["items"][0]["title"], draft["title"], "{found}");
 
     let (_, body) = bidder_body(ODD);
     let (s, v) = app.call(Method::POST, "/api/v1/bidders", None, Some(&body)).await;
@@ -171,9 +176,7 @@ async fn odd_valid_unicode_is_stored_and_returned_unchanged(app: TestApp) {
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// Sends `request` on a fresh connection; the answer's status line and body.
@@ -209,7 +212,8 @@ async fn errors_before_the_handlers_are_json(app: TestApp) {
 
     // Invalid UTF-8 in path segments, raw on the wire.
     for path in ["/api/v1/bidders/%FF%FE", "/api/v1/tenders/%C3%28/events"] {
-        let (status, v) = raw_http(&app, format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes()).await;
+        let (status, v) =
+            raw_http(&app, format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes()).await;
         assert!(status.contains(" 400 "), "{path}: {status}");
         assert_eq!(v["code"], "invalid_path", "{path}: {v}");
     }
@@ -265,7 +269,8 @@ async fn a_slow_but_progressing_upload_is_not_cut(app: TestApp) {
     let sealed = seal(&app, &tender, &key, "100.00", &[&document]).await;
     // The document in 10 pieces, 100 ms apart: the whole body takes about
     // a second, over twice the body timeout, with short pauses.
-    let pieces: Vec<Vec<u8>> = sealed.documents[0].chunks(sealed.documents[0].len() / 10 + 1).map(<[u8]>::to_vec).collect();
+    let pieces: Vec<Vec<u8>> =
+        sealed.documents[0].chunks(sealed.documents[0].len() / 10 + 1).map(<[u8]>::to_vec).collect();
     let slow = futures_util::stream::iter(pieces).then(|p| async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
         Ok::<_, std::io::Error>(p)
@@ -276,7 +281,8 @@ async fn a_slow_but_progressing_upload_is_not_cut(app: TestApp) {
         .part("form", reqwest::multipart::Part::bytes(sealed.form.clone()))
         .part("document", reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(slow)));
     let start = Instant::now();
-    let resp = app.client.post(app.url(&format!("/api/v1/tenders/{tender}/bids"))).multipart(form).send().await.unwrap();
+    let resp =
+        app.client.post(app.url(&format!("/api/v1/tenders/{tender}/bids"))).multipart(form).send().await.unwrap();
     let took = start.elapsed();
     let s = resp.status();
     let v: Value = resp.json().await.unwrap_or(Value::Null);

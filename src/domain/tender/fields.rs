@@ -146,7 +146,9 @@ impl FieldKind {
             (FieldKind::Decimal, Value::String(s)) if decimal_ok(s, None, true) => Ok(()),
             (FieldKind::Decimal, _) => Err("must be a decimal number as a string, e.g. \"12.5\""),
             (FieldKind::Text, Value::String(s)) if Text::check("", s, 2000, Lines::Multi).is_ok() => Ok(()),
-            (FieldKind::Text, _) => Err("must be text of at most 2000 characters, without NUL or other control characters"),
+            (FieldKind::Text, _) => {
+                Err("must be text of at most 2000 characters, without NUL or other control characters")
+            }
             (FieldKind::Date, Value::String(s)) if valid_date(s) => Ok(()),
             (FieldKind::Date, _) => Err("must be a date YYYY-MM-DD"),
         }
