@@ -33,6 +33,9 @@ pub struct ServeConfig {
     /// The live room's limits.
     #[command(flatten)]
     pub live: crate::live::LiveConfig,
+    /// How long clients may take to send requests.
+    #[command(flatten)]
+    pub timeouts: HttpTimeouts,
     /// Group submissions into batches (the default). Off, the committer
     /// records each submission in its own transaction (batches of one): the
     /// baseline the `receipts` benchmark compares against. Not a flag:
@@ -54,7 +57,32 @@ impl ServeConfig {
             log_origin: "bidroom.local/log".to_string(),
             upload_ttl_secs: 86_400,
             live: crate::live::LiveConfig::default(),
+            timeouts: HttpTimeouts::default(),
             group_commit: true,
         }
+    }
+}
+
+/// Read timeouts of the HTTP server, so that a client that stops sending
+/// does not hold a connection and its memory forever.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpTimeouts {
+    /// Time for a request's header block to arrive, from the connection's
+    /// start or the previous answer (so it also ends idle keep-alive
+    /// connections), in milliseconds.
+    #[arg(long = "header-timeout-ms", env = "BIDROOM_HEADER_TIMEOUT_MS", default_value_t = 30_000)]
+    pub header_ms: u64,
+    /// Time for a whole non-upload request body (JSON) to arrive, in milliseconds.
+    #[arg(long = "body-timeout-ms", env = "BIDROOM_BODY_TIMEOUT_MS", default_value_t = 60_000)]
+    pub body_ms: u64,
+    /// Longest pause between two chunks of an upload (a multipart bid or a
+    /// resumable part), in milliseconds; an upload that keeps going is never cut.
+    #[arg(long = "upload-idle-timeout-ms", env = "BIDROOM_UPLOAD_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub upload_idle_ms: u64,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts { header_ms: 30_000, body_ms: 60_000, upload_idle_ms: 60_000 }
     }
 }

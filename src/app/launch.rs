@@ -4,8 +4,10 @@
 //! tasks it starts (`http`, `opening`, `schedule`); see the layer table in
 //! `docs/ARCHITECTURE.md`.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -16,7 +18,7 @@ use super::documents::DownloadKey;
 use super::tasks::{Faults, TaskHealth, supervise};
 use super::tokens::{new_token, token_hash};
 use super::{AppState, OpeningConfig};
-use crate::config::ServeConfig;
+use crate::config::{HttpTimeouts, ServeConfig};
 use crate::domain::tender::SERVER_CUSTODIAN;
 use crate::ledger::LogSigner;
 use crate::seal::CustodianSecretKey;
@@ -30,6 +32,8 @@ pub struct App {
     pub new_admin_token: Option<String>,
     /// The log's verifier key (`/log/key`).
     pub verifier_key: String,
+    /// Read timeouts of the HTTP server.
+    pub timeouts: HttpTimeouts,
 }
 
 /// File in the data directory holding the log's Ed25519 key (PKCS#8).
@@ -186,7 +190,7 @@ impl App {
             tasks,
             faults,
         };
-        Ok(App { state, new_admin_token, verifier_key })
+        Ok(App { state, new_admin_token, verifier_key, timeouts: cfg.timeouts.clone() })
     }
 
     /// Serves on `listener` with the background tasks running, until
@@ -208,27 +212,94 @@ impl App {
             tasks.push(tokio::spawn(supervise(name, health.clone(), shutdown.clone(), task)));
         }
         let listener = axum::serve::ListenerExt::tap_io(listener, state.live.config().socket_tuner());
-        let router = crate::http::router(state);
+        let t = &self.timeouts;
+        let body = crate::http::guard::BodyTimeouts {
+            total: Duration::from_millis(t.body_ms.max(1)),
+            idle: Duration::from_millis(t.upload_idle_ms.max(1)),
+        };
+        let router = crate::http::router(state, body);
         let stop = shutdown.clone();
         let fatal = health.fatal().clone();
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = stop.cancelled() => {}
-                    () = fatal.cancelled() => {}
-                }
-                // Everything stops, the live room's sockets too, so the
-                // graceful drain does not wait for them.
-                stop.cancel();
-            })
-            .await
-            .context("serving HTTP")?;
+        let signal = async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = fatal.cancelled() => {}
+            }
+            // Everything stops, the live room's sockets too, so the
+            // graceful drain does not wait for them.
+            stop.cancel();
+        };
+        serve_http(listener, router, Duration::from_millis(t.header_ms.max(1)), signal).await;
         shutdown.cancel();
         for task in tasks {
             let _ = task.await;
         }
         state_closed(&health)
     }
+}
+
+/// Accepts connections and serves `router` on each until `signal`, then
+/// stops accepting and waits for the open connections to finish their
+/// requests. This is `axum::serve` plus what it cannot set: hyper's
+/// header-read timeout (with the timer it needs), so that a client sending
+/// its headers slowly, or never, is disconnected.
+async fn serve_http<L>(
+    mut listener: L,
+    router: axum::Router,
+    header_timeout: Duration,
+    signal: impl Future<Output = ()>,
+) where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    // HTTP/2 websockets need the CONNECT protocol, as under `axum::serve`.
+    builder.http2().timer(TokioTimer::new()).enable_connect_protocol();
+    let builder = Arc::new(builder);
+    // Dropped when the signal comes: each connection then shuts down
+    // gracefully. Each connection holds a `done` receiver until it ends.
+    let (stop_tx, _) = tokio::sync::watch::channel(());
+    let (done_tx, done_rx) = tokio::sync::watch::channel(());
+    tokio::pin!(signal);
+    loop {
+        let (io, remote) = tokio::select! {
+            conn = listener.accept() => conn,
+            () = &mut signal => break,
+        };
+        let service = router.clone().map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            req.map(axum::body::Body::new)
+        });
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let (builder, mut stop_rx, done) = (builder.clone(), stop_tx.subscribe(), done_rx.clone());
+        tokio::spawn(async move {
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            tokio::pin!(conn);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop_rx.changed(), if !stopping => {
+                        stopping = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(done);
+        });
+    }
+    drop(listener);
+    drop(stop_tx);
+    drop(done_rx);
+    done_tx.closed().await;
 }
 
 /// Starts `run(state, shutdown)` under [`supervise`].

@@ -10,7 +10,8 @@ use super::state::AppState;
 use super::tenders::visible_tender;
 use super::tokens::{new_token, token_hash};
 use crate::domain::tender::{SERVER_CUSTODIAN, SealedCustody};
-use crate::domain::{Role, Tender};
+use crate::domain::text::is_key_id;
+use crate::domain::{Lines, Role, Tender, Text};
 use crate::seal::{
     BidderPublicKey, ChallengePurpose, Custodian, CustodianPublicKey, NONCE_LEN, b64, challenge_info, register_message,
     seal_challenge, unb64,
@@ -77,6 +78,7 @@ pub async fn register_bidder(state: &AppState, req: RegisterBidder) -> AppResult
     if name.is_empty() || name.chars().count() > 300 {
         return Err(AppError::invalid("name", "must be 1 to 300 characters"));
     }
+    Text::parse("name", name, 300)?;
     let bytes = unb64(&req.public_key).map_err(|_| AppError::invalid("public_key", "must be base64url"))?;
     let key = BidderPublicKey::from_bytes(&bytes).map_err(|e| AppError::invalid("public_key", e.to_string()))?;
     let proof = unb64(&req.proof).map_err(|_| AppError::invalid("proof", "must be base64url"))?;
@@ -94,6 +96,9 @@ pub async fn register_bidder(state: &AppState, req: RegisterBidder) -> AppResult
 
 /// A registered bidder's public record.
 pub async fn bidder(state: &AppState, id: &str) -> AppResult<Bidder> {
+    if !is_key_id(id) {
+        return Err(AppError::not_found("bidder"));
+    }
     state.store.get_bidder(id).await?.ok_or_else(|| AppError::not_found("bidder"))
 }
 
@@ -124,6 +129,7 @@ pub async fn register_custodian(
     }
     let bytes = unb64(&req.public_key).map_err(|_| AppError::invalid("public_key", "must be base64url"))?;
     CustodianPublicKey::from_bytes(&bytes).map_err(|e| AppError::invalid("public_key", e.to_string()))?;
+    Text::check("name", name, 200, Lines::Single)?;
     let custodian = CustodianRecord {
         id: id.to_string(),
         name: name.to_string(),
@@ -333,7 +339,7 @@ pub async fn admit(state: &AppState, me: &Staff, id: Uuid, bidder: &str) -> AppR
         return Err(AppError::forbidden("only an officer or admin admits bidders"));
     }
     visible_tender(state, id, Some(me)).await?;
-    if state.store.get_bidder(bidder).await?.is_none() {
+    if !is_key_id(bidder) || state.store.get_bidder(bidder).await?.is_none() {
         return Err(AppError::invalid("bidder", "no such registered bidder"));
     }
     state.store.admit_bidder(id, bidder).await?;
@@ -355,6 +361,7 @@ pub async fn create_staff(state: &AppState, me: &Staff, req: NewStaff) -> AppRes
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("name", "must be 1 to 200 characters"));
     }
+    Text::parse("name", name, 200)?;
     let token = new_token().map_err(|_| AppError::internal("random generator failed"))?;
     let staff =
         Staff { id: Uuid::now_v7(), name: name.to_string(), role: req.role, created_at: state.store.now().await? };

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::error::{AppError, AppResult};
 use super::registry::resolve_custody;
 use super::state::AppState;
-use crate::domain::{Tender, TenderDraft, TenderState};
+use crate::domain::{Tender, TenderDraft, TenderState, Text};
 use crate::store::{Event, Staff, StoredTender, TenderQuery, Transition};
 
 /// A tender as the API shows it.
@@ -45,6 +45,10 @@ pub struct EventPage {
     /// The tender's latest sequence number.
     pub last_seq: i64,
 }
+
+/// Longest search query, in characters: enough for any title or reference,
+/// and far below what makes a `LIKE` pattern too complex for SQLite.
+pub const MAX_QUERY_CHARS: usize = 200;
 
 /// What to list.
 pub struct ListRequest {
@@ -87,6 +91,9 @@ pub async fn list(state: &AppState, staff: Option<&Staff>, req: ListRequest) -> 
     }
     if req.state == Some(TenderState::Draft) && staff.is_none() {
         return Err(AppError::unauthenticated("drafts are visible to staff only"));
+    }
+    if let Some(q) = &req.q {
+        Text::parse("q", q, MAX_QUERY_CHARS)?;
     }
     let query = TenderQuery {
         state: req.state,

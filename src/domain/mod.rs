@@ -7,8 +7,10 @@ pub mod error;
 pub mod event;
 pub mod staff;
 pub mod tender;
+pub mod text;
 
 pub use error::DomainError;
 pub use event::{EventDraft, EventKind};
 pub use staff::Role;
 pub use tender::{Tender, TenderDraft, TenderState};
+pub use text::{Lines, Text};

@@ -14,6 +14,7 @@ use super::event::{
     Digest, EventPayload, OpeningStarted, RecordPublished, RecordSummary, StreamChanged, TenderAmended,
     TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
+use super::text::{Lines, Text};
 use super::{DomainError, EventDraft};
 
 mod fields;
@@ -203,15 +204,14 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+/// One line of required text; the rule lives in [`Text`].
 fn non_empty(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(DomainError::invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
+    Text::required(field, value, max, Lines::Single)
+}
+
+/// Required free text (reasons): line breaks allowed.
+fn non_empty_text(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
+    Text::required(field, value, max, Lines::Multi)
 }
 
 impl TenderDraft {
@@ -221,9 +221,7 @@ impl TenderDraft {
         non_empty("reference", &self.reference, 100)?;
         non_empty("buyer", &self.buyer, 300)?;
         // The published tender is one log entry (at most 64 KiB).
-        if self.description.chars().count() > 8_000 {
-            return Err(DomainError::invalid("description", "must be at most 8000 characters"));
-        }
+        Text::check("description", &self.description, 8_000, Lines::Multi)?;
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(DomainError::invalid(
                 "currency",
@@ -324,7 +322,7 @@ impl Tender {
         if self.deadline <= now {
             return Err(DomainError::Transition { action: "amend", state: "past its deadline" });
         }
-        non_empty("reason", &amendment.reason, 2_000)?;
+        non_empty_text("reason", &amendment.reason, 2_000)?;
         if amendment.deadline.is_none() && amendment.opening_at.is_none() {
             return Err(DomainError::invalid("deadline", "give a new deadline, a new opening time, or both"));
         }
@@ -382,7 +380,7 @@ impl Tender {
     /// Cancels the tender with a public reason. A draft was never public, so
     /// cancelling it publishes nothing.
     pub fn cancel(&mut self, reason: String, _now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
-        non_empty("reason", &reason, 2_000)?;
+        non_empty_text("reason", &reason, 2_000)?;
         let was = self.state;
         match was {
             TenderState::Draft | TenderState::Published | TenderState::Closed => {}

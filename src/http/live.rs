@@ -26,8 +26,11 @@ const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 /// Past this much unwritten output the socket is treated as stalled.
 const MAX_WRITE_BUFFER: usize = 256 * 1024;
-/// Largest inbound message (the sign-in).
-const MAX_INBOUND: usize = 2048;
+/// Largest inbound message or frame the socket library reads. Above the
+/// live room's own limit (`live::conn`'s, 2 KiB: a sign-in), so that a
+/// message over that is read whole and refused with the documented 1008
+/// rather than failing inside the library.
+const MAX_INBOUND: usize = 64 * 1024;
 
 /// Query of the live socket.
 #[derive(Deserialize, utoipa::IntoParams)]

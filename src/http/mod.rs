@@ -18,6 +18,7 @@ pub mod downloads;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod guard;
 mod health;
 pub mod live;
 pub mod log;
@@ -35,8 +36,9 @@ pub use error::{ApiError, ApiResult};
 /// Largest JSON body accepted by the API (tenders with many lots fit easily).
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
-/// Builds the router with its middleware.
-pub fn router(state: AppState) -> Router {
+/// Builds the router with its middleware; `timeouts` bound how long request
+/// bodies may take.
+pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/time", get(health::time))
@@ -86,9 +88,14 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(pages::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(guard::json_errors))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(axum::middleware::from_fn(close::close_if_unread))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            guard::body_timeout(timeouts, req, next)
+        }))
+        .layer(axum::middleware::from_fn(guard::bound_request))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)

@@ -27,6 +27,11 @@ const REPLAY_MIN_PAGE: usize = 2;
 const REPLAY_MAX_PAGE: usize = 500;
 /// Most frames gathered into one flush.
 const MAX_BATCH: usize = 64;
+/// Largest message a viewer may send (a sign-in is a few hundred bytes).
+/// The socket library's limit is set higher, so a larger message is read and
+/// answered with 1008 here, as docs/LIVE.md says.
+const MAX_MESSAGE: usize = 2048;
+
 /// Failed sign-ins a connection may make before it is closed.
 const MAX_FAILED_SIGN_INS: u32 = 3;
 /// How long the peer's close reply is waited for once our close frame is
@@ -161,6 +166,11 @@ async fn serve(
             m = ws.next() => {
                 heard = true;
                 match m {
+                    // Past even the library's limit the read fails, but
+                    // the socket can still be written: close it properly.
+                    Some(Err(e)) if e.to_string().contains("Space limit exceeded") => {
+                        return End::Close(code::POLICY, format!("message too large (at most {MAX_MESSAGE} bytes)"));
+                    }
                     None | Some(Err(_)) => return End::Gone,
                     Some(Ok(Message::Pong(_))) => {}
                     // The library queued the pong (or the close reply); send it.
@@ -169,6 +179,9 @@ async fn serve(
                             Ok(Ok(())) => {}
                             _ => return End::Gone,
                         }
+                    }
+                    Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
+                        return End::Close(code::POLICY, format!("message too large (at most {MAX_MESSAGE} bytes)"));
                     }
                     Some(Ok(Message::Text(text))) => {
                         let Some(req) = SignIn::parse(&text) else {

@@ -26,6 +26,7 @@ mod health;
 mod lifecycle;
 mod live;
 mod live_stalled;
+mod odd_input;
 mod opening;
 mod scheduler;
 mod seal_retry;

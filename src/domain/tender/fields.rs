@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::DomainError;
+use crate::domain::text::{Lines, Text};
 
 /// A lot of a tender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -84,9 +85,7 @@ pub(crate) fn validate_lots(lots: &[Lot]) -> Result<(), DomainError> {
         if lots[..i].iter().any(|l| l.id == lot.id) {
             return Err(DomainError::invalid(format!("{at}.id"), format!("duplicate lot id '{}'", lot.id)));
         }
-        if lot.title.trim().is_empty() {
-            return Err(DomainError::invalid(format!("{at}.title"), "must not be empty"));
-        }
+        Text::required(&format!("{at}.title"), &lot.title, 300, Lines::Single)?;
         if lot.fields.is_empty() || lot.fields.len() > 50 {
             return Err(DomainError::invalid(format!("{at}.fields"), "a lot needs 1 to 50 opening-record fields"));
         }
@@ -104,6 +103,8 @@ pub(crate) fn validate_lots(lots: &[Lot]) -> Result<(), DomainError> {
             if f.label.zh.trim().is_empty() || f.label.en.trim().is_empty() {
                 return Err(DomainError::invalid(format!("{fat}.label"), "needs both a Chinese and an English label"));
             }
+            Text::check(&format!("{fat}.label.zh"), &f.label.zh, 200, Lines::Single)?;
+            Text::check(&format!("{fat}.label.en"), &f.label.en, 200, Lines::Single)?;
         }
     }
     Ok(())
@@ -144,8 +145,10 @@ impl FieldKind {
             (FieldKind::Integer, _) => Err("must be a whole number"),
             (FieldKind::Decimal, Value::String(s)) if decimal_ok(s, None, true) => Ok(()),
             (FieldKind::Decimal, _) => Err("must be a decimal number as a string, e.g. \"12.5\""),
-            (FieldKind::Text, Value::String(s)) if s.chars().count() <= 2000 => Ok(()),
-            (FieldKind::Text, _) => Err("must be text of at most 2000 characters"),
+            (FieldKind::Text, Value::String(s)) if Text::check("", s, 2000, Lines::Multi).is_ok() => Ok(()),
+            (FieldKind::Text, _) => {
+                Err("must be text of at most 2000 characters, without NUL or other control characters")
+            }
             (FieldKind::Date, Value::String(s)) if valid_date(s) => Ok(()),
             (FieldKind::Date, _) => Err("must be a date YYYY-MM-DD"),
         }

@@ -50,7 +50,7 @@ impl CustodyPolicy {
             ));
         }
         for (i, c) in self.custodians.iter().enumerate() {
-            if c.trim().is_empty() || c.len() > 64 {
+            if c.trim().is_empty() || c.len() > 64 || c.chars().any(char::is_control) {
                 return Err(DomainError::invalid(format!("custody.custodians[{i}]"), "must be a custodian id"));
             }
             if self.custodians[..i].contains(c) {
