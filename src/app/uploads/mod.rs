@@ -104,7 +104,8 @@ pub async fn create(state: &AppState, tender_id: Uuid, req: NewUpload) -> Submit
             ErrorKind::TooMany,
             "too_many_uploads",
             format!("at most {MAX_OPEN_SESSIONS} uploads per bidder and tender may be open; finish or let one expire"),
-        ));
+        )
+        .into());
     }
     let mut parts = vec![PartSpec { length: envelope.form.length, sha256: hex::encode(envelope.form.sha256) }];
     parts.extend(envelope.documents.iter().map(|d| PartSpec { length: d.length, sha256: hex::encode(d.sha256) }));
@@ -243,7 +244,8 @@ pub async fn commit(state: &AppState, tender_id: Uuid, upload: Uuid) -> SubmitRe
                 ErrorKind::Conflict,
                 "upload_incomplete",
                 format!("part {n} is not complete yet; upload every part before committing"),
-            ));
+            )
+            .into());
         }
     }
     let (bidder_id, total) = check_bid(state, &tender, &envelope).await?;
