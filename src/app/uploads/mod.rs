@@ -70,7 +70,7 @@ pub async fn create(state: &AppState, tender_id: Uuid, req: NewUpload) -> Submit
     let tender = visible_tender(state, tender_id, None).await?.tender;
     let envelope_bytes = unb64(&req.envelope).map_err(|_| AppError::invalid("envelope", "must be base64url"))?;
     if envelope_bytes.len() > MAX_ENVELOPE {
-        return Err(AppError::invalid("envelope", "larger than 256 KiB"));
+        return Err(AppError::invalid("envelope", "larger than 256 KiB").into());
     }
     let signature = unb64(&req.signature).map_err(|_| AppError::invalid("signature", "must be base64url"))?;
     let (envelope, hash) = verify_envelope(&envelope_bytes, &signature)?;
