@@ -13,7 +13,7 @@ use super::error::{AppError, AppResult, ErrorKind};
 use super::log::receipt_for;
 use super::state::AppState;
 use super::tenders::visible_tender;
-use crate::domain::bid::{check_accepting, check_declared};
+use crate::domain::bid::{BidStatus, check_accepting, check_declared};
 use crate::domain::tender::{Registration, Tender};
 use crate::ledger::Receipt;
 use crate::seal::{BidderPublicKey, Binding, BlobRef, Envelope, SealError, unb64, withdraw_message};
@@ -27,7 +27,7 @@ pub const MAX_ENVELOPE: usize = 256 * 1024;
 const SMALL_BLOB: u64 = 256 * 1024;
 
 /// The answer to a submission or withdrawal.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BidReceipt {
     /// The bid.
     #[schema(value_type = String, format = Uuid)]
@@ -36,6 +36,56 @@ pub struct BidReceipt {
     #[schema(value_type = Object)]
     pub receipt: Receipt,
 }
+
+/// The answer to an envelope sent again whose bid no longer stands
+/// (`409 bid_withdrawn` / `bid_replaced`): the error body's `code` and
+/// `message`, the bid, and the answer the request that ended it got.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BidEnded {
+    /// `bid_withdrawn` or `bid_replaced`.
+    pub code: &'static str,
+    /// What happened, for a person.
+    pub message: String,
+    /// The envelope's bid, which no longer stands.
+    #[schema(value_type = String, format = Uuid)]
+    pub bid_id: Uuid,
+    /// For `bid_withdrawn` the withdrawal's answer (this bid, the receipt of
+    /// its `bid.withdrawn` entry); for `bid_replaced` the replacing bid's
+    /// (its id, the receipt of its `bid.received` entry, which names this
+    /// envelope in `replaces`).
+    pub ended_by: BidReceipt,
+}
+
+/// Why a submission (either way) got no receipt: an error, or an envelope
+/// whose bid was recorded but no longer stands.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// Refused with an error.
+    Refused(AppError),
+    /// The envelope's bid was withdrawn or replaced.
+    Ended(Box<BidEnded>),
+}
+
+impl From<AppError> for SubmitError {
+    fn from(e: AppError) -> Self {
+        SubmitError::Refused(e)
+    }
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(e: StoreError) -> Self {
+        SubmitError::Refused(e.into())
+    }
+}
+
+impl From<SealError> for SubmitError {
+    fn from(e: SealError) -> Self {
+        SubmitError::Refused(e.into())
+    }
+}
+
+/// Result of a submission's steps.
+pub type SubmitResult<T> = Result<T, SubmitError>;
 
 /// A recorded bid's receipt; `new` is false when the same envelope had been
 /// recorded before (a retry), which gets the same receipt.
@@ -138,12 +188,28 @@ pub async fn tender(state: &AppState, tender_id: Uuid) -> AppResult<Tender> {
     Ok(visible_tender(state, tender_id, None).await?.tender)
 }
 
+/// Refuses an envelope bound to another tender than `tender`, before the
+/// retry lookup: an envelope is only ever answered within its own tender.
+pub fn check_tender(tender: Uuid, envelope: &Envelope) -> Result<(), SealError> {
+    if envelope.tender_id != tender {
+        return Err(SealError::WrongTender { expected: tender, found: envelope.tender_id });
+    }
+    Ok(())
+}
+
 /// Starts a one-request submission from its envelope and signature.
-pub async fn begin(state: &AppState, tender: &Tender, envelope_bytes: Vec<u8>, signature: Vec<u8>) -> AppResult<Begun> {
+pub async fn begin(
+    state: &AppState,
+    tender: &Tender,
+    envelope_bytes: Vec<u8>,
+    signature: Vec<u8>,
+) -> SubmitResult<Begun> {
     let (envelope, envelope_hash) = verify_envelope(&envelope_bytes, &signature)?;
-    // A retry of a submission that already landed gets the same receipt.
-    if let Some(existing) = state.store.bid_by_envelope_hash(&envelope_hash).await? {
-        return Ok(Begun::Existing(answer(state, &existing).await?));
+    check_tender(tender.id, &envelope)?;
+    // A retry of a submission that already landed gets the same receipt,
+    // if its bid still stands.
+    if let Some(existing) = state.store.bid_by_envelope_hash(tender.id, &envelope_hash).await? {
+        return Ok(Begun::Existing(again(state, &existing).await?));
     }
     let (bidder_id, total) = check_bid(state, tender, &envelope).await?;
     Ok(Begun::New(Box::new(Accepted {
@@ -218,7 +284,7 @@ pub async fn finish(
     tender_id: Uuid,
     mut bid: Accepted,
     received: AppResult<()>,
-) -> AppResult<Recorded> {
+) -> SubmitResult<Recorded> {
     let new = match received {
         Ok(()) => envelope_blob(state, &mut bid).await.map(|blobs| new_bid(tender_id, &bid, blobs)),
         Err(e) => Err(e),
@@ -263,6 +329,47 @@ async fn clean_up(state: &AppState, written: &[String]) {
     }
 }
 
+/// The answer to an envelope recorded before: its receipt while its bid
+/// stands, otherwise [`SubmitError::Ended`] with the receipt of the entry
+/// that ended it.
+pub async fn again(state: &AppState, bid: &StoredBid) -> SubmitResult<BidReceipt> {
+    match bid.status {
+        BidStatus::Active => Ok(answer(state, bid).await?),
+        BidStatus::Withdrawn => {
+            let (index, size) = bid.withdrawal.ok_or_else(|| AppError::internal("withdrawal not recorded"))?;
+            let at = bid.ended_at.ok_or_else(|| AppError::internal("withdrawal time not recorded"))?;
+            let receipt = receipt_for(state, index, size, &bid.envelope_hash, at).await?;
+            Err(SubmitError::Ended(Box::new(BidEnded {
+                code: "bid_withdrawn",
+                message: format!(
+                    "bid {} was received but withdrawn; it does not stand. Seal a new bid to take part",
+                    bid.id
+                ),
+                bid_id: bid.id,
+                ended_by: BidReceipt { bid_id: bid.id, receipt },
+            })))
+        }
+        BidStatus::Replaced => {
+            let next = state
+                .store
+                .replacing_bid(bid)
+                .await?
+                .ok_or_else(|| AppError::internal(format!("replaced bid {} has no later bid", bid.id)))?;
+            let ended_by = answer(state, &next).await?;
+            Err(SubmitError::Ended(Box::new(BidEnded {
+                code: "bid_replaced",
+                message: format!(
+                    "bid {} was received but replaced by the later bid {} of the same bidder for lot {}; \
+                     only the latest bid stands",
+                    bid.id, next.id, bid.lot
+                ),
+                bid_id: bid.id,
+                ended_by,
+            })))
+        }
+    }
+}
+
 /// The receipt of a recorded bid.
 pub async fn answer(state: &AppState, bid: &StoredBid) -> AppResult<BidReceipt> {
     let receipt = receipt_for(state, bid.log_index, bid.receipt_size, &bid.envelope_hash, bid.received_at).await?;
@@ -271,7 +378,7 @@ pub async fn answer(state: &AppState, bid: &StoredBid) -> AppResult<BidReceipt> 
 
 /// Records a bid whose files are durable (bid row, log entry) and returns
 /// its receipt; on any error deletes the files this submission wrote.
-pub async fn record(state: &AppState, new: AppResult<NewBid>, written: &[String]) -> AppResult<Recorded> {
+pub async fn record(state: &AppState, new: AppResult<NewBid>, written: &[String]) -> SubmitResult<Recorded> {
     let bid = match new {
         Ok(new) => persist(state, new).await,
         Err(e) => Err(e),
@@ -284,11 +391,12 @@ pub async fn record(state: &AppState, new: AppResult<NewBid>, written: &[String]
         Ok(Submitted { bid, event: Some(_), receipt: None }) => {
             Ok(Recorded { receipt: answer(state, &bid).await?, new: true })
         }
-        // The same envelope raced in through another request: same receipt.
-        Ok(Submitted { bid, event: None, .. }) => Ok(Recorded { receipt: answer(state, &bid).await?, new: false }),
+        // The same envelope raced in through another request: same receipt
+        // (or, if its bid was withdrawn or replaced meanwhile, that answer).
+        Ok(Submitted { bid, event: None, .. }) => Ok(Recorded { receipt: again(state, &bid).await?, new: false }),
         Err(e) => {
             clean_up(state, written).await;
-            Err(e)
+            Err(e.into())
         }
     }
 }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::common::{KeyArgs, ServerArgs, sha256_hex, write_new_file};
 use super::receipt::{CheckFailed, check_fresh, save_receipt};
-use crate::client::{BidUpload, Client, ClientError, ResumeOptions, Submitted, Tender, UploadEvent};
+use crate::client::{BidEnded, BidUpload, Client, ClientError, ResumeOptions, Submitted, Tender, UploadEvent};
 use crate::ledger::Receipt;
 use crate::seal::{BidSealer, Binding, CustodyPolicy};
 
@@ -248,7 +248,30 @@ async fn submit(client: &Client, tender: Uuid, upload: BidUpload) -> anyhow::Res
             eprintln!("upload interrupted ({error}); resuming from the server's offset (attempt {attempt})");
         }
     };
-    client.upload_bid(tender, upload, &opts, &mut on_event).await.context("submission failed")
+    client.upload_bid(tender, upload, &opts, &mut on_event).await.map_err(|e| match e {
+        ClientError::BidEnded { ended, .. } => anyhow::anyhow!(ended_explanation(&ended)),
+        e => anyhow::Error::new(e).context("submission failed"),
+    })
+}
+
+/// Says why a bid the server received does not stand, from the receipt of
+/// the entry that ended it.
+fn ended_explanation(ended: &BidEnded) -> String {
+    let r = &ended.ended_by.receipt;
+    let at = super::common::rfc3339(r.received_at);
+    if ended.replaced() {
+        format!(
+            "bid {} was received but does NOT stand: it was replaced by the later bid {} of the same key for this lot \
+             (log entry {}, received at {at}). Only the latest bid counts; to change it, seal a new bid",
+            ended.bid_id, ended.ended_by.bid_id, r.leaf_index
+        )
+    } else {
+        format!(
+            "bid {} was received but does NOT stand: it was withdrawn (log entry {}, at {at}). Seal a new bid to \
+             take part",
+            ended.bid_id, r.leaf_index
+        )
+    }
 }
 
 /// Reads the form file as a JSON object.

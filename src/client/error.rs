@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use super::types::ErrorBody;
+use super::types::{BidEnded, ErrorBody};
 
 /// Why a call to the server failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,15 @@ pub enum ClientError {
         message: String,
         /// The offending field, when the server named one.
         field: Option<String>,
+    },
+    /// The envelope sent was received before, but its bid no longer stands
+    /// (`409 bid_withdrawn` / `bid_replaced`): the answer names what ended it.
+    #[error("server refused ({status}): {}: {}", .ended.code, .ended.message)]
+    BidEnded {
+        /// HTTP status (409).
+        status: StatusCode,
+        /// The bid, and the receipt of the withdrawal or of the replacing bid.
+        ended: Box<BidEnded>,
     },
     /// The server answered with an error status and no error body.
     #[error("server answered {status}: {body}")]
@@ -44,6 +53,12 @@ pub enum ClientError {
 impl ClientError {
     /// Builds the error for a non-success answer.
     pub(super) fn from_response(status: StatusCode, body: &[u8]) -> Self {
+        if status == StatusCode::CONFLICT
+            && let Ok(ended) = serde_json::from_slice::<BidEnded>(body)
+            && matches!(ended.code.as_str(), "bid_withdrawn" | "bid_replaced")
+        {
+            return ClientError::BidEnded { status, ended: Box::new(ended) };
+        }
         match serde_json::from_slice::<ErrorBody>(body) {
             Ok(e) => ClientError::Api { status, code: e.code, message: e.message, field: e.field },
             Err(_) => {
@@ -63,6 +78,7 @@ impl ClientError {
             ClientError::Api { status, .. } | ClientError::Status { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
+            ClientError::BidEnded { .. } => false,
             // A local file that cannot be read will not be readable on a retry either.
             ClientError::Io(_) | ClientError::InvalidUrl(_) | ClientError::Unexpected(_) => false,
         }
@@ -72,6 +88,7 @@ impl ClientError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ClientError::Api { code, .. } => Some(code),
+            ClientError::BidEnded { ended, .. } => Some(&ended.code),
             _ => None,
         }
     }
@@ -102,5 +119,22 @@ mod tests {
         let busy = ClientError::from_response(StatusCode::SERVICE_UNAVAILABLE, br#"{"code":"x","message":"y"}"#);
         assert!(busy.is_transient());
         assert!(!ClientError::Unexpected("?".into()).is_transient());
+    }
+
+    #[test]
+    fn ended_bids_keep_what_ended_them() {
+        let receipt = serde_json::json!({"checkpoint": "c", "leaf_index": 3, "tree_size": 4, "inclusion": [],
+            "entry": "", "envelope_hash": "ab", "received_at": "2026-11-27T10:00:00Z"});
+        let bid = "00000000-0000-0000-0000-000000000001";
+        let body = serde_json::json!({"code": "bid_replaced", "message": "m", "bid_id": bid,
+            "ended_by": {"bid_id": "00000000-0000-0000-0000-000000000002", "receipt": receipt}});
+        let e = ClientError::from_response(StatusCode::CONFLICT, body.to_string().as_bytes());
+        let ClientError::BidEnded { ended, .. } = &e else { panic!("not an ended bid: {e:?}") };
+        assert!(ended.replaced());
+        assert_eq!((ended.ended_by.receipt.leaf_index, e.code()), (3, Some("bid_replaced")));
+        assert!(!e.is_transient());
+        // Another 409 stays a plain refusal.
+        let e = ClientError::from_response(StatusCode::CONFLICT, br#"{"code":"deadline_passed","message":"m"}"#);
+        assert!(matches!(e, ClientError::Api { .. }));
     }
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub use error::ClientError;
 pub use opening::{ChallengeProof, Event, PublicBid, Record, ReleaseResult, ReleaseShare};
 pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};
-pub use types::{BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
+pub use types::{BidEnded, BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use upload::BidUpload;
 
 use crate::ledger::Hash;

@@ -20,6 +20,28 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+/// The body of `409 bid_withdrawn` / `bid_replaced`: an envelope sent again
+/// whose bid was received but no longer stands.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BidEnded {
+    /// `bid_withdrawn` or `bid_replaced`.
+    pub code: String,
+    /// What happened, for a person.
+    pub message: String,
+    /// The envelope's bid.
+    pub bid_id: Uuid,
+    /// The withdrawal's answer (this bid, the receipt of its withdrawal
+    /// entry), or the replacing bid's (its id, the receipt of its entry).
+    pub ended_by: BidReceipt,
+}
+
+impl BidEnded {
+    /// Was the bid replaced (rather than withdrawn)?
+    pub fn replaced(&self) -> bool {
+        self.code == "bid_replaced"
+    }
+}
+
 /// Body of `POST /api/v1/bidders`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegisterRequest {

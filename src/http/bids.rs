@@ -12,15 +12,48 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
 use crate::app::AppState;
-use crate::app::bids::{self as uc, Accepted, Begun, BidReceipt, BidSummary, MAX_ENVELOPE, Recorded, Withdrawal};
+use crate::app::bids::{
+    self as uc, Accepted, Begun, BidEnded, BidReceipt, BidSummary, MAX_ENVELOPE, Recorded, SubmitError, Withdrawal,
+};
 use crate::app::{AppError, AppResult, ErrorKind};
 use crate::seal::BlobRef;
+
+/// A submission's refusal as an answer (both ways): the error body, or
+/// `409` with [`BidEnded`] for an envelope whose bid no longer stands.
+#[derive(Debug)]
+pub struct Refusal(SubmitError);
+
+impl From<SubmitError> for Refusal {
+    fn from(e: SubmitError) -> Self {
+        Refusal(e)
+    }
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        Refusal(SubmitError::Refused(e))
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self.0 {
+            SubmitError::Refused(e) => ApiError::from(e).into_response(),
+            // A superset of the error body: `code` and `message` first.
+            SubmitError::Ended(ended) => (StatusCode::CONFLICT, Json(*ended)).into_response(),
+        }
+    }
+}
+
+/// Result of the submission handlers.
+pub type SubmitAnswer<T> = Result<T, Refusal>;
 
 fn upload_error(e: MultipartError) -> AppError {
     AppError::new(
@@ -61,12 +94,16 @@ fn recorded(r: Recorded) -> (StatusCode, Json<BidReceipt>) {
 }
 
 /// Submit a sealed bid (multipart: envelope, signature, form, document…).
-#[utoipa::path(post, path = "/api/v1/tenders/{id}/bids", responses((status = 201, body = BidReceipt), (status = 200, body = BidReceipt, description = "the same envelope again")))]
+#[utoipa::path(post, path = "/api/v1/tenders/{id}/bids", responses(
+    (status = 201, body = BidReceipt),
+    (status = 200, body = BidReceipt, description = "the same envelope again, its bid still standing"),
+    (status = 409, body = BidEnded, description = "bid_withdrawn / bid_replaced: the same envelope again, its bid no longer standing; other 409 codes have the error body"),
+    (status = 422, body = ErrorBody, description = "wrong_tender (the envelope names another tender), and the other refusals of docs/PROTOCOL.md")))]
 pub async fn submit(
     State(state): State<AppState>,
     ApiPath(tender_id): ApiPath<Uuid>,
     mut mp: Multipart,
-) -> ApiResult<(StatusCode, Json<BidReceipt>)> {
+) -> SubmitAnswer<(StatusCode, Json<BidReceipt>)> {
     let tender = uc::tender(&state, tender_id).await?;
     let envelope_bytes = small_part(&mut mp, "envelope", MAX_ENVELOPE).await?;
     let signature = small_part(&mut mp, "signature", 64).await?;

@@ -9,10 +9,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use super::error::{ApiError, ApiResult};
+use super::bids::SubmitAnswer;
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
 use crate::app::AppState;
-use crate::app::bids::BidReceipt;
+use crate::app::bids::{BidEnded, BidReceipt};
 use crate::app::uploads as uc;
 
 pub use crate::app::uploads::{MAX_REQUEST, NewUpload, PartView, UploadView};
@@ -27,12 +28,14 @@ pub fn is_part_path(path: &str) -> bool {
 
 /// Open an upload session with the signed envelope.
 #[utoipa::path(post, path = "/api/v1/tenders/{id}/uploads", request_body = NewUpload,
-    responses((status = 201, body = UploadView), (status = 200, body = UploadView, description = "the session this envelope already has")))]
+    responses((status = 201, body = UploadView), (status = 200, body = UploadView, description = "the session this envelope already has"),
+        (status = 409, body = BidEnded, description = "bid_withdrawn / bid_replaced: the envelope's bid was received and no longer stands"),
+        (status = 422, body = ErrorBody, description = "wrong_tender (the envelope names another tender), and the other refusals")))]
 pub async fn create(
     State(state): State<AppState>,
     ApiPath(tender_id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<NewUpload>,
-) -> ApiResult<(StatusCode, Json<UploadView>)> {
+) -> SubmitAnswer<(StatusCode, Json<UploadView>)> {
     let (view, new) = uc::create(&state, tender_id, req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(view)))
 }
@@ -92,11 +95,12 @@ pub async fn append(
 /// Record the bid once every part is complete; the same receipt as the
 /// multipart submission, and again on retry.
 #[utoipa::path(post, path = "/api/v1/tenders/{id}/uploads/{upload}/commit",
-    responses((status = 201, body = BidReceipt), (status = 200, body = BidReceipt, description = "committed already")))]
+    responses((status = 201, body = BidReceipt), (status = 200, body = BidReceipt, description = "committed already, the bid still standing"),
+        (status = 409, body = BidEnded, description = "bid_withdrawn / bid_replaced: committed already, the bid no longer standing")))]
 pub async fn commit(
     State(state): State<AppState>,
     ApiPath((tender_id, upload)): ApiPath<(Uuid, Uuid)>,
-) -> ApiResult<(StatusCode, Json<BidReceipt>)> {
+) -> SubmitAnswer<(StatusCode, Json<BidReceipt>)> {
     let r = uc::commit(&state, tender_id, upload).await?;
     Ok((if r.new { StatusCode::CREATED } else { StatusCode::OK }, Json(r.receipt)))
 }

@@ -79,8 +79,13 @@ pub(crate) fn plan_bid(
 ) -> StoreResult<Submitted> {
     let now = pending.now();
     let t = pending.tender(bid.tender_id).ok_or(StoreError::NotFound("tender"))?;
-    // A retry gets its receipt even after the deadline.
+    // A retry gets its bid even after the deadline, as it stands now
+    // (withdrawn or replaced ones too: the caller answers those) — but only
+    // within the tender its envelope was received for.
     if let Some(existing) = known.by_envelope.get(&bid.envelope_hash) {
+        if existing.tender_id != bid.tender_id {
+            return Err(StoreError::Conflict("this envelope was received for another tender".into()));
+        }
         return Ok(Submitted { bid: existing.clone(), event: None, receipt: None });
     }
     check_accepting(&t.tender, now)?;
@@ -108,8 +113,13 @@ pub(crate) fn plan_bid(
         total_bytes: bid.total_bytes,
         log_index,
     });
-    if let Some((prev, _)) = previous {
+    if let Some((prev, prev_hash)) = previous {
         plan.replaced.push(prev.to_string());
+        // A retry of the replaced envelope later in the batch sees it replaced.
+        if let Some(replaced) = known.by_envelope.get_mut(&prev_hash) {
+            replaced.status = BidStatus::Replaced;
+            replaced.ended_at = Some(now);
+        }
     }
     let stored = StoredBid {
         id: bid.id,
@@ -123,6 +133,7 @@ pub(crate) fn plan_bid(
         log_index,
         receipt_size: log_index + 1,
         withdrawal: None,
+        ended_at: None,
     };
     known.by_envelope.insert(bid.envelope_hash, stored.clone());
     known.ids.insert(bid.id);
@@ -362,6 +373,7 @@ mod tests {
         let retry = results[2].as_ref().unwrap();
         assert!(retry.event.is_none(), "a retry in the same batch is answered, not recorded");
         assert_eq!(retry.bid.id, first.id);
+        assert_eq!(retry.bid.status, BidStatus::Replaced, "the batch's second bid of \"a\" replaced it");
         let b = results[3].as_ref().unwrap();
         assert_eq!(b.event.as_ref().unwrap().data["replaces"], hex::encode([9u8; 32]));
         assert!(matches!(results[4], Err(StoreError::Conflict(_))), "a reused id fails alone");
@@ -384,6 +396,14 @@ mod tests {
         let mut elsewhere = bid("e", 6);
         elsewhere.tender_id = Uuid::max();
         assert!(matches!(plan_bid(&elsewhere, &mut late, &mut known, &mut plan), Err(StoreError::NotFound("tender"))));
+
+        // An envelope received for this tender is no retry under another.
+        let other = Uuid::from_u128(7);
+        late.insert(other, LockedTender::new(Tender { id: other, ..t.clone() }, 1, 0));
+        let mut replayed = first.clone();
+        replayed.tender_id = other;
+        assert!(matches!(plan_bid(&replayed, &mut late, &mut known, &mut plan), Err(StoreError::Conflict(_))));
+        assert!(plan.bids.is_empty());
     }
 
     /// `%`, `_` and `\` in a search are literal in its `LIKE` pattern.

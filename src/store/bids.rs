@@ -51,8 +51,12 @@ pub trait BidStore: Send + Sync {
     async fn admit_bidder(&self, tender: Uuid, bidder: &str) -> StoreResult<()>;
     /// Is the bidder admitted to the tender?
     async fn is_admitted(&self, tender: Uuid, bidder: &str) -> StoreResult<bool>;
-    /// A bid by the hash of its envelope.
-    async fn bid_by_envelope_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<StoredBid>>;
+    /// A bid of this tender by the hash of its envelope (a retry is one
+    /// only within the tender its envelope is bound to).
+    async fn bid_by_envelope_hash(&self, tender: Uuid, hash: &[u8; 32]) -> StoreResult<Option<StoredBid>>;
+    /// The bid that replaced `bid`: the next bid of its bidder for its lot
+    /// (one bid stands per bidder and lot, so the next one replaced it).
+    async fn replacing_bid(&self, bid: &StoredBid) -> StoreResult<Option<StoredBid>>;
     /// A bid by id.
     async fn get_bid(&self, id: Uuid) -> StoreResult<Option<StoredBid>>;
     /// Active bids of a tender in order of receipt.
@@ -73,7 +77,7 @@ pub trait BidStore: Send + Sync {
 
 /// The columns of a bid row, in the order [`bid_from_row`] reads them.
 pub(crate) const BID_COLUMNS: &str = "SELECT id, tender_id, bidder_id, lot, envelope_hash, blobs, status, received_at, \
-     log_index, receipt_size, end_log_index, end_receipt_size FROM bids";
+     log_index, receipt_size, end_log_index, end_receipt_size, ended_at FROM bids";
 
 /// A statement reading bid rows: [`BID_COLUMNS`] and a `WHERE …` tail.
 pub(crate) fn bids_where(tail: &str) -> sqlx::AssertSqlSafe<String> {
@@ -321,11 +325,25 @@ where
         Ok(n > 0)
     }
 
-    async fn bid_by_envelope_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<StoredBid>> {
-        let row = sqlx::query(bids_where("WHERE envelope_hash = $1"))
+    async fn bid_by_envelope_hash(&self, tender: Uuid, hash: &[u8; 32]) -> StoreResult<Option<StoredBid>> {
+        let row = sqlx::query(bids_where("WHERE envelope_hash = $1 AND tender_id = $2"))
             .bind(hash.to_vec())
+            .bind(tender.to_string())
             .fetch_optional(self.reader())
             .await?;
+        row.as_ref().map(bid_from_row).transpose()
+    }
+
+    async fn replacing_bid(&self, bid: &StoredBid) -> StoreResult<Option<StoredBid>> {
+        let row = sqlx::query(bids_where(
+            "WHERE tender_id = $1 AND bidder_id = $2 AND lot = $3 AND log_index > $4 ORDER BY log_index LIMIT 1",
+        ))
+        .bind(bid.tender_id.to_string())
+        .bind(bid.bidder_id.clone())
+        .bind(bid.lot.clone())
+        .bind(bid.log_index)
+        .fetch_optional(self.reader())
+        .await?;
         row.as_ref().map(bid_from_row).transpose()
     }
 
@@ -442,6 +460,7 @@ where
     let status: String = row.try_get("status")?;
     let end_index: Option<i64> = row.try_get("end_log_index")?;
     let end_size: Option<i64> = row.try_get("end_receipt_size")?;
+    let ended_at: Option<i64> = row.try_get("ended_at")?;
     Ok(StoredBid {
         id: parse_uuid(&id)?,
         tender_id: parse_uuid(&tender)?,
@@ -454,6 +473,7 @@ where
         log_index: row.try_get("log_index")?,
         receipt_size: row.try_get("receipt_size")?,
         withdrawal: end_index.zip(end_size),
+        ended_at: ended_at.map(from_micros).transpose()?,
     })
 }
 

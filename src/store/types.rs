@@ -161,6 +161,9 @@ pub struct StoredBid {
     pub receipt_size: i64,
     /// Log index and checkpoint size of its withdrawal, if withdrawn.
     pub withdrawal: Option<(i64, i64)>,
+    /// When it stopped standing (withdrawn or replaced); the withdrawal's
+    /// receipt names this time.
+    pub ended_at: Option<OffsetDateTime>,
 }
 
 pub(crate) fn b64<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {

@@ -28,6 +28,7 @@ mod live;
 mod live_stalled;
 mod odd_input;
 mod opening;
+mod replays;
 mod scheduler;
 mod seal_retry;
 mod store_rules;

@@ -15,7 +15,9 @@ use bytes::Bytes;
 use futures_util::Stream;
 use uuid::Uuid;
 
-use super::bids::{Accepted, MAX_ENVELOPE, Recorded, answer, check_bid, new_bid, record, verify_envelope};
+use super::bids::{
+    Accepted, MAX_ENVELOPE, Recorded, SubmitResult, again, check_bid, check_tender, new_bid, record, verify_envelope,
+};
 use super::error::{AppError, AppResult, ErrorKind};
 use super::state::AppState;
 use super::tenders::visible_tender;
@@ -63,22 +65,29 @@ async fn view(state: &AppState, s: &UploadSession) -> AppResult<UploadView> {
 
 /// Opens an upload session with the signed envelope; `new` is false when
 /// this envelope already has one (a lost answer) or is recorded already.
-pub async fn create(state: &AppState, tender_id: Uuid, req: NewUpload) -> AppResult<(UploadView, bool)> {
+/// An envelope whose bid was withdrawn or replaced gets no session.
+pub async fn create(state: &AppState, tender_id: Uuid, req: NewUpload) -> SubmitResult<(UploadView, bool)> {
     let tender = visible_tender(state, tender_id, None).await?.tender;
     let envelope_bytes = unb64(&req.envelope).map_err(|_| AppError::invalid("envelope", "must be base64url"))?;
     if envelope_bytes.len() > MAX_ENVELOPE {
-        return Err(AppError::invalid("envelope", "larger than 256 KiB"));
+        return Err(AppError::invalid("envelope", "larger than 256 KiB").into());
     }
     let signature = unb64(&req.signature).map_err(|_| AppError::invalid("signature", "must be base64url"))?;
     let (envelope, hash) = verify_envelope(&envelope_bytes, &signature)?;
+    check_tender(tender_id, &envelope)?;
     let envelope_hash = hex::encode(hash);
+    // Recorded already: fine while its bid stands, refused once it does not
+    // (whatever sessions it has).
+    let received = state.store.bid_by_envelope_hash(tender_id, &hash).await?;
+    if let Some(bid) = &received {
+        again(state, bid).await?;
+    }
     let now = state.store.now().await?;
     let sessions = state.staging.sessions(tender_id).await.map_err(AppError::internal)?;
     // The same envelope again (a lost answer): the same session.
     if let Some(s) = sessions.iter().find(|s| s.envelope_hash == envelope_hash && s.expires_at > now) {
         return Ok((view(state, s).await?, false));
     }
-    let received = state.store.bid_by_envelope_hash(&hash).await?;
     let bidder_id = match &received {
         // Already recorded: a session that only leads to its receipt.
         Some(bid) => bid.bidder_id.clone(),
@@ -95,7 +104,8 @@ pub async fn create(state: &AppState, tender_id: Uuid, req: NewUpload) -> AppRes
             ErrorKind::TooMany,
             "too_many_uploads",
             format!("at most {MAX_OPEN_SESSIONS} uploads per bidder and tender may be open; finish or let one expire"),
-        ));
+        )
+        .into());
     }
     let mut parts = vec![PartSpec { length: envelope.form.length, sha256: hex::encode(envelope.form.sha256) }];
     parts.extend(envelope.documents.iter().map(|d| PartSpec { length: d.length, sha256: hex::encode(d.sha256) }));
@@ -210,8 +220,8 @@ where
 }
 
 /// Records the bid once every part is complete: the same receipt as the
-/// one-request submission, and again on retry.
-pub async fn commit(state: &AppState, tender_id: Uuid, upload: Uuid) -> AppResult<Recorded> {
+/// one-request submission, and again on retry while the bid stands.
+pub async fn commit(state: &AppState, tender_id: Uuid, upload: Uuid) -> SubmitResult<Recorded> {
     let tender = visible_tender(state, tender_id, None).await?.tender;
     let s = session(state, tender_id, upload).await?;
     // One commit of a session at a time: a loser's clean-up must not delete
@@ -221,9 +231,12 @@ pub async fn commit(state: &AppState, tender_id: Uuid, upload: Uuid) -> AppResul
     let envelope_bytes = unb64(&s.envelope).map_err(AppError::internal)?;
     let signature = unb64(&s.signature).map_err(AppError::internal)?;
     let (envelope, hash) = verify_envelope(&envelope_bytes, &signature)?;
-    if let Some(existing) = state.store.bid_by_envelope_hash(&hash).await? {
+    // Sessions opened before envelopes were checked against their tender
+    // here may name another one.
+    check_tender(tender_id, &envelope)?;
+    if let Some(existing) = state.store.bid_by_envelope_hash(tender_id, &hash).await? {
         state.staging.mark_committed(&s, existing.id).await.map_err(AppError::internal)?;
-        return Ok(Recorded { receipt: answer(state, &existing).await?, new: false });
+        return Ok(Recorded { receipt: again(state, &existing).await?, new: false });
     }
     for n in 0..s.parts.len() {
         if state.staging.part_state(&s, n).await.map_err(AppError::internal)? != PartState::Complete {
@@ -231,7 +244,8 @@ pub async fn commit(state: &AppState, tender_id: Uuid, upload: Uuid) -> AppResul
                 ErrorKind::Conflict,
                 "upload_incomplete",
                 format!("part {n} is not complete yet; upload every part before committing"),
-            ));
+            )
+            .into());
         }
     }
     let (bidder_id, total) = check_bid(state, &tender, &envelope).await?;
