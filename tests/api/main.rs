@@ -23,6 +23,7 @@ mod lifecycle;
 mod live;
 mod live_stalled;
 mod opening;
+mod pace_nodes;
 mod scheduler;
 mod seal_retry;
 mod store_rules;
