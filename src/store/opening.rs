@@ -297,7 +297,8 @@ where
             let rows: Vec<String> = qb.build_query_scalar().fetch_all(&mut *w.tx).await?;
             done.extend(rows);
         }
-        let paced = !pace.is_zero() && outcomes.iter().any(|o| o.outcome == "opened" && !done.contains(&o.bid.to_string()));
+        let paced =
+            !pace.is_zero() && outcomes.iter().any(|o| o.outcome == "opened" && !done.contains(&o.bid.to_string()));
         if paced {
             // Read under the tender's lock, which every node's outcome write
             // takes: the times of consecutive paced openings are at least
