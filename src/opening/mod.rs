@@ -25,7 +25,7 @@ use crate::domain::event::{
 use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
 use crate::seal::{Envelope, Share, b64};
-use crate::store::{Outcome, ReleasedShare, StoreError, StoredBid, StoredShare};
+use crate::store::{Outcome, Recorded, ReleasedShare, StoreError, StoredBid, StoredShare};
 
 pub mod evaluate;
 mod work;
@@ -106,32 +106,34 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
             shares.iter().filter(|s| s.good).filter_map(|s| Share::from_bytes(&s.share).ok()).collect();
         if good.len() >= k {
             let envelope = envelopes.remove(&bid.id).map(Box::new);
-            todo.push(Todo::Open { who: who(&bid), bid, good, envelope });
+            todo.push(Todo::Open { who: who(&bid), bid: Box::new(bid), good, envelope });
         } else if window_over {
             todo.push(Todo::Unopened(unopened(&bid, &shares, &policy, who(&bid))?));
         } else {
             waiting += 1;
         }
     }
-    if state.opening.pace.is_zero() {
+    let pace = state.opening.pace;
+    if pace.is_zero() {
         // All at once: each batch is evaluated on every core, then written
         // in one transaction.
         while !todo.is_empty() {
             let rest = todo.split_off(todo.len().min(BATCH));
             let batch = std::mem::replace(&mut todo, rest);
             let outcomes = prepare(state, &tender, batch).await?;
-            record(state, id, outcomes).await?;
+            record(state, id, outcomes, pace, stop).await?;
         }
     } else {
         for item in todo {
             let opened = matches!(item, Todo::Open { .. });
             let outcomes = prepare(state, &tender, vec![item]).await?;
-            if record(state, id, outcomes).await? && opened {
-                // A paced 唱标 must not hold up a shutdown; the next
-                // start resumes where this one stopped.
+            if record(state, id, outcomes, pace, stop).await? && opened {
+                // The store keeps the pace (across nodes); sleeping it here
+                // too means the next bid's write is normally due at once
+                // instead of costing a transaction that waits.
                 tokio::select! {
                     () = stop.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(state.opening.pace) => {}
+                    () = tokio::time::sleep(pace) => {}
                 }
             }
         }
@@ -145,7 +147,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
 /// A bid the step will give an outcome.
 enum Todo {
     /// k good shares: open it.
-    Open { bid: StoredBid, good: Vec<Share>, envelope: Option<Box<Envelope>>, who: BidderRef },
+    Open { bid: Box<StoredBid>, good: Vec<Share>, envelope: Option<Box<Envelope>>, who: BidderRef },
     /// The window ended without k good shares.
     Unopened(Outcome),
 }
@@ -226,14 +228,36 @@ fn envelope_hash_of(pending: &[(StoredBid, Vec<StoredShare>)], bid: Uuid) -> Res
     digest(&b.envelope_hash)
 }
 
-/// Writes outcomes; true if any was new.
-async fn record(state: &AppState, tender: Uuid, outcomes: Vec<Outcome>) -> Result<bool, OpeningError> {
-    if outcomes.is_empty() {
-        return Ok(false);
+/// Writes outcomes; true if any was new. When the tender's pace (kept in
+/// the database, so another node's opening counts too) has not passed, waits
+/// the rest and tries again; a shutdown meanwhile leaves them to the next
+/// start.
+async fn record(
+    state: &AppState,
+    tender: Uuid,
+    mut outcomes: Vec<Outcome>,
+    pace: Duration,
+    stop: &CancellationToken,
+) -> Result<bool, OpeningError> {
+    loop {
+        if outcomes.is_empty() {
+            return Ok(false);
+        }
+        match state.store.record_outcomes(tender, outcomes, pace).await? {
+            Recorded::Written(events) => {
+                state.after_change(&events);
+                return Ok(!events.is_empty());
+            }
+            Recorded::Wait { outcomes: back, rest } => {
+                outcomes = back;
+                // A paced 唱标 must not hold up a shutdown.
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(false),
+                    () = tokio::time::sleep(rest) => {}
+                }
+            }
+        }
     }
-    let events = state.store.record_outcomes(tender, outcomes).await?;
-    state.after_change(&events);
-    Ok(!events.is_empty())
 }
 
 /// The record row of a bid; the store gives it its position.

@@ -36,7 +36,7 @@ pub use bids::{BidStore, ChallengeUse, NewChallenge};
 pub use blobs::{BlobInfo, BlobStore};
 pub use committer::{Committer, MAX_BATCH, OnCommit};
 pub use log::{LogContext, LogStore};
-pub use opening::{OpeningStore, Outcome, OutcomeCounts, ReleasedShare, StoredShare};
+pub use opening::{OpeningStore, Outcome, OutcomeCounts, Recorded, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};

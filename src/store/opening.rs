@@ -38,6 +38,21 @@ pub struct Outcome {
     pub make: Box<dyn FnOnce(i64) -> EventDraft + Send>,
 }
 
+/// What [`OpeningStore::record_outcomes`] did.
+pub enum Recorded {
+    /// Written (or skipped as done before): the events written.
+    Written(Vec<Event>),
+    /// Not written: the tender's pace has not passed since its last paced
+    /// opening (possibly by another node). The outcomes come back with the
+    /// time left, to try again then.
+    Wait {
+        /// The outcomes, untouched.
+        outcomes: Vec<Outcome>,
+        /// How long until the pace has passed, by the database clock.
+        rest: std::time::Duration,
+    },
+}
+
 /// The record's tally by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutcomeCounts {
@@ -93,8 +108,16 @@ pub trait OpeningStore: Send + Sync {
     async fn shares_of(&self, bid: Uuid) -> StoreResult<Vec<StoredShare>>;
     /// Writes bids' outcomes and their events in one transaction, skipping
     /// any bid that already has one: the exactly-once step of the opening.
-    /// Returns the events written.
-    async fn record_outcomes(&self, tender: Uuid, outcomes: Vec<Outcome>) -> StoreResult<Vec<Event>>;
+    /// With a nonzero `pace`, a batch that opens a bid is written only when
+    /// the pace has passed since the tender's last paced opening (kept in
+    /// the database under the tender's lock, so it holds across nodes);
+    /// otherwise nothing is written and the time left comes back.
+    async fn record_outcomes(
+        &self,
+        tender: Uuid,
+        outcomes: Vec<Outcome>,
+        pace: std::time::Duration,
+    ) -> StoreResult<Recorded>;
     /// Names of the bidders with a standing bid in the tender, by bidder id
     /// (one query for the whole opening instead of one per bid).
     async fn bidder_names(&self, tender: Uuid) -> StoreResult<std::collections::HashMap<String, String>>;
@@ -248,10 +271,15 @@ where
         rows.into_iter().map(|(index, custodian, share, good)| stored_share(index, custodian, share, good)).collect()
     }
 
-    async fn record_outcomes(&self, tender: Uuid, outcomes: Vec<Outcome>) -> StoreResult<Vec<Event>> {
+    async fn record_outcomes(
+        &self,
+        tender: Uuid,
+        outcomes: Vec<Outcome>,
+        pace: std::time::Duration,
+    ) -> StoreResult<Recorded> {
         let mut w = Write::begin(self).await?;
         if w.lock_tender(tender).await?.tender.state != TenderState::Opening {
-            return Ok(Vec::new());
+            return Ok(Recorded::Written(Vec::new()));
         }
         // Exactly once: bids that already have an outcome (another node, or
         // this one before a crash) are skipped; the tender's row lock keeps
@@ -268,6 +296,24 @@ where
             ids.push_unseparated(")");
             let rows: Vec<String> = qb.build_query_scalar().fetch_all(&mut *w.tx).await?;
             done.extend(rows);
+        }
+        let paced =
+            !pace.is_zero() && outcomes.iter().any(|o| o.outcome == "opened" && !done.contains(&o.bid.to_string()));
+        if paced {
+            // Read under the tender's lock, which every node's outcome write
+            // takes: the times of consecutive paced openings are at least
+            // `pace` apart whichever nodes wrote them.
+            // Never paced yet reads as the epoch: always due.
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(paced_at, 0) FROM tenders WHERE id = $1")
+                .bind(tender.to_string())
+                .fetch_one(&mut *w.tx)
+                .await?;
+            let pace_us = i64::try_from(pace.as_micros()).unwrap_or(i64::MAX);
+            let (due, now) = (last.saturating_add(pace_us), w.now_us());
+            if now < due {
+                let rest = std::time::Duration::from_micros(due.saturating_sub(now).unsigned_abs());
+                return Ok(Recorded::Wait { outcomes, rest });
+            }
         }
         let mut position: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE tender_id = $1")
             .bind(tender.to_string())
@@ -286,7 +332,15 @@ where
         }
         let events = w.append_events(tender, drafts).await?;
         if events.is_empty() {
-            return Ok(events);
+            return Ok(Recorded::Written(events));
+        }
+        if paced {
+            // The opened event's logged time is the transaction's clock.
+            sqlx::query("UPDATE tenders SET paced_at = $2 WHERE id = $1")
+                .bind(tender.to_string())
+                .bind(w.now_us())
+                .execute(&mut *w.tx)
+                .await?;
         }
         let tender_id = tender.to_string();
         let outcome_rows: Vec<_> = rows.into_iter().zip(&events).collect();
@@ -307,7 +361,7 @@ where
         )
         .await?;
         w.finish(self.log()).await?;
-        Ok(events)
+        Ok(Recorded::Written(events))
     }
 
     async fn append_tender_event(&self, tender: Uuid, draft: EventDraft) -> StoreResult<Event> {

@@ -16,6 +16,7 @@
 //! The result is a [`Report`] of named [`Check`]s.
 
 pub mod bids;
+mod blame;
 pub mod close;
 pub mod log;
 pub mod report;
@@ -71,6 +72,10 @@ pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, p
             return report(c, state);
         }
     };
+    let ids: Vec<String> = terms.custody.custodians.iter().map(|c| c.id.clone()).collect();
+    let unopened = events.iter().filter(|e| e.kind() == EventKind::BidUnopened).count();
+    let problems = blame::unopened_blame(&ids, terms.custody.threshold, events);
+    c.record(Check::UnopenedBlame, format!("{unopened} unopened bids checked against the releases"), problems);
     match client.envelopes(tender).await {
         Ok(served) => bids::check_bids(&terms, &close, events, &served, &mut c),
         Err(e) => c.fail(Check::CloseRootFromEnvelopes, format!("cannot fetch the envelopes: {e}")),

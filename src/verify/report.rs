@@ -37,11 +37,14 @@ pub enum Check {
     RecordComplete,
     /// The record the server serves is the logged outcomes.
     RecordServed,
+    /// Each unopened bid blames the custodians the release events show
+    /// did not release, or released a bad share.
+    UnopenedBlame,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 12] = [
+    pub const ALL: [Check; 13] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -54,6 +57,7 @@ impl Check {
         Check::FormCiphertexts,
         Check::RecordComplete,
         Check::RecordServed,
+        Check::UnopenedBlame,
     ];
 
     /// The name shown to people.
@@ -71,6 +75,7 @@ impl Check {
             Check::FormCiphertexts => "forms decrypt to the published fields",
             Check::RecordComplete => "every bid in the record exactly once",
             Check::RecordServed => "served record equals the logged one",
+            Check::UnopenedBlame => "unopened bids blame the right custodians",
         }
     }
 }

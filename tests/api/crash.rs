@@ -23,7 +23,7 @@ const BIDS: usize = 5;
 const PACE_MS: u64 = 700;
 
 /// A `bidroom serve` child process; killed when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
     base: String,
 }
@@ -31,7 +31,7 @@ struct Node {
 impl Node {
     /// Starts `bidroom serve` on the test's data directory and database,
     /// on a port of its choosing; returns once it listens.
-    fn start(app: &TestApp, pace_ms: u64) -> Node {
+    pub(crate) fn start(app: &TestApp, pace_ms: u64) -> Node {
         let dir = app.data_dir.path();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bidroom"));
         cmd.arg("serve")
@@ -80,14 +80,14 @@ impl Drop for Node {
 }
 
 /// Points the test's client helpers at a node.
-fn use_node(app: &mut TestApp, node: &Node) {
+pub(crate) fn use_node(app: &mut TestApp, node: &Node) {
     app.base = node.base.clone();
     app.addr = node.base.trim_start_matches("http://").parse().expect("addr");
 }
 
 /// A tender opened by the server alone; `bids` bidders submit one bid each.
 /// Returns the tender id.
-async fn tender_with_bids(app: &TestApp, bids: usize) -> String {
+pub(crate) async fn tender_with_bids(app: &TestApp, bids: usize) -> String {
     let deadline = 4 + bids as i64 / 2;
     let id = Draft::on(app, deadline)
         .await
@@ -110,7 +110,7 @@ fn count(events: &[Value], kind: &str) -> usize {
 
 /// The whole opening, checked after the fact: one outcome event per bid,
 /// each bid once in the record, a gapless sequence, and `verify` passes.
-async fn assert_opened_exactly_once(app: &TestApp, tender: &str, bids: usize) {
+pub(crate) async fn assert_opened_exactly_once(app: &TestApp, tender: &str, bids: usize) {
     let ev = events(app, tender).await;
     let seqs: Vec<i64> = ev.iter().map(|e| e["seq"].as_i64().expect("seq")).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "gapless sequence");

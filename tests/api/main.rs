@@ -28,6 +28,7 @@ mod live;
 mod live_stalled;
 mod odd_input;
 mod opening;
+mod pace_nodes;
 mod replays;
 mod scheduler;
 mod seal_retry;

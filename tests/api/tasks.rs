@@ -139,7 +139,8 @@ async fn a_dead_committer_makes_the_server_unready_and_stop_with_an_error() {
     // The committer's task panics while announcing the batch.
     server.state.faults.arm("committer");
     let err = match bidroom::app::bids::record(&server.state, Ok(bid), &[]).await {
-        Err(e) => e,
+        Err(bidroom::app::bids::SubmitError::Refused(e)) => e,
+        Err(other) => panic!("a refusal, not {other:?}"),
         Ok(_) => panic!("a dead committer gives no receipt"),
     };
     assert_eq!((err.kind, err.code), (ErrorKind::Unavailable, "unavailable"), "{err}");
