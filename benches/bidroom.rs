@@ -19,8 +19,8 @@
 
 use std::time::{Duration, Instant};
 
-use bidroom::app::App;
 use bidroom::config::ServeConfig;
+use bidroom::launch::App;
 use bidroom::seal::{BidSealer, BidderKey, Binding, CustodianSecretKey, CustodyPolicy, b64, register_message};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};

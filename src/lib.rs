@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod launch;
 pub mod ledger;
 pub mod live;
 pub mod opening;

@@ -148,7 +148,7 @@ fn ident(s: &str) -> String {
     s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
 }
 
-/// The layer an import names: `app::launch` if that file has a row and the
+/// The layer an import names: `module::file` if that file has a row and the
 /// path goes there, else the top-level module.
 fn target_of(code: &str, module: &str, table: &BTreeMap<String, BTreeSet<String>>) -> String {
     let sub = code.split(&format!("crate::{module}::")).nth(1).map(ident);

@@ -2,15 +2,14 @@
 //! cases — registration, bids (one request and the resumable upload),
 //! withdrawal, releases, receipts, tender transitions, document access, the
 //! log's reads — and the announcement of committed events. Use cases take
-//! plain values and return [`AppResult`]s; the HTTP adapter (`crate::http`)
+//! plain values and return [`AppResult`]s; the HTTP adapter (`src/http/`)
 //! extracts, authenticates, calls one of them and maps the result. The
-//! opening engine and the scheduler run on this layer; `launch.rs` is the
-//! composition root that builds the state and starts everything.
+//! opening engine and the scheduler run on this layer; `src/launch.rs`, the
+//! composition root above every layer, builds the state and starts them.
 
 pub mod bids;
 pub mod documents;
 pub mod error;
-pub mod launch;
 pub mod log;
 pub mod opening;
 pub mod registry;
@@ -22,5 +21,4 @@ pub mod uploads;
 pub mod work;
 
 pub use error::{AppError, AppResult, ErrorKind};
-pub use launch::{App, load_or_create_secret, write_private};
 pub use state::{AppState, OpeningConfig, announce};

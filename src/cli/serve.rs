@@ -2,8 +2,8 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
 use crate::config::ServeConfig;
+use crate::launch::App;
 
 /// Starts the server and runs it until SIGINT or SIGTERM.
 pub async fn run(cfg: ServeConfig) -> anyhow::Result<()> {

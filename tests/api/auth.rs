@@ -72,7 +72,7 @@ async fn admin_token_from_env_and_first_start(app: TestApp) {
     if matches!(app.backend, crate::common::Backend::Sqlite) {
         let dir = tempfile::tempdir().unwrap();
         let cfg = bidroom::config::ServeConfig::for_data_dir(dir.path().to_path_buf());
-        let first = bidroom::app::App::build(&cfg).await.unwrap();
+        let first = bidroom::launch::App::build(&cfg).await.unwrap();
         let token = first.new_admin_token.clone().expect("first start prints a token");
         assert!(token.starts_with("brs_") && token.len() > 40);
         let hash = bidroom::http::auth::token_hash(&token);
@@ -81,7 +81,7 @@ async fn admin_token_from_env_and_first_start(app: TestApp) {
             bidroom::domain::Role::Admin
         );
         drop(first);
-        let second = bidroom::app::App::build(&cfg).await.unwrap();
+        let second = bidroom::launch::App::build(&cfg).await.unwrap();
         assert!(second.new_admin_token.is_none());
         let db = std::fs::read(dir.path().join("bidroom.db")).unwrap();
         assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()), "token stored in clear");

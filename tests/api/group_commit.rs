@@ -73,7 +73,15 @@ async fn concurrent_submissions_share_checkpoints(app: TestApp) {
 
     let verifier = verifier(&app).await;
     let mut by_envelope: HashMap<String, Vec<(StatusCode, Receipt, String)>> = HashMap::new();
+    // Envelopes answered `409 bid_replaced`: a retry that came after a later
+    // bid of the same bidder had replaced it. None of them may stand.
+    let mut answered_replaced: Vec<String> = Vec::new();
     for ((status, v), s) in answers.iter().zip(&bids) {
+        if *status == StatusCode::CONFLICT {
+            assert_eq!(v["code"], "bid_replaced", "{v}");
+            answered_replaced.push(hash_hex(&s.envelope));
+            continue;
+        }
         assert!(*status == StatusCode::CREATED || *status == StatusCode::OK, "{status}: {v}");
         let receipt: Receipt = serde_json::from_value(v["receipt"].clone()).unwrap();
         let checkpoint = receipt.verify(&verifier).expect("every receipt verifies against its checkpoint");
@@ -96,8 +104,14 @@ async fn concurrent_submissions_share_checkpoints(app: TestApp) {
     }
     // The receipts the batches built from their nodes are the ones the log
     // gives a later retry, byte for byte.
+    // (A replaced one is answered 409 with the receipt of what replaced it.)
     for s in bids.iter().step_by(7) {
         let (status, v) = submit(&app, &tender, s).await;
+        if status == StatusCode::CONFLICT {
+            assert_eq!(v["code"], "bid_replaced", "{v}");
+            answered_replaced.push(hash_hex(&s.envelope));
+            continue;
+        }
         assert_eq!(status, StatusCode::OK, "{v}");
         let again: Receipt = serde_json::from_value(v["receipt"].clone()).unwrap();
         assert_eq!(again, by_envelope[&hash_hex(&s.envelope)][0].1);
@@ -134,6 +148,7 @@ async fn concurrent_submissions_share_checkpoints(app: TestApp) {
     let served: Vec<String> =
         summary["envelope_hashes"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()).collect();
     assert_eq!(served, standing, "exactly the last bid of each bidder stands, in order of receipt");
+    assert!(answered_replaced.iter().all(|h| !standing.contains(h)), "a bid answered as replaced does not stand");
 }
 
 /// A bid that reuses another's id, mixed into concurrent good ones, gets

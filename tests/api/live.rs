@@ -256,7 +256,7 @@ async fn second_node(app: &TestApp) -> Node {
     cfg.database_url = Some(url);
     cfg.database_schema = Some(schema);
     cfg.admin_token = Some(crate::common::ADMIN_TOKEN.to_string());
-    let node = bidroom::app::App::build(&cfg).await.expect("second node builds");
+    let node = bidroom::launch::App::build(&cfg).await.expect("second node builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();

@@ -7,8 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use bidroom::app::{App, AppState, ErrorKind};
+use bidroom::app::{AppState, ErrorKind};
 use bidroom::config::ServeConfig;
+use bidroom::launch::App;
 use bidroom::seal::BidderKey;
 use bidroom::store::{Bidder, NewBid};
 use reqwest::{Method, StatusCode};

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 
-use bidroom::app::App;
 use bidroom::config::ServeConfig;
+use bidroom::launch::App;
 use bidroom::store::DynStore;
 use futures_util::FutureExt;
 use tokio::task::JoinHandle;

@@ -9,8 +9,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::routing::{get, post};
-use bidroom::app::App;
 use bidroom::config::ServeConfig;
+use bidroom::launch::App;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 

@@ -1,8 +1,8 @@
 //! The launch seam and composition root: builds the server from a
 //! configuration and runs it on a listener the caller bound (tests bind port
-//! 0), until shut down. The one file of `app` that names the adapters and
-//! tasks it starts (`http`, `opening`, `schedule`); see the layer table in
-//! `docs/ARCHITECTURE.md`.
+//! 0), until shut down. The one module that names the adapters and tasks it
+//! starts (`http`, `opening`, `schedule`) besides the application layer;
+//! see the layer table in `docs/ARCHITECTURE.md`.
 
 use std::future::Future;
 use std::path::Path;
@@ -14,10 +14,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::documents::DownloadKey;
-use super::tasks::{Faults, TaskHealth, supervise};
-use super::tokens::{new_token, token_hash};
-use super::{AppState, OpeningConfig};
+use crate::app::documents::DownloadKey;
+use crate::app::tasks::{Faults, TaskHealth, supervise};
+use crate::app::tokens::{new_token, token_hash};
+use crate::app::{AppState, OpeningConfig};
 use crate::config::{HttpTimeouts, ServeConfig};
 use crate::domain::tender::SERVER_CUSTODIAN;
 use crate::ledger::LogSigner;
@@ -169,7 +169,7 @@ impl App {
             let on_commit: store::OnCommit = Arc::new(move |events| {
                 // Runs inside the committer's task: a fault here kills it.
                 faults.check("committer");
-                super::announce(&scheduler, &wake, &live, events)
+                crate::app::announce(&scheduler, &wake, &live, events)
             });
             let max_batch = if cfg.group_commit { store::MAX_BATCH } else { 1 };
             store::Committer::spawn_with(store.clone(), blobs.clone(), on_commit, max_batch)
@@ -202,7 +202,7 @@ impl App {
         let mut tasks = Vec::new();
         tasks.push(spawn_supervised(&state, &shutdown, "scheduler", crate::schedule::run));
         tasks.push(spawn_supervised(&state, &shutdown, "opening", crate::opening::run));
-        tasks.push(spawn_supervised(&state, &shutdown, "sweeper", super::uploads::sweeper));
+        tasks.push(spawn_supervised(&state, &shutdown, "sweeper", crate::app::uploads::sweeper));
         let hub = state.live.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(supervise("live", health.clone(), shutdown.clone(), move || {
