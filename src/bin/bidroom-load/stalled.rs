@@ -74,18 +74,27 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
     let sampler = Sampler::start(pid);
     let hwm_before = hwm_kib(pid)?;
     let stalled_started = Instant::now();
-    let mut stalled = Vec::with_capacity(args.stalled);
-    let mut failed = 0usize;
+    // Joined all at once (up to --connect-concurrency handshakes in flight),
+    // so that they are held together rather than one after another.
+    let mut joining = Vec::with_capacity(args.stalled);
     for i in 0..args.stalled {
         let source = Ipv4Addr::new(127, 0, 0, 1 + (i % args.sources.max(1) as usize) as u8);
-        match connect_stalled(server.addr, &path, source, args.stalled_rcvbuf).await {
-            Ok(ws) => stalled.push(ws),
-            Err(e) => {
-                failed += 1;
-                if failed <= 3 {
+        let (gate, path, addr, rcvbuf) = (gate.clone(), path.clone(), server.addr, args.stalled_rcvbuf);
+        joining.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await.ok()?;
+            match connect_stalled(addr, &path, source, rcvbuf).await {
+                Ok(ws) => Some(ws),
+                Err(e) => {
                     eprintln!("stalled viewer failed to connect: {e}");
+                    None
                 }
             }
+        }));
+    }
+    let mut stalled = Vec::with_capacity(args.stalled);
+    for j in joining {
+        if let Ok(Some(ws)) = j.await {
+            stalled.push(ws);
         }
     }
     let connect_secs = stalled_started.elapsed().as_secs_f64();
