@@ -3,6 +3,11 @@
 
 use clap::Parser;
 
+// mimalloc returns freed memory to the system (glibc malloc kept what a
+// thousand closed live viewers had used; docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = bidroom::cli::Cli::parse();

@@ -18,6 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
+// The same allocator as the `bidroom` binary, so the server child measures
+// what production runs.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use clap::Parser;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;

@@ -25,6 +25,9 @@ use crate::{Publisher, RunArgs, Server, create_tender, rss_kib};
 
 /// How long the server is given to notice closed sockets and free them.
 const SETTLE: Duration = Duration::from_secs(5);
+/// A second, later reading: a viewer that was mid-write when it was closed
+/// is only dropped after the write and close timeouts (15 s by default).
+const LATE: Duration = Duration::from_secs(20);
 
 /// Runs the stalled-viewer measurement against the bidroom server.
 pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
@@ -109,6 +112,8 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
     let peak = sampler.stop();
     let hwm = hwm_kib(pid)?;
     let rss_closed = rss_kib(pid)?;
+    tokio::time::sleep(LATE.saturating_sub(SETTLE)).await;
+    let rss_late = rss_kib(pid)?;
     window.last.store(b_last, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.cancel();
@@ -131,7 +136,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
     );
     println!(
         "  RSS MiB: before viewers {:.1}, healthy connected {:.1}, peak with stalled {:.1} (+{:.1}), \
-         end of window {:.1}, {}s after closing {:.1} (+{:.1}); VmHWM {:.1} → {:.1}",
+         end of window {:.1}, {}s after closing {:.1} (+{:.1}), {}s after {:.1} (+{:.1}); VmHWM {:.1} → {:.1}",
         mib(rss_before),
         mib(rss_healthy),
         mib(peak),
@@ -140,6 +145,9 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
         SETTLE.as_secs(),
         mib(rss_closed),
         grown(rss_closed),
+        LATE.as_secs(),
+        mib(rss_late),
+        grown(rss_late),
         mib(hwm_before),
         mib(hwm),
     );
