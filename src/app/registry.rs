@@ -299,10 +299,11 @@ pub async fn rotate_token(state: &AppState, custodian: &str, answer: ChallengeAn
     let rec = state.store.get_custodian(custodian).await?.ok_or_else(|| AppError::not_found("custodian"))?;
     let proof = answer_use(&rec.id, ChallengePurpose::Rotate, None, &answer)?;
     let release_token = new_token().map_err(|_| AppError::internal("random generator failed"))?;
-    if !state.store.rotate_custodian_token(&proof, &token_hash(&release_token)).await? {
+    let Some(events) = state.store.rotate_custodian_token(&proof, &token_hash(&release_token)).await? else {
         return Err(bad_proof());
-    }
+    };
     tracing::info!(custodian = %rec.id, challenge = %answer.challenge_id, "custodian rotated its release token");
+    state.after_change(&events);
     Ok(RotatedToken { custodian: rec, release_token })
 }
 

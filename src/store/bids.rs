@@ -11,6 +11,8 @@ use super::write::Write;
 use super::{Bidder, CustodianRecord, Event, NewBid, StoreError, StoreResult, StoredBid, from_micros, to_micros};
 use crate::domain::EventDraft;
 use crate::domain::bid::{BidStatus, check_accepting};
+use crate::domain::event::{CustodianTokenRotated, EventPayload};
+use crate::domain::tender::TenderState;
 
 /// Persistence of bidders, custodians and bids.
 #[async_trait]
@@ -43,8 +45,14 @@ pub trait BidStore: Send + Sync {
     /// expired, used, or the answer is wrong). Audited as `action`.
     async fn use_challenge(&self, challenge: &ChallengeUse<'_>, action: &str) -> StoreResult<bool>;
     /// Uses up a rotation challenge and replaces the custodian's release
-    /// token in one transaction, audited; false when the challenge fails.
-    async fn rotate_custodian_token(&self, challenge: &ChallengeUse<'_>, token_hash: &[u8]) -> StoreResult<bool>;
+    /// token in one transaction, audited, logging `custodian.token_rotated`
+    /// in every tender that names the custodian and is published, closed or
+    /// opening; `None` (nothing changes) when the challenge fails.
+    async fn rotate_custodian_token(
+        &self,
+        challenge: &ChallengeUse<'_>,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<Vec<Event>>>;
     /// All custodians.
     async fn list_custodians(&self) -> StoreResult<Vec<CustodianRecord>>;
     /// Admits a bidder to a tender with approved registration.
@@ -278,19 +286,39 @@ where
         Ok(true)
     }
 
-    async fn rotate_custodian_token(&self, c: &ChallengeUse<'_>, token_hash: &[u8]) -> StoreResult<bool> {
+    async fn rotate_custodian_token(&self, c: &ChallengeUse<'_>, token_hash: &[u8]) -> StoreResult<Option<Vec<Event>>> {
         let mut w = Write::begin(self).await?;
         let now = w.now_us();
         if !take_challenge::<DB>(&mut w, c, now, "token_rotated").await? {
-            return Ok(false);
+            return Ok(None);
         }
         sqlx::query("UPDATE custodians SET token_hash = $2 WHERE id = $1")
             .bind(c.custodian.to_string())
             .bind(token_hash.to_vec())
             .execute(&mut *w.tx)
             .await?;
-        w.tx.commit().await?;
-        Ok(true)
+        // Ordered by id: tenders are always locked in id order.
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM tenders WHERE state IN ('published', 'closed', 'opening') ORDER BY id")
+                .fetch_all(&mut *w.tx)
+                .await?;
+        let mut events = Vec::new();
+        for id in ids {
+            let id = parse_uuid(&id)?;
+            let locked = w.lock_tender(id).await?;
+            let live =
+                matches!(locked.tender.state, TenderState::Published | TenderState::Closed | TenderState::Opening);
+            if !live || !locked.tender.custody.custodians.iter().any(|x| x == c.custodian) {
+                continue;
+            }
+            let draft = EventDraft::of(EventPayload::CustodianTokenRotated(CustodianTokenRotated {
+                custodian: c.custodian.to_string(),
+                proof: c.id,
+            }));
+            events.extend(w.append_events(id, vec![draft]).await?);
+        }
+        w.finish(self.log()).await?;
+        Ok(Some(events))
     }
 
     async fn list_custodians(&self) -> StoreResult<Vec<CustodianRecord>> {

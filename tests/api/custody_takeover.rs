@@ -91,6 +91,7 @@ async fn only_the_custodians_key_rotates_its_token(app: TestApp) {
         .custody(json!({"threshold": 2, "custodians": ["server", "notary"]}))
         .published(&app)
         .await;
+    let other = Draft::on(&app, 3600).await.published(&app).await;
 
     // A made-up answer, an answer for another purpose, a challenge of
     // another custodian: all refused, nothing changes.
@@ -126,6 +127,20 @@ async fn only_the_custodians_key_rotates_its_token(app: TestApp) {
     assert!(token_works(&app, &tender, new).await);
     let (s, v) = app.call(Method::POST, token_path, None, Some(&proof)).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("bad_proof")), "single use: {v}");
+
+    // Each rotation is public in the log of the tender naming the custodian
+    // (the client's and this one), with the challenge it answered; refused
+    // attempts log nothing. A tender not naming it logs nothing.
+    let rotated: Vec<Value> = crate::support::wait::events(&app, &tender)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "custodian.token_rotated")
+        .collect();
+    assert_eq!(rotated.len(), 2, "{rotated:?}");
+    assert!(rotated.iter().all(|e| e["data"]["custodian"] == "notary"), "{rotated:?}");
+    assert_eq!(rotated[1]["data"]["proof"], proof["challenge_id"], "{rotated:?}");
+    let others = crate::support::wait::events(&app, &other).await;
+    assert!(!others.iter().any(|e| e["type"] == "custodian.token_rotated"), "{others:?}");
 
     // Challenges are bounded per custodian.
     let mut limited = None;

@@ -64,11 +64,13 @@ async fn lifecycle(app: &TestApp) {
     draft["deadline"] = json!(rfc3339((now + time::Duration::hours(1)).to_offset(offset)));
     draft["opening_at"] = json!(rfc3339((now + time::Duration::hours(2)).to_offset(offset)));
     draft["custody"] = json!({"threshold": 2, "custodians": ["server", "lifecycle-a", "lifecycle-b"]});
+    let mut keys = Vec::new();
     for c in ["lifecycle-a", "lifecycle-b"] {
         let key = bidroom::seal::CustodianSecretKey::generate().expect("key");
         let body = json!({"id": c, "name": c, "public_key": bidroom::seal::b64(key.public_key().as_bytes())});
         let (s, v) = app.admin(Method::POST, "/api/v1/custodians", Some(&body)).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
+        keys.push(key);
     }
     let (s, v) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -84,6 +86,8 @@ async fn lifecycle(app: &TestApp) {
     let body = json!({"deadline": rfc3339(deadline), "reason": "澄清第1号 / Clarification No. 1"});
     let (s, v) = app.admin(Method::POST, &format!("/api/v1/tenders/{id}/amend"), Some(&body)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    let client = bidroom::client::Client::new(&app.base).expect("client");
+    client.rotate_release_token("lifecycle-a", &keys[0]).await.expect("rotate");
     let video = json!({"url": "https://video.example.org/live/room.m3u8", "kind": "video"});
     let (s, v) = app.admin(Method::PUT, &path, Some(&video)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -248,7 +252,7 @@ async fn capture(app: TestApp) {
         shapes.push(s);
         std::fs::write(dir.join(format!("{kind}.{}.json", shapes.len())), &entry).expect("write entry");
     }
-    assert_eq!(seen.len(), 15, "every kind of event: {:?}", seen.keys().collect::<Vec<_>>());
+    assert_eq!(seen.len(), 16, "every kind of event: {:?}", seen.keys().collect::<Vec<_>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

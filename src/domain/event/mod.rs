@@ -13,8 +13,9 @@ mod payload;
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
 pub use payload::{
     BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, Blame, CustodianReleased,
-    Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished, RecordRow, RecordSummary,
-    RoomSignIn, StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed, TenderPublished, TimeChange,
+    CustodianTokenRotated, Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished,
+    RecordRow, RecordSummary, RoomSignIn, StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed,
+    TenderPublished, TimeChange,
 };
 
 /// The kinds of event. The wire names are part of the stable surface.
@@ -65,6 +66,10 @@ pub enum EventKind {
     /// Staff set, changed or removed the room's video stream.
     #[serde(rename = "tender.stream_changed")]
     StreamChanged,
+    /// A custodian of this tender rotated its release token, proving
+    /// possession of its registered key (staff cannot do this).
+    #[serde(rename = "custodian.token_rotated")]
+    CustodianTokenRotated,
 }
 
 impl EventKind {
@@ -86,12 +91,13 @@ impl EventKind {
             EventKind::DocumentsAccessed => "documents.accessed",
             EventKind::RoomSignIn => "room.signed_in",
             EventKind::StreamChanged => "tender.stream_changed",
+            EventKind::CustodianTokenRotated => "custodian.token_rotated",
         }
     }
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 15] = [
+pub const ALL_KINDS: [EventKind; 16] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -107,6 +113,7 @@ pub const ALL_KINDS: [EventKind; 15] = [
     EventKind::DocumentsAccessed,
     EventKind::RoomSignIn,
     EventKind::StreamChanged,
+    EventKind::CustodianTokenRotated,
 ];
 
 impl EventKind {

@@ -350,6 +350,16 @@ pub struct RoomSignIn {
     pub signed_in: u64,
 }
 
+/// `custodian.token_rotated`: logged in every tender that names the
+/// custodian and is not yet opened, so the room sees who holds a new token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodianTokenRotated {
+    /// The custodian's id.
+    pub custodian: String,
+    /// The challenge it answered with its registered key.
+    pub proof: Uuid,
+}
+
 /// `tender.stream_changed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamChanged {
@@ -410,6 +420,9 @@ pub enum EventPayload {
     /// See [`EventKind::StreamChanged`].
     #[serde(rename = "tender.stream_changed")]
     StreamChanged(StreamChanged),
+    /// See [`EventKind::CustodianTokenRotated`].
+    #[serde(rename = "custodian.token_rotated")]
+    CustodianTokenRotated(CustodianTokenRotated),
 }
 
 impl EventPayload {
@@ -431,6 +444,7 @@ impl EventPayload {
             EventPayload::DocumentsAccessed(_) => EventKind::DocumentsAccessed,
             EventPayload::RoomSignIn(_) => EventKind::RoomSignIn,
             EventPayload::StreamChanged(_) => EventKind::StreamChanged,
+            EventPayload::CustodianTokenRotated(_) => EventKind::CustodianTokenRotated,
         }
     }
 

@@ -45,6 +45,8 @@ export function describe(ev, custodians = []) {
       return t("ev.documents.accessed");
     case "room.signed_in":
       return t("ev.room.signed_in", { bidder: d.bidder, count: d.signed_in });
+    case "custodian.token_rotated":
+      return t("ev.custodian.token_rotated", { custodian: custodianLabel(d.custodian, custodians) });
     case "tender.stream_changed":
       return d.stream ? t("ev.stream.set", { url: d.stream.url }) : t("ev.stream.removed");
     default:
