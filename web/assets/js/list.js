@@ -1,4 +1,5 @@
-// `/`: the tenders, grouped as open, opening soon, opened, cancelled; search.
+// `/`: the tenders, grouped by state (taking bids, awaiting or under
+// opening, opened, cancelled or failed); search.
 
 import { api, el, initPage, serverClock, showError } from "./common.js";
 import { fmtTime, onLanguageChange, t } from "./i18n.js";
@@ -7,22 +8,31 @@ const main = document.getElementById("main");
 let items = [];
 const DAY = 24 * 3600 * 1000;
 
-function group(tender, now) {
-  const deadline = Date.parse(tender.deadline);
-  const opening = Date.parse(tender.opening_at);
-  if (tender.state === "cancelled") return "cancelled";
-  if (tender.state === "published") return deadline - now < DAY ? "soon" : "open";
-  if (tender.state === "closed" && opening > now) return "soon";
-  return "opened";
+// Each tender in the section of its state: one taking bids is "open"
+// however close its deadline (it says so in a badge instead).
+function group(tender) {
+  switch (tender.state) {
+    case "published":
+      return "open";
+    case "closed":
+    case "opening":
+      return "soon";
+    case "opened":
+      return "opened";
+    default:
+      return "cancelled";
+  }
 }
 
-function item(tender) {
+function item(tender, now) {
+  const closing = tender.state === "published" && Date.parse(tender.deadline) - now < DAY;
   return el(
     "li",
     {},
     el("a", { href: `/tenders/${tender.id}` }, el("strong", {}, tender.title)),
     " ",
     el("span", { class: `badge ${tender.state}` }, t(`state.${tender.state}`)),
+    closing ? el("span", { class: "badge closing" }, t("list.closing")) : "",
     el(
       "div",
       { class: "meta" },
@@ -34,7 +44,7 @@ function item(tender) {
 function render() {
   const now = serverClock.now();
   const groups = { open: [], soon: [], opened: [], cancelled: [] };
-  for (const x of items) groups[group(x, now)].push(x);
+  for (const x of items) groups[group(x)].push(x);
   const sections = [];
   for (const [key, label] of [
     ["open", "list.open"],
@@ -48,7 +58,7 @@ function render() {
         "section",
         { "aria-labelledby": `h-${key}`, id: `group-${key}` },
         el("h2", { id: `h-${key}` }, `${t(label)} (${list.length})`),
-        list.length ? el("ul", { class: "tenders" }, list.map(item)) : el("p", { class: "help" }, t("list.none")),
+        list.length ? el("ul", { class: "tenders" }, list.map((x) => item(x, now))) : el("p", { class: "help" }, t("list.none")),
       ),
     );
   }
