@@ -62,8 +62,21 @@ async fn staff_create_publish_amend_and_cancel() {
     b.fill("fieldset.lot:nth-of-type(2) .f-key", "price").await;
     b.fill("fieldset.lot:nth-of-type(2) .f-zh", "投标报价").await;
     b.fill("fieldset.lot:nth-of-type(2) .f-en", "Price").await;
+    // The default, the server alone, is said in words and needs a
+    // confirmation: saving without it is refused and creates nothing.
+    let words = b.text("#custody-words").await;
+    assert!(words.contains("the server's operator can open every bid alone"), "{words}");
+    b.click("#save").await;
+    b.wait_for("document.querySelector('#form-status .error')", 10).await;
+    assert!(b.text("#form-status").await.contains("Confirm that the server alone may open these bids"));
+    let none = server.admin_ok(Method::GET, "/api/v1/tenders?state=draft", None).await;
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0), "{none}");
     b.click("#cust-notary").await;
     b.fill("#threshold", "2").await;
+    b.wait_for("document.getElementById('custody-alone').hidden && !document.getElementById('custody-alone-error')", 5)
+        .await;
+    let words = b.text("#custody-words").await;
+    assert!(words.contains("only when 2 of the 2 chosen custodians"), "{words}");
     b.screenshot("2-new-tender").await;
     b.click("#save").await;
     b.wait_for("document.querySelector('#drafts li')", 10).await;

@@ -127,6 +127,29 @@ function tenderForm(draft) {
   });
   const lots = el("div", { id: "lots" }, (v.lots || [undefined]).map((l) => lotBox(l)));
   const status = el("div", { id: "form-status" });
+  // The policy in one sentence, and a confirmation whenever the server's
+  // operator could open the bids alone (the product's first promise).
+  const aloneBox = el("input", { type: "checkbox", id: "custody-alone-ok" });
+  const aloneConfirm = el("div", { id: "custody-alone", class: "warning" }, el("label", { class: "inline", for: aloneBox.id }, aloneBox, t("staff.form.custody.alone.confirm")));
+  const words = el("p", { id: "custody-words", class: "help" });
+  const policy = () => ({ k: Number(inputs.threshold.value), chosen: custodianBoxes.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value) });
+  const serverAlone = () => {
+    const { k, chosen } = policy();
+    return chosen.includes("server") && k <= 1;
+  };
+  const describe = () => {
+    const { k, chosen } = policy();
+    const n = chosen.length;
+    if (serverAlone()) words.textContent = t("staff.form.custody.alone");
+    else if (n > 0 && k === 1) words.textContent = t("staff.form.custody.any", { n });
+    else if (n > 0 && k >= 1 && k <= n) words.textContent = t("staff.form.custody.k", { k, n });
+    else words.textContent = t("staff.form.custody.invalid", { n });
+    aloneConfirm.hidden = !serverAlone();
+    if (!serverAlone()) {
+      aloneBox.checked = false;
+      status.querySelector("#custody-alone-error")?.remove();
+    }
+  };
   const form = el(
     "form",
     { id: "tender-form", class: "panel" },
@@ -147,12 +170,24 @@ function tenderForm(draft) {
       el("p", { class: "help" }, t("staff.form.custodians")),
       custodianBoxes,
       el("div", { class: "row" }, labelled("staff.form.threshold", inputs.threshold), labelled("staff.form.window", inputs.window)),
+      words,
+      aloneConfirm,
     ),
     el("div", { class: "actions" }, el("button", { type: "submit", id: "save" }, t("staff.form.save"))),
     status,
   );
+  describe();
+  for (const x of [inputs.threshold, ...custodianBoxes.map((d) => d.querySelector("input"))]) {
+    x.addEventListener("input", describe);
+    x.addEventListener("change", describe);
+  }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (serverAlone() && !aloneBox.checked) {
+      status.replaceChildren(el("p", { class: "error", role: "alert", id: "custody-alone-error" }, t("staff.form.custody.alone.needed")));
+      aloneBox.focus();
+      return;
+    }
     const body = {
       title: inputs.title.value.trim(),
       reference: inputs.reference.value.trim(),
