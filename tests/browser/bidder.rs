@@ -26,6 +26,17 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     b.wait_for("document.getElementById('bidder-name')", 20).await;
     let key_text = b.text("#identity-text").await;
     assert!(key_text.contains("Identity key"), "{key_text}");
+    // A new key urges a backup, and the file needs the passphrase twice.
+    assert!(b.text("#backup-warning").await.contains("Save a backup of this key now"));
+    b.phone_screenshot("1-backup-warning").await;
+    b.fill("#passphrase", "correct horse 1").await;
+    b.fill("#passphrase2", "correct horse 2").await;
+    b.click("#export-key").await;
+    b.wait_for("document.querySelector('#identity-status .error')", 10).await;
+    assert!(b.text("#identity-status").await.contains("The two passphrases differ"));
+    b.fill("#passphrase2", "correct horse 1").await;
+    b.click("#export-key").await;
+    b.wait_for("!document.getElementById('backup-warning')", 10).await;
     b.fill("#bidder-name", "Acme Roads Ltd").await;
     b.click("#register-go").await;
     b.wait_for("document.getElementById('registered')", 20).await;
@@ -47,7 +58,8 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     let doc: Vec<u8> = (0..150_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let doc_path = server.data_dir.path().join("offer.pdf");
     std::fs::write(&doc_path, &doc).expect("write doc");
-    b.fill("#field-price", "1234.50").await;
+    // Thousands separators as people type them; the canonical amount is sealed.
+    b.fill("#field-price", "1,234.50").await;
     b.fill("#field-days", "90").await;
     let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
     input.send_keys(&doc_path.display().to_string()).await.expect("attach");
@@ -89,6 +101,17 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     b.wait_for("document.getElementById('receipt').innerText.includes('withdrawn')", 20).await;
     assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
     b.screenshot("4-withdrawn").await;
+
+    // Deleting the key asks first; "keep it" keeps it, the second step deletes.
+    b.click("#forget-key").await;
+    b.wait_for("document.getElementById('forget-confirm')", 10).await;
+    assert!(b.text("#forget-warning").await.contains("Without a saved key file"));
+    b.click("#forget-cancel").await;
+    assert!(b.text("#identity-text").await.contains("is loaded in this browser"));
+    b.click("#forget-key").await;
+    b.wait_for("document.getElementById('forget-confirm')", 10).await;
+    b.click("#forget-confirm").await;
+    b.wait_for("document.getElementById('generate-key')", 10).await;
 
     b.close().await;
     server.stop().await;

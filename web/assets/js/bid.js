@@ -20,10 +20,21 @@ let bidder = null;
 const BID_KEY = `bidroom.bid.${id}`;
 
 
+/** A number as people type it: thousands separators (, ， and spaces) and
+ * full-width digits accepted; the canonical form is what is sealed. */
+function canonicalNumber(v) {
+  const half = v.replace(/[０-９．－]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+  const bare = half.replace(/[,，\s\u00a0\u2009\u202f]/g, "");
+  // Separators only between digits of the integer part, in groups of three.
+  const grouped = /^-?\d{1,3}([,，\s\u00a0\u2009\u202f]\d{3})+(\.\d+)?$/.test(half);
+  return grouped || bare === half ? bare : half;
+}
+
 /** Checks one value against its field type; returns [value, error key]. */
 function parseValue(field, raw) {
-  const v = raw.trim();
-  if (!v) return [undefined, field.required ? "bid.invalid.required" : null];
+  const typed = raw.trim();
+  if (!typed) return [undefined, field.required ? "bid.invalid.required" : null];
+  const v = ["money", "integer", "decimal"].includes(field.type) ? canonicalNumber(typed) : typed;
   switch (field.type) {
     case "money":
       return /^\d{1,18}(\.\d{1,2})?$/.test(v) ? [v, null] : [undefined, "bid.invalid.money"];
@@ -44,24 +55,39 @@ function identitySection() {
   const box = el("section", { class: "panel", id: "identity", "aria-labelledby": "h-identity" });
   const status = el("div", { id: "identity-status", "aria-live": "polite" });
   const pass = el("input", { type: "password", id: "passphrase", autocomplete: "new-password" });
+  const pass2 = el("input", { type: "password", id: "passphrase2", autocomplete: "new-password" });
   const file = el("input", { type: "file", id: "keyfile", accept: ".json,application/json" });
   const actions = el("div", { class: "actions" });
   if (identity) {
     actions.append(
       el("button", { type: "button", id: "export-key", onclick: async () => {
         if (pass.value.length < 8) return showError(status, new Error(t("bid.passphrase.short")));
+        if (pass.value !== pass2.value) return showError(status, new Error(t("bid.passphrase.mismatch")));
         try {
           const json = await keys.exportBidderKey(identity.privateKey, pass.value);
           download(`bidroom-bidder-${identity.id}.json`, json);
+          localStorage.setItem(`bidroom.backed-up.${identity.id}`, "1");
+          document.getElementById("backup-warning")?.remove();
+          showStatus(status, t("bid.identity.saved"));
         } catch (e) {
           showError(status, e);
         }
       } }, t("bid.identity.export")),
-      el("button", { type: "button", class: "secondary", id: "forget-key", onclick: async () => {
-        await keys.forgetBidderKey();
-        identity = null;
-        bidder = null;
-        render();
+      el("button", { type: "button", class: "secondary", id: "forget-key", onclick: () => {
+        // Two steps: without a backup file the key, and every bid it
+        // signed, cannot be used again from anywhere.
+        status.replaceChildren(
+          el("div", { class: "warning", id: "forget-warning", role: "alert" },
+            el("p", {}, t("bid.identity.forget.warn")),
+            el("div", { class: "actions" },
+              el("button", { type: "button", class: "danger", id: "forget-confirm", onclick: async () => {
+                await keys.forgetBidderKey();
+                identity = null;
+                bidder = null;
+                render();
+              } }, t("bid.identity.forget.confirm")),
+              el("button", { type: "button", class: "secondary", id: "forget-cancel", onclick: () => status.replaceChildren() }, t("bid.identity.forget.cancel")))),
+        );
       } }, t("bid.identity.forget")),
     );
   } else {
@@ -90,8 +116,12 @@ function identitySection() {
     ...nn(el("h2", { id: "h-identity" }, t("bid.identity")),
     el("p", { id: "identity-text" }, identity ? t("bid.identity.have", { id: identity.id }) : t("bid.identity.none")),
     el("p", { class: "help" }, t("bid.identity.help")),
+    identity && !localStorage.getItem(`bidroom.backed-up.${identity.id}`)
+      ? el("p", { class: "warning", id: "backup-warning", role: "alert" }, t("bid.identity.backup"))
+      : null,
     identity ? null : el("div", {}, el("label", { for: "keyfile" }, t("bid.keyfile")), file),
     el("div", {}, el("label", { for: "passphrase" }, t("bid.passphrase")), pass),
+    identity ? el("div", {}, el("label", { for: "passphrase2" }, t("bid.passphrase.again")), pass2) : null,
     actions,
     status),
   );
