@@ -12,6 +12,7 @@ mod support;
 
 mod harness;
 
+mod accounts;
 mod bidder;
 mod crypto;
 mod live;

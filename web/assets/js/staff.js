@@ -6,6 +6,7 @@
 import { api, el, initPage, showError, showStatus } from "./common.js";
 import { fmtTime, onLanguageChange, t, viewerZone } from "./i18n.js";
 import { openSession } from "./session.js";
+import { admissionForm, may, staffAccountsPanel } from "./accounts.js";
 
 const main = document.getElementById("main");
 const TOKEN_KEY = "bidroom.staffToken";
@@ -275,7 +276,7 @@ function tenderRow(x) {
     extra.replaceChildren(inlineForm(x, kind));
     extra.querySelector("input").focus();
   };
-  if (x.state === "draft") {
+  if (x.state === "draft" && may.manageTenders(me)) {
     act.push(
       el("button", { type: "button", class: "secondary edit", onclick: () => {
         document.getElementById("editor").replaceChildren(tenderForm(x));
@@ -293,8 +294,16 @@ function tenderRow(x) {
       } }, t("staff.publish")),
     );
   }
-  if (x.state === "published") act.push(el("button", { type: "button", class: "secondary amend", onclick: toggle("amend") }, t("staff.amend")));
-  if (x.state === "published" || x.state === "draft" || x.state === "closed") act.push(el("button", { type: "button", class: "secondary cancel", onclick: toggle("cancel") }, t("staff.cancel")));
+  if (may.manageTenders(me)) {
+    if (x.state === "published") act.push(el("button", { type: "button", class: "secondary amend", onclick: toggle("amend") }, t("staff.amend")));
+    if (x.state === "published" || x.state === "draft" || x.state === "closed") act.push(el("button", { type: "button", class: "secondary cancel", onclick: toggle("cancel") }, t("staff.cancel")));
+  }
+  if (may.admit(me) && x.registration === "approved" && (x.state === "draft" || x.state === "published")) {
+    act.push(el("button", { type: "button", class: "secondary admit", onclick: () => {
+      extra.replaceChildren(admissionForm(x, call));
+      extra.querySelector("input").focus();
+    } }, t("admit.open")));
+  }
   if (x.state !== "cancelled") act.push(el("button", { type: "button", class: "secondary session", onclick: () => showSession(x) }, t("staff.session")));
   if (x.state !== "draft") act.push(el("a", { class: "button secondary", href: `/tenders/${x.id}` }, t("staff.open.room")));
   return el(
@@ -349,7 +358,7 @@ async function consoleView() {
     el(
       "div",
       { class: "row" },
-      el("p", { id: "whoami" }, t("staff.signedin", { name: me.name, role: me.role })),
+      el("p", { id: "whoami" }, t("staff.signedin", { name: me.name, role: t(`role.${me.role}`) })),
       el("div", { class: "shrink" }, el("button", { type: "button", class: "secondary", id: "signout", onclick: () => {
         sessionStorage.removeItem(TOKEN_KEY);
         closeSession();
@@ -359,13 +368,17 @@ async function consoleView() {
       } }, t("staff.signout"))),
     ),
     el("div", { id: "console-status", "aria-live": "polite" }),
-    el("div", { class: "actions" }, el("button", { type: "button", id: "new-tender", onclick: () => {
-      document.getElementById("editor").replaceChildren(tenderForm(null));
-      document.getElementById("title").focus();
-    } }, t("staff.new"))),
+    // Only what the role may do is offered (the server refuses the rest).
+    may.manageTenders(me)
+      ? el("div", { class: "actions" }, el("button", { type: "button", id: "new-tender", onclick: () => {
+        document.getElementById("editor").replaceChildren(tenderForm(null));
+        document.getElementById("title").focus();
+      } }, t("staff.new")))
+      : el("p", { class: "help", id: "role-help" }, t(`staff.role.help.${me.role}`)),
     el("div", { id: "editor" }),
     el("section", { id: "session", "aria-label": t("staff.session") }),
     el("section", { id: "tender-list" }),
+    may.manageStaff(me) ? staffAccountsPanel(call) : "",
   );
   await refresh();
   const again = tenders.find((x) => x.id === reopen);
