@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tenders/{id}", get(|h: HeaderMap| async move { serve("room.html", &h) }))
         .route("/tenders/{id}/bid", get(|h: HeaderMap| async move { serve("bid.html", &h) }))
         .route("/tenders/{id}/custodian", get(|h: HeaderMap| async move { serve("custodian.html", &h) }))
+        .route("/custodians/new", get(|h: HeaderMap| async move { serve("custodian-key.html", &h) }))
         .route("/assets/{*path}", get(asset))
 }
 
@@ -94,7 +95,7 @@ mod tests {
 
     #[test]
     fn every_page_and_its_scripts_exist() {
-        for page in ["index.html", "room.html", "bid.html", "custodian.html", "staff.html"] {
+        for page in ["index.html", "room.html", "bid.html", "custodian.html", "custodian-key.html", "staff.html"] {
             let html = Web::get(page).unwrap_or_else(|| panic!("web/{page} is missing"));
             let text = String::from_utf8(html.data.into_owned()).expect("utf-8");
             for part in text.split("src=\"/assets/").skip(1) {

@@ -82,3 +82,72 @@ async fn accounts_admissions_and_what_each_role_is_offered() {
     b.close().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custodian_key_made_in_the_browser_is_registered_in_the_console() {
+    let mut server = Server::for_browser().await;
+    let b = Browser::start("custodian-key", "zh-CN").await;
+
+    // The future custodian: a key made in its browser, saved to a file (the
+    // page's download is captured here to read it back with the Rust code).
+    b.goto(&server.url("/custodians/new")).await;
+    b.wait_for("document.getElementById('make-key')", 20).await;
+    b.js(
+        "window.__files = []; const make = URL.createObjectURL; \
+         URL.createObjectURL = (blob) => { window.__files.push(blob); return make(blob); }; return true;",
+        vec![],
+    )
+    .await;
+    b.click("#make-key").await;
+    b.wait_for("document.getElementById('save-key')", 10).await;
+    assert!(b.text("#new-key").await.contains("没有该文件及其口令"), "{}", b.text("#new-key").await);
+    b.fill("#passphrase", "保管人口令 2027").await;
+    b.fill("#passphrase2", "保管人口令 2028").await;
+    b.click("#save-key").await;
+    b.wait_for("document.querySelector('#key-status .error')", 10).await;
+    assert!(b.text("#key-status").await.contains("两次输入的口令不一致"));
+    b.fill("#passphrase", "保管人口令 2027").await;
+    b.fill("#passphrase2", "保管人口令 2027").await;
+    b.click("#save-key").await;
+    b.wait_for("document.getElementById('saved')", 60).await;
+    let file = b.js_async("return await window.__files[window.__files.length - 1].text();", vec![]).await;
+    let public = b.js("return document.getElementById('public-key').value", vec![]).await;
+    let public = public.as_str().expect("public key").to_string();
+    b.screenshot("1-made").await;
+    b.phone_screenshot("1-made").await;
+    let key = bidroom::seal::KeyFile::parse(file.as_str().expect("file").as_bytes())
+        .expect("the Rust code reads the browser's key file")
+        .unlock_custodian("保管人口令 2027")
+        .expect("and unlocks it with the passphrase");
+    assert_eq!(bidroom::seal::b64(key.public_key().as_bytes()), public, "the page shows the file's public key");
+
+    // Staff register it from the public key alone; the token is shown once.
+    b.goto(&server.url("/staff")).await;
+    b.wait_for("document.getElementById('token')", 20).await;
+    b.fill("#token", ADMIN_TOKEN).await;
+    b.click("#signin button[type=submit]").await;
+    b.wait_for("document.getElementById('custodian-form')", 20).await;
+    b.fill("#custodian-id", "notary-zhang").await;
+    b.fill("#custodian-name", "张公证员").await;
+    b.fill("#custodian-pk", &public).await;
+    b.click("#custodian-register").await;
+    let token = b.wait_for("(document.getElementById('custodian-token') || {}).value", 10).await;
+    assert!(token.as_str().is_some_and(|t| t.starts_with("brs_")), "{token}");
+    b.wait_for("document.getElementById('custodians-list').innerText.includes('张公证员')", 10).await;
+    let listed = server.get_ok("/api/v1/custodians").await;
+    let mine = listed.as_array().expect("list").iter().find(|c| c["id"] == "notary-zhang").expect("registered");
+    assert_eq!(mine["public_key"], public.as_str());
+    // The same key again is refused in words, and nothing changes.
+    b.fill("#custodian-id", "notary-zhang").await;
+    b.fill("#custodian-name", "别人").await;
+    b.fill("#custodian-pk", &public).await;
+    b.click("#custodian-register").await;
+    b.wait_for("document.querySelector('#custodians-status .error')", 10).await;
+    // The new custodian can be chosen in the tender form at once.
+    b.click("#new-tender").await;
+    b.wait_for("document.getElementById('cust-notary-zhang')", 10).await;
+    b.screenshot("2-registered").await;
+
+    b.close().await;
+    server.stop().await;
+}

@@ -95,3 +95,60 @@ export function admissionForm(tender, call) {
   });
   return form;
 }
+
+/** Officers' and admins' panel of custodians: the list, and registering a
+ * custodian from the public key its own browser (or the CLI) made. */
+export function custodiansPanel(call, onChange) {
+  const box = el("section", { class: "panel", id: "custodians", "aria-labelledby": "h-custodians" });
+  const list = el("div", { id: "custodians-list" });
+  const status = el("div", { id: "custodians-status", "aria-live": "polite" });
+  const cid = el("input", { id: "custodian-id", required: true, maxlength: 64, pattern: "[A-Za-z0-9._-]{1,64}", autocomplete: "off", spellcheck: false });
+  const name = el("input", { id: "custodian-name", required: true, maxlength: 200, autocomplete: "off" });
+  const pk = el("textarea", { id: "custodian-pk", required: true, rows: 2, spellcheck: false, class: "token" });
+  const form = el(
+    "form",
+    { id: "custodian-form" },
+    el("div", { class: "row" },
+      el("div", {}, el("label", { for: cid.id }, t("custodians.id")), cid),
+      el("div", {}, el("label", { for: name.id }, t("custodians.name")), name)),
+    el("label", { for: pk.id }, t("custodians.pk")),
+    pk,
+    el("p", { class: "help" }, t("custodians.pk.help"), " ", el("a", { href: "/custodians/new" }, t("custodians.pk.link"))),
+    el("div", { class: "actions" }, el("button", { type: "submit", id: "custodian-register" }, t("custodians.register"))),
+  );
+  const load = async () => {
+    try {
+      const rows = (await call("GET", "/custodians")).filter((c) => c.id !== "server");
+      list.replaceChildren(
+        rows.length
+          ? el("ul", { class: "plain" }, rows.map((c) => el("li", { dataset: { id: c.id } }, `${c.name} (${c.id})`)))
+          : el("p", { class: "help" }, t("custodians.none")),
+      );
+    } catch (e) {
+      showError(list, e);
+    }
+  };
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const body = { id: cid.value.trim(), name: name.value.trim(), public_key: pk.value.replace(/\s+/g, "") };
+      const reg = await call("POST", "/custodians", body);
+      const token = el("input", { id: "custodian-token", readonly: true, value: reg.release_token, class: "token" });
+      status.replaceChildren(
+        el("div", { class: "warning", role: "alert" },
+          el("p", {}, t("custodians.registered", { name: reg.custodian.name, id: reg.custodian.id })),
+          token),
+      );
+      cid.value = "";
+      name.value = "";
+      pk.value = "";
+      await load();
+      if (onChange) await onChange();
+    } catch (err) {
+      showError(status, err);
+    }
+  });
+  box.append(el("h2", { id: "h-custodians" }, t("custodians.title")), list, form, status);
+  load();
+  return box;
+}

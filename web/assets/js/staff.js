@@ -6,7 +6,7 @@
 import { api, el, initPage, showError, showStatus } from "./common.js";
 import { fmtTime, onLanguageChange, t, viewerZone } from "./i18n.js";
 import { openSession } from "./session.js";
-import { admissionForm, may, staffAccountsPanel } from "./accounts.js";
+import { admissionForm, custodiansPanel, may, staffAccountsPanel } from "./accounts.js";
 
 const main = document.getElementById("main");
 const TOKEN_KEY = "bidroom.staffToken";
@@ -378,6 +378,11 @@ async function consoleView() {
     el("div", { id: "editor" }),
     el("section", { id: "session", "aria-label": t("staff.session") }),
     el("section", { id: "tender-list" }),
+    may.manageTenders(me)
+      ? custodiansPanel(call, async () => {
+        custodians = (await api("GET", "/custodians")).sort((a, b) => (b.id === "server") - (a.id === "server"));
+      })
+      : "",
     may.manageStaff(me) ? staffAccountsPanel(call) : "",
   );
   await refresh();
