@@ -12,9 +12,10 @@ mod payload;
 
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
 pub use payload::{
-    BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, Blame, CustodianReleased,
-    Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished, RecordRow, RecordSummary,
-    RoomSignIn, StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed, TenderPublished, TimeChange,
+    BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, BidderReleased, BidderShare,
+    Blame, CustodianReleased, Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished,
+    RecordRow, RecordSummary, RoomSignIn, StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed,
+    TenderPublished, TimeChange,
 };
 
 /// The kinds of event. The wire names are part of the stable surface.
@@ -65,6 +66,9 @@ pub enum EventKind {
     /// Staff set, changed or removed the room's video stream.
     #[serde(rename = "tender.stream_changed")]
     StreamChanged,
+    /// A bid's own bidder released its share (bidder-held custody).
+    #[serde(rename = "bidder.released")]
+    BidderReleased,
 }
 
 impl EventKind {
@@ -86,12 +90,13 @@ impl EventKind {
             EventKind::DocumentsAccessed => "documents.accessed",
             EventKind::RoomSignIn => "room.signed_in",
             EventKind::StreamChanged => "tender.stream_changed",
+            EventKind::BidderReleased => "bidder.released",
         }
     }
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 15] = [
+pub const ALL_KINDS: [EventKind; 16] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -107,6 +112,7 @@ pub const ALL_KINDS: [EventKind; 15] = [
     EventKind::DocumentsAccessed,
     EventKind::RoomSignIn,
     EventKind::StreamChanged,
+    EventKind::BidderReleased,
 ];
 
 impl EventKind {
