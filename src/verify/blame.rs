@@ -66,6 +66,10 @@ pub(crate) fn unopened_blame(custodians: &[String], threshold: u8, events: &[Log
                 problems.push(format!("{at}: names {c:?}, not a custodian of this tender"));
             }
         }
+        // Unlike a custodian's, the bidder's release names its bid.
+        if absent.contains(BIDDER_CUSTODIAN) && by_bidder.contains_key(&u.row.envelope_hash) {
+            problems.push(format!("{at}: names the bidder as not having released, but it released its share"));
+        }
         for c in absent.intersection(&faulty) {
             problems.push(format!("{at}: names {c:?} both as not having released and as having released a bad share"));
         }
@@ -326,5 +330,102 @@ mod tests {
         let problems = unopened_blame(&ids, 3, &ev);
         assert!(problems.iter().any(|p| p.contains("not a custodian")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("both as")), "{problems:?}");
+    }
+}
+
+#[cfg(test)]
+mod bidder_tests {
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::event::{BidRejected, BidRow, BidderRef, Blame, OpeningStarted};
+    use crate::seal::{Custodian, CustodianSecretKey};
+
+    const HASH: [u8; 32] = [9; 32];
+
+    fn at(s: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s)
+    }
+
+    fn policy() -> CustodyPolicy {
+        let server = CustodianSecretKey::generate().unwrap().public_key();
+        CustodyPolicy {
+            threshold: 2,
+            custodians: vec![
+                Custodian { index: 1, id: "server".into(), public_key: Some(server) },
+                Custodian { index: 2, id: "bidder".into(), public_key: None },
+            ],
+        }
+    }
+
+    fn row() -> BidRow {
+        BidRow {
+            bid_id: Uuid::nil(),
+            envelope_hash: Digest(HASH),
+            received_at: at(0),
+            bidder: BidderRef { id: "b".into(), name: None },
+            lot: "1".into(),
+            position: 1,
+        }
+    }
+
+    fn rejected(share: BidderShare) -> EventPayload {
+        EventPayload::BidRejected(BidRejected {
+            row: row(),
+            blame: Blame::Bidder,
+            reason: "r".into(),
+            bidder_share: Some(share),
+        })
+    }
+
+    /// A good release by the bidder, at `t` (its envelope is not needed for
+    /// the blame of a rejection; `check_release` then names the missing one).
+    fn released(t: i64) -> (i64, EventPayload) {
+        let r = BidderReleased {
+            bid_id: Uuid::nil(),
+            envelope_hash: Digest(HASH),
+            index: 2,
+            good: true,
+            signed_at: at(t),
+            signature: String::new(),
+            share: None,
+        };
+        (t, EventPayload::BidderReleased(r))
+    }
+
+    fn events(rest: Vec<(i64, EventPayload)>) -> Vec<LoggedEvent> {
+        let start = EventPayload::OpeningStarted(OpeningStarted {
+            opening_at: at(0),
+            started_at: at(0),
+            release_until: at(100),
+            threshold: 2,
+            custodians: vec!["server".into(), "bidder".into()],
+        });
+        std::iter::once((0, start))
+            .chain(rest)
+            .enumerate()
+            .map(|(i, (t, payload))| LoggedEvent { seq: i as i64 + 1, at: at(t), payload, log_index: i as u64 })
+            .collect()
+    }
+
+    #[test]
+    fn silence_blamed_on_the_bidder_passes_and_a_doctored_one_fails() {
+        let p = policy();
+        let none = HashMap::new();
+        let honest = events(vec![(100, rejected(BidderShare::NotReleased))]);
+        assert_eq!(bidder_blame(&p, &honest, &none), Vec::<String>::new());
+        // It released in time, yet the record says it did not.
+        let doctored = events(vec![released(5), (100, rejected(BidderShare::NotReleased))]);
+        let problems = bidder_blame(&p, &doctored, &none);
+        assert!(problems.iter().any(|p| p.contains("blames the bidder's share")), "{problems:?}");
+        // A bad share with no bad release behind it.
+        let doctored = events(vec![(100, rejected(BidderShare::Bad))]);
+        assert!(!bidder_blame(&p, &doctored, &none).is_empty());
+        // A release after the window does not count and is itself a problem.
+        let late = events(vec![released(150), (100, rejected(BidderShare::NotReleased))]);
+        let problems = bidder_blame(&p, &late, &none);
+        assert!(problems.iter().any(|p| p.contains("after the decryption window")), "{problems:?}");
+        assert!(!problems.iter().any(|p| p.contains("blames the bidder's share")), "{problems:?}");
     }
 }
