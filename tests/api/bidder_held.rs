@@ -109,7 +109,7 @@ async fn now_secs(app: &TestApp) -> i64 {
 }
 
 /// The record's row for `bid`.
-fn row<'a>(record: &'a Value, bid: Uuid) -> &'a Value {
+fn row(record: &Value, bid: Uuid) -> &Value {
     record["rows"].as_array().expect("rows").iter().find(|r| r["bid_id"] == bid.to_string()).expect("row")
 }
 
