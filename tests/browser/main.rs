@@ -13,6 +13,7 @@ mod support;
 mod harness;
 
 mod bidder;
+mod bidder_held;
 mod crypto;
 mod live;
 mod public;
