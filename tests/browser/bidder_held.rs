@@ -83,6 +83,11 @@ async fn a_bidder_decrypts_its_own_bid_in_the_page() {
 
     // The decryption stage: the page shows the countdown and decrypts.
     crate::support::wait::wait_for_state(&server, &id, "opening", 60).await;
+    // The room says how many bids still wait for their bidder (one: this one).
+    b.goto(&server.url(&format!("/tenders/{id}"))).await;
+    let awaiting = b.wait_for("(document.getElementById('decrypt-awaiting') || {}).innerText", 20).await;
+    assert!(awaiting.as_str().unwrap_or_default().ends_with(": 1"), "{awaiting}");
+    assert!(b.text("#custody-text").await.contains("each bid's own bidder"));
     b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
     b.wait_for("document.getElementById('decrypt-go')", 20).await;
     b.wait_for("document.getElementById('decrypt-countdown')", 20).await;
