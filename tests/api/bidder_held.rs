@@ -22,9 +22,9 @@ use crate::support::bids::{Sealed, custodian, policy, register, submit};
 use crate::support::scratch::{Scratch, server};
 
 /// A bidder with a registered decryption key.
-struct Holder {
-    key: BidderKey,
-    decryption: CustodianSecretKey,
+pub(crate) struct Holder {
+    pub key: BidderKey,
+    pub decryption: CustodianSecretKey,
 }
 
 /// Signs and sends a decryption-key statement; returns status and body.
@@ -47,7 +47,7 @@ async fn put_key(
 }
 
 /// Registers a bidder and its decryption key.
-async fn holder(app: &TestApp, name: &str) -> Holder {
+pub(crate) async fn holder(app: &TestApp, name: &str) -> Holder {
     let key = register(app, name).await;
     let decryption = CustodianSecretKey::generate().expect("key");
     let (s, v) = put_key(app, &key, &key, &decryption, None).await;
@@ -56,7 +56,13 @@ async fn holder(app: &TestApp, name: &str) -> Holder {
 }
 
 /// Seals `{"price": price, "days": 90}` with the bidder slot filled by `slot_key`.
-async fn seal_to(app: &TestApp, tender: &str, key: &BidderKey, slot_key: &CustodianSecretKey, price: &str) -> Sealed {
+pub(crate) async fn seal_to(
+    app: &TestApp,
+    tender: &str,
+    key: &BidderKey,
+    slot_key: &CustodianSecretKey,
+    price: &str,
+) -> Sealed {
     let custody = policy(app, tender).await.with_bidder_key(&slot_key.public_key());
     let bid_id = Uuid::new_v4();
     let sealer = BidSealer::new(Binding::new(tender.parse().expect("uuid"), bid_id), "1", &custody).expect("sealer");
@@ -72,7 +78,7 @@ async fn seal_to(app: &TestApp, tender: &str, key: &BidderKey, slot_key: &Custod
 }
 
 /// A tender under `custody`, closing in 3 s and opening in 4 s.
-async fn tender(app: &TestApp, custody: Value) -> String {
+pub(crate) async fn tender(app: &TestApp, custody: Value) -> String {
     Draft::on(app, 3).await.opening_in(4).custody(custody).published(app).await
 }
 
@@ -88,17 +94,17 @@ async fn envelope(app: &TestApp, tender: &str, bid: Uuid) -> Envelope {
 }
 
 /// A release body: `share` signed by `signer` at `signed_at`.
-fn release_body(tender: &str, bid: Uuid, share: &[u8; 33], signer: &BidderKey, signed_at: i64) -> Value {
+pub(crate) fn release_body(tender: &str, bid: Uuid, share: &[u8; 33], signer: &BidderKey, signed_at: i64) -> Value {
     let msg = bidder_release_message(tender.parse().expect("uuid"), bid, share, signed_at);
     json!({"share": b64(share), "signed_at": signed_at, "signature": b64(&signer.sign(&msg).expect("sign"))})
 }
 
-async fn release(app: &TestApp, tender: &str, bid: Uuid, body: &Value) -> (StatusCode, Value) {
+pub(crate) async fn release(app: &TestApp, tender: &str, bid: Uuid, body: &Value) -> (StatusCode, Value) {
     app.call(Method::POST, &format!("/api/v1/tenders/{tender}/bids/{bid}/bidder-release"), None, Some(body)).await
 }
 
 /// The bidder's own share of `bid`, opened with its decryption key.
-async fn own_share(app: &TestApp, tender: &str, bid: Uuid, h: &Holder) -> [u8; 33] {
+pub(crate) async fn own_share(app: &TestApp, tender: &str, bid: Uuid, h: &Holder) -> [u8; 33] {
     let env = envelope(app, tender, bid).await;
     let index = env.custody.bidder_index().expect("bidder slot");
     open_share(&env, index, &h.decryption).expect("opens").to_bytes().as_ref().try_into().expect("33 bytes")

@@ -102,7 +102,8 @@ async fn a_bidder_decrypts_its_own_bid_in_the_page() {
     let row: &Value = &record["rows"][0];
     assert_eq!((row["status"].as_str(), row["fields"]["price"].as_str()), (Some("opened"), Some("777.00")), "{record}");
     let events = server.get_ok(&format!("/api/v1/tenders/{id}/events")).await;
-    let release = events["events"].as_array().unwrap().iter().find(|e| e["type"] == "bidder.released").expect("released");
+    let release =
+        events["events"].as_array().unwrap().iter().find(|e| e["type"] == "bidder.released").expect("released");
     assert_eq!(release["data"]["good"], true);
     assert!(release["data"].get("share").is_none());
     b.screenshot("3-released").await;
