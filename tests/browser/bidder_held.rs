@@ -107,6 +107,11 @@ async fn a_bidder_decrypts_its_own_bid_in_the_page() {
     assert_eq!(release["data"]["good"], true);
     assert!(release["data"].get("share").is_none());
     b.screenshot("3-released").await;
+    // The panel in Chinese.
+    b.click("#lang-switch").await;
+    let title = b.wait_for("(document.getElementById('h-decrypt') || {}).innerText === '解密我的投标' && document.getElementById('h-decrypt').innerText", 10).await;
+    assert_eq!(title, "解密我的投标");
+    b.screenshot("4-zh").await;
     b.close().await;
     server.stop().await;
 }
