@@ -84,7 +84,7 @@ const CODES = ["window_over", "not_opening", "already_released", "stale_release"
 const localized = (e) => (e && CODES.includes(e.code) ? new Error(t(`dec.err.${e.code}`)) : e);
 
 function countdown(until) {
-  const out = el("p", { id: "decrypt-countdown", class: "countdown", "aria-live": "off" });
+  const out = el("strong", { id: "decrypt-countdown", "aria-live": "off" });
   const tick = () => {
     const left = Math.max(0, Math.floor((Date.parse(until) - serverClock.now()) / 1000));
     const m = Math.floor(left / 60);
@@ -165,7 +165,7 @@ export function decryptSection({ tender, identity, bidder }) {
         await serverClock.sync();
         const events = page.events || [];
         const started = events.find((e) => e.type === "opening.started");
-        if (started) keyText.after(countdown(started.data.release_until));
+        if (started) keyText.after(el("p", {}, countdown(started.data.release_until)));
         const left = awaitingBidders(events);
         if (left !== null) box.append(el("p", { id: "decrypt-awaiting" }, t("dec.awaiting", { n: left })));
       })
