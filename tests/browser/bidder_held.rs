@@ -5,7 +5,7 @@
 //! the share the browser sealed to the bidder's key) and the Rust sealing
 //! against the browser (the page decrypts a bid sealed by the Rust code).
 
-use bidroom::seal::{BidSealer, BidderKey, Binding, CustodianSecretKey, Envelope, open_share, unb64};
+use bidroom::seal::{BidSealer, BidderKey, Binding, CustodianSecretKey, Envelope, KeyFile, open_share, unb64};
 use serde_json::{Value, json};
 
 use crate::harness::{Browser, Server};
@@ -49,6 +49,17 @@ async fn a_bidder_decrypts_its_own_bid_in_the_page() {
     let registered = server.get_ok(&format!("/api/v1/bidders/{bidder_id}/decryption-key")).await;
     assert_eq!(registered["public_key"], local["pub"], "{registered}");
     let decryption = CustodianSecretKey::from_bytes(&hex::decode(local["scalar"].as_str().unwrap()).unwrap()).unwrap();
+    // The page's decryption key file opens with the Rust code (and is no custodian file).
+    let file = b
+        .js_async(
+            "const keys = await import('/assets/js/keyfile.js'); \
+             return keys.exportDecryptionKey(await keys.loadDecryptionKey(), 'pass phrase', 1000);",
+            vec![],
+        )
+        .await;
+    let file = KeyFile::parse(file.as_str().expect("key file json").as_bytes()).expect("parses in Rust");
+    assert_eq!(file.unlock_decryption("pass phrase").expect("unlocks").public_key(), decryption.public_key());
+    assert!(file.unlock_custodian("pass phrase").is_err());
 
     b.fill("#field-price", "888.00").await;
     b.fill("#field-days", "45").await;
