@@ -170,7 +170,9 @@ pub async fn check_bid(state: &AppState, tender: &Tender, envelope: &Envelope) -
         return Err(AppError::forbidden("this tender admits approved bidders only, and this bidder is not admitted"));
     }
     let policy = tender.custody_keys.as_ref().ok_or_else(|| AppError::not_found("custody policy"))?;
-    envelope.check_submission(&Binding::new(tender_id, envelope.bid_id), policy, &envelope.bidder_public_key)?;
+    // A bidder-held slot must hold this bidder's registered decryption key.
+    let policy = super::decryption_keys::policy_for_bidder(state, policy, &bidder_id).await?;
+    envelope.check_submission(&Binding::new(tender_id, envelope.bid_id), &policy, &envelope.bidder_public_key)?;
     // Declared lengths are the bidder's numbers: summed without wrapping.
     let total = envelope
         .documents

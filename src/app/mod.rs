@@ -7,7 +7,9 @@
 //! opening engine and the scheduler run on this layer; `src/launch.rs`, the
 //! composition root above every layer, builds the state and starts them.
 
+pub mod bidder_release;
 pub mod bids;
+pub mod decryption_keys;
 pub mod documents;
 pub mod error;
 pub mod log;

@@ -9,7 +9,7 @@ use super::error::{AppError, AppResult, ErrorKind};
 use super::state::AppState;
 use super::tenders::visible_tender;
 use super::tokens::{new_token, token_hash};
-use crate::domain::tender::{SERVER_CUSTODIAN, SealedCustody};
+use crate::domain::tender::{BIDDER_CUSTODIAN, SERVER_CUSTODIAN, SealedCustody};
 use crate::domain::text::is_key_id;
 use crate::domain::{Lines, Role, Tender, Text};
 use crate::seal::{
@@ -122,6 +122,9 @@ pub async fn register_custodian(
     }
     if id == SERVER_CUSTODIAN {
         return Err(AppError::invalid("id", "'server' is the server's own custodian key"));
+    }
+    if id == BIDDER_CUSTODIAN {
+        return Err(AppError::invalid("id", "'bidder' stands for each bid's own bidder in custody policies"));
     }
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -317,13 +320,18 @@ pub async fn resolve_custody(state: &AppState, tender: &Tender) -> AppResult<Sea
     let all = state.store.list_custodians().await?;
     let mut custodians = Vec::with_capacity(tender.custody.custodians.len());
     for (i, id) in tender.custody.custodians.iter().enumerate() {
+        // The domain caps custodians far below 255; refuse rather than wrap.
+        let index = u8::try_from(i + 1).map_err(|_| AppError::invalid("custody.custodians", "too many custodians"))?;
+        if id == BIDDER_CUSTODIAN {
+            // Each bid fills this slot with its own bidder's decryption key.
+            custodians.push(Custodian { index, id: id.clone(), public_key: None });
+            continue;
+        }
         let rec = all.iter().find(|c| &c.id == id).ok_or_else(|| {
             AppError::invalid(format!("custody.custodians[{i}]"), format!("no custodian '{id}' is registered"))
         })?;
         let public_key = CustodianPublicKey::from_bytes(&rec.public_key).map_err(AppError::internal)?;
-        // The domain caps custodians far below 255; refuse rather than wrap.
-        let index = u8::try_from(i + 1).map_err(|_| AppError::invalid("custody.custodians", "too many custodians"))?;
-        custodians.push(Custodian { index, id: id.clone(), public_key });
+        custodians.push(Custodian { index, id: id.clone(), public_key: Some(public_key) });
     }
     Ok(SealedCustody { threshold: tender.custody.threshold, custodians })
 }

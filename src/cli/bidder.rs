@@ -12,6 +12,10 @@ use crate::seal::{b64, register_message};
 pub enum BidderCommand {
     /// Register a bidder identity key (proving possession of it).
     Register(RegisterArgs),
+    /// Bind a decryption key to this bidder's identity (bidder-held custody).
+    DecryptionKey(super::bidder_decrypt::DecryptionKeyArgs),
+    /// Decrypt this bidder's own shares of a tender under opening and release them.
+    Decrypt(super::bidder_decrypt::DecryptArgs),
 }
 
 /// Flags of `bidroom bidder register`.
@@ -29,9 +33,11 @@ pub struct RegisterArgs {
 }
 
 /// Runs a `bidder` subcommand.
-pub async fn run(cmd: BidderCommand) -> anyhow::Result<Bidder> {
+pub async fn run(cmd: BidderCommand) -> anyhow::Result<()> {
     match cmd {
-        BidderCommand::Register(args) => register(args).await,
+        BidderCommand::Register(args) => register(args).await.map(drop),
+        BidderCommand::DecryptionKey(args) => super::bidder_decrypt::register_decryption_key(args).await.map(drop),
+        BidderCommand::Decrypt(args) => super::bidder_decrypt::decrypt(args).await.map(drop),
     }
 }
 

@@ -106,7 +106,7 @@ pub async fn release(args: ReleaseArgs) -> anyhow::Result<Released> {
     let custodian = custody
         .custodians
         .iter()
-        .find(|c| c.public_key == me)
+        .find(|c| c.public_key == Some(me))
         .with_context(|| format!("this key is not one of the custodians of tender {}", tender.id))?;
     let index = custodian.index;
     let bids = client.envelopes(tender.id).await.context("cannot fetch the envelopes (has the opening started?)")?;

@@ -15,6 +15,9 @@ pub enum KindArg {
     Bidder,
     /// An HPKE P-256 key that receives key shares.
     Custodian,
+    /// A bidder's HPKE P-256 decryption key, for tenders where the bidder
+    /// holds a share of its own bid (`bidroom bidder decryption-key`).
+    Decryption,
 }
 
 /// Flags of `bidroom keygen`.
@@ -57,6 +60,7 @@ pub async fn run(args: KeygenArgs) -> anyhow::Result<Generated> {
     let file = tokio::task::spawn_blocking(move || match kind {
         KindArg::Bidder => KeyFile::seal_bidder(&BidderKey::generate()?, &passphrase, iterations),
         KindArg::Custodian => KeyFile::seal_custodian(&CustodianSecretKey::generate()?, &passphrase, iterations),
+        KindArg::Decryption => KeyFile::seal_decryption(&CustodianSecretKey::generate()?, &passphrase, iterations),
     })
     .await?
     .context("cannot make the key")?;
@@ -72,5 +76,6 @@ fn kind_name(kind: KeyKind) -> &'static str {
     match kind {
         KeyKind::Bidder => "bidder",
         KeyKind::Custodian => "custodian",
+        KeyKind::Decryption => "decryption",
     }
 }

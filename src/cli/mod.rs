@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod bidder;
+pub mod bidder_decrypt;
 pub mod common;
 pub mod custodian;
 pub mod demo;

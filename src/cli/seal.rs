@@ -60,6 +60,11 @@ pub struct SealArgs {
     /// Where to save the signed envelope [default: envelope-<bid id>.json].
     #[arg(long, value_name = "FILE")]
     pub envelope_out: Option<PathBuf>,
+    /// The bidder's decryption key file (`bidroom keygen --kind decryption`),
+    /// for tenders where the bidder holds a share of its own bid: that share
+    /// is sealed to the public key in this file (no passphrase needed).
+    #[arg(long, value_name = "FILE")]
+    pub decryption_key: Option<PathBuf>,
 }
 
 /// What a successful `seal` produced.
@@ -140,6 +145,7 @@ pub async fn run_with(args: SealArgs, retry: &CheckRetry) -> anyhow::Result<Seal
         anyhow::ensure!(!path.exists(), "{} already exists; refusing to overwrite it", path.display());
     }
     let custody = fetch_custody(&client, &tender).await?;
+    let custody = super::bidder_decrypt::bidder_policy(custody, args.decryption_key.as_deref())?;
     let key = args.key.unlock_bidder().await?;
 
     // Ciphertexts live here until the upload is done; dropped on any error.

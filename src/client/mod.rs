@@ -6,6 +6,7 @@
 //! over the signatures (the signed statements are
 //! [`crate::seal::register_message`] and [`crate::seal::withdraw_message`]).
 
+mod bidder_keys;
 mod error;
 mod opening;
 mod resumable;
@@ -18,6 +19,7 @@ use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+pub use bidder_keys::{BidderReleaseAnswer, BidderReleaseRequest, DecryptionKey, DecryptionKeyRequest};
 pub use error::ClientError;
 pub use opening::{ChallengeProof, Event, PublicBid, Record, ReleaseResult, ReleaseShare};
 pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};

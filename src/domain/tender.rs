@@ -22,7 +22,7 @@ mod policy;
 mod stream;
 
 pub use fields::{FieldDef, FieldKind, Label, Lot};
-pub use policy::{BidLimits, CustodyPolicy, Registration, SERVER_CUSTODIAN};
+pub use policy::{BIDDER_CUSTODIAN, BidLimits, CustodyPolicy, Registration, SERVER_CUSTODIAN};
 pub use stream::{MAX_STREAM_URL, Stream, StreamKind};
 
 /// The custody policy resolved to public keys, as bids are sealed to it.

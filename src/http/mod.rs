@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 pub use crate::app::AppState;
 
 pub mod auth;
+pub mod bidder_keys;
 pub mod bids;
 mod close;
 pub mod downloads;
@@ -71,6 +72,11 @@ pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))
         .route("/custodians/{id}/challenges", post(registry::challenge))
         .route("/custodians/{id}/token", post(registry::rotate_token))
+        .route(
+            "/bidders/{id}/decryption-key",
+            get(bidder_keys::get_decryption_key).put(bidder_keys::put_decryption_key),
+        )
+        .route("/tenders/{id}/bids/{bid}/bidder-release", post(bidder_keys::release))
         .route("/log/checkpoint", get(log::checkpoint_json))
         .route("/log/inclusion", get(log::inclusion))
         .route("/log/consistency", get(log::consistency))

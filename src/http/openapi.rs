@@ -49,6 +49,9 @@ use utoipa::OpenApi;
         super::opening::document,
         super::downloads::create,
         super::downloads::follow,
+        super::bidder_keys::put_decryption_key,
+        super::bidder_keys::get_decryption_key,
+        super::bidder_keys::release,
     ),
     components(schemas(super::error::ErrorBody))
 )]

@@ -19,14 +19,14 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::app::work::parallel_map;
 use crate::domain::event::{
-    BidOpened, BidRejected, BidRow, BidUnopened, BidderRef, Blame, CustodianReleased, Digest, EventPayload,
-    RecordSummary,
+    BidOpened, BidRejected, BidRow, BidderRef, Blame, CustodianReleased, Digest, EventPayload, RecordSummary,
 };
 use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
 use crate::seal::{Envelope, Share, b64};
 use crate::store::{Outcome, Recorded, ReleasedShare, StoreError, StoredBid, StoredShare};
 
+mod blame;
 pub mod evaluate;
 mod work;
 
@@ -108,7 +108,9 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
             let envelope = envelopes.remove(&bid.id).map(Box::new);
             todo.push(Todo::Open { who: who(&bid), bid: Box::new(bid), good, envelope });
         } else if window_over {
-            todo.push(Todo::Unopened(unopened(&bid, &shares, &policy, who(&bid))?));
+            // Whose fault: the bidder's own share or a custodian's (blame.rs).
+            let row = bid_row(&bid, who(&bid))?;
+            todo.push(Todo::Unopened(blame::after_window(row, &shares, &policy)));
         } else {
             waiting += 1;
         }
@@ -289,36 +291,11 @@ fn opened_outcome(bid: &StoredBid, who: BidderRef, evaluation: Evaluation) -> Re
             None,
             Box::new(move |position| {
                 let row = BidRow { position, ..row };
-                EventPayload::BidRejected(BidRejected { row, blame: Blame::Bidder, reason }).into()
+                EventPayload::BidRejected(BidRejected { row, blame: Blame::Bidder, reason, bidder_share: None }).into()
             }),
         ),
     };
     Ok(Outcome { bid: bid.id, outcome, form_key, make })
-}
-
-/// The outcome of a bid without k good shares when the window ended.
-fn unopened(
-    bid: &StoredBid,
-    shares: &[StoredShare],
-    policy: &crate::seal::CustodyPolicy,
-    who: BidderRef,
-) -> Result<Outcome, OpeningError> {
-    let missing: Vec<String> =
-        policy.custodians.iter().filter(|c| !shares.iter().any(|s| s.index == c.index)).map(|c| c.id.clone()).collect();
-    let faulty: Vec<String> = shares.iter().filter(|s| !s.good).map(|s| s.custodian.clone()).collect();
-    let row = bid_row(bid, who)?;
-    let reason = format!("fewer than {} good shares when the release window ended", policy.threshold);
-    let blame = if faulty.is_empty() { Blame::CustodiansNotReleased } else { Blame::Custodians };
-    Ok(Outcome {
-        bid: bid.id,
-        outcome: "unopened",
-        form_key: None,
-        make: Box::new(move |position| {
-            let row = BidRow { position, ..row };
-            let unopened = BidUnopened { row, reason, blame, not_released_by: missing, bad_shares_from: faulty };
-            EventPayload::BidUnopened(unopened).into()
-        }),
-    })
 }
 
 /// Publishes the record once every bid has its outcome.

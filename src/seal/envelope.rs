@@ -20,6 +20,11 @@ use super::{BidKey, CustodianPublicKey, SealError, SymmetricKey};
 /// `type` of an envelope.
 pub const ENVELOPE_TYPE: &str = "bidroom.envelope.v1";
 
+/// The reserved custodian id of "the bid's own bidder": its slot has no key
+/// in a tender's published policy, and in each envelope the key that bidder
+/// registered as its decryption key (`docs/PROTOCOL.md`, "Bidder-held shares").
+pub const BIDDER_CUSTODIAN: &str = "bidder";
+
 /// Algorithm identifiers; fixed for v1, checked for equality on parse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,8 +71,22 @@ pub struct Custodian {
     pub index: u8,
     /// Free-form identifier (e.g. `"server"`, a user id).
     pub id: String,
-    /// HPKE public key.
-    pub public_key: CustodianPublicKey,
+    /// HPKE public key. Absent only for the [`BIDDER_CUSTODIAN`] slot of a
+    /// tender's published policy; every envelope names a key for every slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<CustodianPublicKey>,
+}
+
+impl Custodian {
+    /// The slot's key, or an error naming the slot when it has none.
+    pub fn key(&self) -> Result<&CustodianPublicKey, SealError> {
+        self.public_key.as_ref().ok_or_else(|| {
+            SealError::malformed(format!(
+                "custodian {} ('{}') has no public key; the bidder's slot takes its registered decryption key",
+                self.index, self.id
+            ))
+        })
+    }
 }
 
 /// Who can open the tender's bids: any `threshold` of `custodians`.
@@ -81,7 +100,9 @@ pub struct CustodyPolicy {
 }
 
 impl CustodyPolicy {
-    /// Check 1 ≤ k ≤ n ≤ 255, indices 1..=n in order, distinct keys.
+    /// Check 1 ≤ k ≤ n ≤ 255, indices 1..=n in order, distinct keys, at
+    /// most one [`BIDDER_CUSTODIAN`] slot and it alone without a key (a
+    /// published policy), and k = n when it has one (every share required).
     pub fn validate(&self) -> Result<(), SealError> {
         let n = self.custodians.len();
         if n == 0 || n > 255 || self.threshold == 0 || usize::from(self.threshold) > n {
@@ -92,11 +113,48 @@ impl CustodyPolicy {
                 return Err(SealError::malformed("custodian indices must be 1..=n in order"));
             }
             // One key holding two shares would silently lower the threshold.
-            if self.custodians[..i].iter().any(|o| o.public_key == c.public_key) {
+            if c.public_key.is_some() && self.custodians[..i].iter().any(|o| o.public_key == c.public_key) {
                 return Err(SealError::malformed("custodian public keys must be distinct"));
             }
+            if c.public_key.is_none() && c.id != BIDDER_CUSTODIAN {
+                return Err(SealError::malformed(format!("custodian '{}' has no public key", c.id)));
+            }
+        }
+        if self.custodians.iter().filter(|c| c.id == BIDDER_CUSTODIAN).count() > 1 {
+            return Err(SealError::malformed("the bidder holds one share at most"));
+        }
+        // With Shamir a share is required only when k = n (see PROTOCOL.md).
+        if self.bidder_index().is_some() && usize::from(self.threshold) != n {
+            return Err(SealError::malformed("a policy with the bidder's share needs k = n"));
         }
         Ok(())
+    }
+
+    /// [`validate`](Self::validate), and every slot has its key: the policy
+    /// of an envelope.
+    pub fn validate_sealed(&self) -> Result<(), SealError> {
+        self.validate()?;
+        for c in &self.custodians {
+            c.key()?;
+        }
+        Ok(())
+    }
+
+    /// The share index of the bidder's own slot, if the policy has one.
+    pub fn bidder_index(&self) -> Option<u8> {
+        self.custodians.iter().find(|c| c.id == BIDDER_CUSTODIAN).map(|c| c.index)
+    }
+
+    /// The policy one bidder seals to: the bidder's slot (if any) takes
+    /// `key`, the bidder's registered decryption key; other slots are kept.
+    pub fn with_bidder_key(&self, key: &CustodianPublicKey) -> CustodyPolicy {
+        let mut out = self.clone();
+        for c in &mut out.custodians {
+            if c.id == BIDDER_CUSTODIAN {
+                c.public_key = Some(*key);
+            }
+        }
+        out
     }
 
     /// n as a byte (valid policies only).
@@ -206,12 +264,12 @@ pub fn share_commitment(binding: &Binding, index: u8, share: &[u8; SHARE_LEN]) -
 }
 
 /// HPKE info for custodian `index`'s share.
-pub(crate) fn share_info(binding: &Binding, index: u8) -> Vec<u8> {
+pub fn share_info(binding: &Binding, index: u8) -> Vec<u8> {
     binding.labeled(LABEL_SHARE_INFO, &[&[index]])
 }
 
 /// HPKE aad for a share: binds the custodian's public key.
-pub(crate) fn share_aad(pk: &CustodianPublicKey) -> Vec<u8> {
+pub fn share_aad(pk: &CustodianPublicKey) -> Vec<u8> {
     super::binding::labeled(LABEL_SHARE_AAD, &[pk.as_bytes()])
 }
 
@@ -242,7 +300,7 @@ impl Envelope {
         if self.suite != Suite::v1() {
             return Err(SealError::malformed("unsupported suite"));
         }
-        self.custody.validate()?;
+        self.custody.validate_sealed()?;
         if self.shares.len() != self.custody.custodians.len() {
             return Err(SealError::malformed("one share per custodian required"));
         }

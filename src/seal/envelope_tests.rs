@@ -19,7 +19,7 @@ fn setup(k: u8, n: u8) -> Setup {
         custodians: custodians
             .iter()
             .zip(1u8..)
-            .map(|(sk, index)| Custodian { index, id: format!("custodian-{index}"), public_key: sk.public_key() })
+            .map(|(sk, index)| Custodian { index, id: format!("custodian-{index}"), public_key: Some(sk.public_key()) })
             .collect(),
     };
     Setup {
@@ -198,7 +198,7 @@ fn custodian_fault_and_bidder_fault() {
     let rogue_key = BidKey::generate().unwrap();
     let rogue = split(&rogue_key, 2, 3).unwrap().remove(2);
     let b = env.binding();
-    let pk3 = s.policy.custodians[2].public_key;
+    let pk3 = s.policy.custodians[2].public_key.unwrap();
     let (enc, ct) = seal_to(&pk3, &share_info(&b, 3), &share_aad(&pk3), rogue.to_bytes().as_ref()).unwrap();
     let mut cheat = env.clone();
     cheat.shares[2].enc = enc.to_vec();

@@ -41,6 +41,9 @@ pub enum KeyKind {
     Bidder,
     /// HPKE P-256 key of a custodian.
     Custodian,
+    /// HPKE P-256 decryption key of a bidder (its share of a bidder-held
+    /// policy is sealed to it); same plaintext as a custodian's.
+    Decryption,
 }
 
 impl KeyKind {
@@ -48,6 +51,7 @@ impl KeyKind {
         match self {
             KeyKind::Bidder => "bidder",
             KeyKind::Custodian => "custodian",
+            KeyKind::Decryption => "decryption",
         }
     }
 }
@@ -120,6 +124,12 @@ impl KeyFile {
         Self::seal(KeyKind::Custodian, public.as_bytes(), key.to_bytes().as_ref(), passphrase, iterations)
     }
 
+    /// Protect a bidder's decryption key with a passphrase.
+    pub fn seal_decryption(key: &CustodianSecretKey, passphrase: &str, iterations: u32) -> Result<Self, SealError> {
+        let public = key.public_key();
+        Self::seal(KeyKind::Decryption, public.as_bytes(), key.to_bytes().as_ref(), passphrase, iterations)
+    }
+
     /// Parse a key file (strict: unknown fields are refused).
     pub fn parse(json: &[u8]) -> Result<Self, SealError> {
         let file: KeyFile = serde_json::from_slice(json).map_err(|e| SealError::malformed(e.to_string()))?;
@@ -159,7 +169,16 @@ impl KeyFile {
 
     /// Unlock a custodian key; checks it matches the file's public key.
     pub fn unlock_custodian(&self, passphrase: &str) -> Result<CustodianSecretKey, SealError> {
-        let secret = self.unlock(KeyKind::Custodian, passphrase)?;
+        self.unlock_hpke(KeyKind::Custodian, passphrase)
+    }
+
+    /// Unlock a bidder's decryption key; checks it matches the file's public key.
+    pub fn unlock_decryption(&self, passphrase: &str) -> Result<CustodianSecretKey, SealError> {
+        self.unlock_hpke(KeyKind::Decryption, passphrase)
+    }
+
+    fn unlock_hpke(&self, kind: KeyKind, passphrase: &str) -> Result<CustodianSecretKey, SealError> {
+        let secret = self.unlock(kind, passphrase)?;
         let key = CustodianSecretKey::from_bytes(&secret)?;
         if key.public_key() != CustodianPublicKey::from_bytes(&self.public)? {
             return Err(SealError::malformed("key file public key does not match"));
@@ -195,6 +214,15 @@ mod tests {
         let mut swapped = back.clone();
         swapped.public = CustodianSecretKey::generate().unwrap().public_key().as_bytes().to_vec();
         assert_eq!(swapped.unlock_custodian("pw").unwrap_err(), SealError::WrongPassphrase);
+    }
+
+    #[test]
+    fn decryption_key_round_trip_is_not_a_custodian_file() {
+        let key = CustodianSecretKey::generate().unwrap();
+        let file = KeyFile::seal_decryption(&key, "pw", 1000).unwrap();
+        let again = KeyFile::parse(&file.to_json().unwrap()).unwrap();
+        assert_eq!(again.unlock_decryption("pw").unwrap().public_key(), key.public_key());
+        assert!(again.unlock_custodian("pw").is_err(), "the kind is bound into the AAD and checked");
     }
 
     #[test]

@@ -42,8 +42,8 @@ pub use binding::{Binding, VERSION_LABEL};
 pub use challenge::{CHALLENGE_LABEL, ChallengePurpose, NONCE_LEN, answer_challenge, challenge_info, seal_challenge};
 pub use encoding::{b64, unb64};
 pub use envelope::{
-    BlobRef, Custodian, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite, verify_blob,
-    verify_signature,
+    BIDDER_CUSTODIAN, BlobRef, Custodian, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite,
+    verify_blob, verify_signature,
 };
 pub use error::SealError;
 pub use form::{open_form_raw, seal_form};
@@ -57,5 +57,7 @@ pub use open::{
 };
 pub use sealer::{BidSealer, Manifest, ManifestEntry, SealedBid, seal_bid};
 pub use shamir::{BidKey, Share, combine, split};
-pub use statements::{register_message, room_sign_in_message, withdraw_message};
+pub use statements::{
+    bidder_release_message, decryption_key_message, register_message, room_sign_in_message, withdraw_message,
+};
 pub use stream::{SEGMENT_LEN, StreamDecryptor, StreamEncryptor, StreamSummary, decrypt_stream, encrypt_stream};

@@ -21,11 +21,11 @@ pub fn open_share(envelope: &Envelope, index: u8, key: &CustodianSecretKey) -> R
     let fail = SealError::ShareDecryptFailed { custodian: index };
     let entry = envelope.shares.iter().find(|s| s.index == index).ok_or_else(|| fail.clone())?;
     let custodian = envelope.custody.custodians.iter().find(|c| c.index == index).ok_or_else(|| fail.clone())?;
-    if custodian.public_key != key.public_key() {
+    if custodian.public_key != Some(key.public_key()) {
         return Err(fail);
     }
     let b = envelope.binding();
-    let pt = hpke::open_with(key, &entry.enc, &share_info(&b, index), &share_aad(&custodian.public_key), &entry.ct)
+    let pt = hpke::open_with(key, &entry.enc, &share_info(&b, index), &share_aad(&key.public_key()), &entry.ct)
         .ok_or_else(|| fail.clone())?;
     // A share for another x in this slot would be checked against the
     // wrong commitment, so it is refused here.

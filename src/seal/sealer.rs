@@ -75,7 +75,8 @@ impl BidSealer {
         custody: &CustodyPolicy,
         key: BidKey,
     ) -> Result<Self, SealError> {
-        custody.validate()?;
+        // A bidder's slot left without its key cannot be sealed to.
+        custody.validate_sealed()?;
         Ok(BidSealer {
             binding,
             lot: lot.to_owned(),
@@ -154,12 +155,8 @@ impl BidSealer {
         let mut entries = Vec::with_capacity(shares.len());
         for (share, custodian) in shares.iter().zip(&self.custody.custodians) {
             let bytes = share.to_bytes();
-            let (enc, ct) = hpke::seal_to(
-                &custodian.public_key,
-                &share_info(&b, custodian.index),
-                &share_aad(&custodian.public_key),
-                bytes.as_ref(),
-            )?;
+            let pk = custodian.key()?;
+            let (enc, ct) = hpke::seal_to(pk, &share_info(&b, custodian.index), &share_aad(pk), bytes.as_ref())?;
             entries.push(ShareEntry {
                 index: custodian.index,
                 enc: enc.to_vec(),

@@ -14,6 +14,28 @@ pub const LABEL_WITHDRAW: &str = "bidroom/v1/withdraw";
 /// Label of a live-room sign-in.
 pub const LABEL_ROOM_SIGN_IN: &str = "bidroom/v1/room-sign-in";
 
+/// Label of a bidder's decryption-key registration.
+pub const LABEL_DECRYPTION_KEY: &str = "bidroom/v1/bidder-decryption-key";
+/// Label of a bidder's release of its own share.
+pub const LABEL_BIDDER_RELEASE: &str = "bidroom/v1/bidder-release";
+
+/// `"bidroom/v1/bidder-decryption-key" ‖ 0x00 ‖ bidder public key (65) ‖
+/// new decryption public key (65) ‖ previous decryption public key (65, or
+/// 65 zero bytes for the first)`: the bidder binds its HPKE decryption key
+/// to its identity; naming the key it replaces makes an old statement
+/// useless once the key has changed (no rollback by replay).
+pub fn decryption_key_message(bidder: &[u8; 65], key: &[u8; 65], previous: Option<&[u8; 65]>) -> Vec<u8> {
+    labeled(LABEL_DECRYPTION_KEY, &[bidder, key, previous.unwrap_or(&[0; 65])])
+}
+
+/// `"bidroom/v1/bidder-release" ‖ 0x00 ‖ tender (16) ‖ bid (16) ‖ share (33)
+/// ‖ signed at (8, big-endian two's-complement Unix seconds)`: the bidder
+/// releases its share of one bid; the server takes it only near its own
+/// clock, and a share is released once.
+pub fn bidder_release_message(tender: Uuid, bid: Uuid, share: &[u8; 33], signed_at: i64) -> Vec<u8> {
+    labeled(LABEL_BIDDER_RELEASE, &[tender.as_bytes(), bid.as_bytes(), share, &signed_at.to_be_bytes()])
+}
+
 /// `"bidroom/v1/register" ‖ 0x00 ‖ public key (65)`: proves possession of the
 /// identity key being registered.
 pub fn register_message(public_key: &[u8]) -> Vec<u8> {
@@ -49,5 +71,14 @@ mod tests {
         let s = room_sign_in_message(t, &[9; 32]);
         assert_eq!(&s[..24], b"bidroom/v1/room-sign-in\0");
         assert_eq!(s.len(), 24 + 16 + 32);
+        let d = decryption_key_message(&[4; 65], &[5; 65], None);
+        assert_eq!(&d[..33], b"bidroom/v1/bidder-decryption-key\0");
+        assert_eq!(d.len(), 33 + 195);
+        assert_eq!(&d[33 + 130..], &[0; 65]);
+        assert_ne!(d, decryption_key_message(&[4; 65], &[5; 65], Some(&[6; 65])));
+        let r = bidder_release_message(t, b, &[3; 33], -1);
+        assert_eq!(&r[..26], b"bidroom/v1/bidder-release\0");
+        assert_eq!(r.len(), 26 + 32 + 33 + 8);
+        assert_eq!(&r[26 + 32 + 33..], &[0xff; 8]);
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::{DomainError, EventDraft, Role, Tender};
 
 mod backend;
 pub mod batch;
+pub mod bidder_keys;
 pub mod bids;
 pub mod blobs;
 mod committer;
@@ -32,6 +33,7 @@ mod write;
 
 pub use backend::{Backend, Column, SqlStore};
 pub use batch::{BatchResult, Submitted};
+pub use bidder_keys::{BidderKeyStore, DecryptionKeyRecord, KeySet};
 pub use bids::{BidStore, ChallengeUse, NewChallenge};
 pub use blobs::{BlobInfo, BlobStore};
 pub use committer::{Committer, MAX_BATCH, OnCommit};
@@ -107,7 +109,7 @@ pub type Transition = Box<dyn FnOnce(&mut Tender, &TransitionContext) -> Result<
 
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
-pub trait Store: BidStore + LogStore + OpeningStore + Send + Sync + 'static {
+pub trait Store: BidStore + BidderKeyStore + LogStore + OpeningStore + Send + Sync + 'static {
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;
     /// Current time from the time authority (the database clock on PostgreSQL).

@@ -12,7 +12,7 @@ use super::log::LoggedEvent;
 use super::report::{Check, Collector};
 use crate::client::PublicBid;
 use crate::domain::event::{BidOpened, BidRow, EventKind, EventPayload, RecordPublished};
-use crate::domain::tender::Lot;
+use crate::domain::tender::{BIDDER_CUSTODIAN, Lot};
 use crate::seal::{CustodyPolicy, Envelope, SymmetricKey, check_form_key, key_id, open_form, unb64, verify_blob};
 
 /// The published terms verification needs.
@@ -48,6 +48,11 @@ pub(crate) fn check_bids(
 ) {
     let bids = check_envelopes(terms, close, served, c);
     check_outcomes(terms, close, events, &bids, c);
+    let envelopes: HashMap<String, &Envelope> =
+        bids.iter().filter_map(|(h, s)| s.envelope.as_ref().map(|e| (h.clone(), e))).collect();
+    let releases = events.iter().filter(|e| e.kind() == EventKind::BidderReleased).count();
+    let problems = super::blame::bidder_blame(&terms.custody, events, &envelopes);
+    c.record(Check::BidderBlame, format!("{releases} bidder releases checked"), problems);
 }
 
 /// `close root from served envelopes` and `envelope signatures and binding`.
@@ -117,7 +122,12 @@ fn binding(terms: &Terms, bid_id: Uuid, lot: Option<&str>, env: &Envelope) -> Op
     if env.bid_id != bid_id {
         return Some(format!("sealed for bid {}, served as bid {bid_id}", env.bid_id));
     }
-    if env.custody != terms.custody {
+    // The bidder's slot holds this bidder's own decryption key.
+    let expected = match env.custody.custodians.iter().find(|c| c.id == BIDDER_CUSTODIAN).and_then(|c| c.public_key) {
+        Some(key) => terms.custody.with_bidder_key(&key),
+        None => terms.custody.clone(),
+    };
+    if env.custody != expected {
         return Some("sealed to another custody policy than the one published".into());
     }
     if lot.is_some_and(|l| l != env.lot) {

@@ -40,11 +40,15 @@ pub enum Check {
     /// Each unopened bid blames the custodians the release events show
     /// did not release, or released a bad share.
     UnopenedBlame,
+    /// With a bidder-held policy: each bidder release is signed by the bid's
+    /// bidder (a bad share is published and fails its commitment), and each
+    /// bid the bidder kept closed is rejected for exactly that reason.
+    BidderBlame,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 13] = [
+    pub const ALL: [Check; 14] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -58,6 +62,7 @@ impl Check {
         Check::RecordComplete,
         Check::RecordServed,
         Check::UnopenedBlame,
+        Check::BidderBlame,
     ];
 
     /// The name shown to people.
@@ -76,6 +81,7 @@ impl Check {
             Check::RecordComplete => "every bid in the record exactly once",
             Check::RecordServed => "served record equals the logged one",
             Check::UnopenedBlame => "unopened bids blame the right custodians",
+            Check::BidderBlame => "bidder-held shares blame the right bidders",
         }
     }
 }

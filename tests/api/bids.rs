@@ -187,7 +187,7 @@ async fn custody_policy_is_resolved_and_frozen_at_publish(app: TestApp) {
     assert_eq!(p.threshold, 2);
     let ids: Vec<_> = p.custodians.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["server", "notary", "clerk"]);
-    assert_eq!(p.custodians[1].public_key, notary.public_key());
+    assert_eq!(p.custodians[1].public_key, Some(notary.public_key()));
     let (_, ev) = app.get(&format!("/api/v1/tenders/{id}/events")).await;
     assert_eq!(
         ev["events"][0]["data"]["tender"]["custody_keys"]["threshold"], 2,

@@ -208,6 +208,27 @@ async fn documents_and_links(app: TestApp) {
     refused(&app, Method::GET, "/api/v1/downloads/x.y", None).await;
 }
 
+/// A bidder's release signed at the extremes of `signed_at` (a valid
+/// signature each time): refused as stale, never an overflow.
+async fn bidder_release_times(app: TestApp) {
+    use crate::bidder_held::{holder, own_share, release, release_body, seal_to, tender};
+    let t =
+        tender(&app, json!({"threshold": 2, "custodians": ["server", "bidder"], "release_window_minutes": 5})).await;
+    let h = holder(&app, "Extreme Co").await;
+    let sealed = seal_to(&app, &t, &h.key, &h.decryption, "1.00").await;
+    assert_eq!(crate::support::bids::submit(&app, &t, &sealed).await.0, StatusCode::CREATED);
+    crate::common::wait_for_state(&app, &t, "opening", 20).await;
+    let share = own_share(&app, &t, sealed.bid_id, &h).await;
+    for at in [i64::MAX, i64::MIN, 0, -1, 253_402_300_800] {
+        let (s, v) = release(&app, &t, sealed.bid_id, &release_body(&t, sealed.bid_id, &share, &h.key, at)).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("stale_release")), "{at}: {v}");
+    }
+    let body =
+        json!({"share": bidroom::seal::b64(&share), "signed_at": I64_OVER.parse::<f64>().unwrap(), "signature": "AA"});
+    let (s, v) = release(&app, &t, sealed.bid_id, &body).await;
+    assert!(s.is_client_error(), "{s} {v}");
+}
+
 crate::on_both_backends!(
     log_entries,
     log_proofs,
@@ -215,4 +236,5 @@ crate::on_both_backends!(
     tender_lists_and_events,
     uploads_parts_and_offsets,
     documents_and_links,
+    bidder_release_times,
 );

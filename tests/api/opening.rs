@@ -24,13 +24,13 @@ async fn opening_tender(app: &TestApp, deadline_secs: i64, opening_secs: i64, cu
 }
 
 /// Runs `bidroom verify` in-process.
-async fn verify(app: &TestApp, tender: &str) -> Report {
+pub(crate) async fn verify(app: &TestApp, tender: &str) -> Report {
     let client = Client::new(&app.base).expect("client");
     let verifier = Verifier::parse(&client.log_key().await.expect("log key")).expect("verifier key");
     verify_tender(&client, tender.parse().expect("uuid"), &verifier, None).await
 }
 
-fn assert_fails(report: &Report, expected: &[Check]) {
+pub(crate) fn assert_fails(report: &Report, expected: &[Check]) {
     assert_eq!(report.failed(), expected, "{report}");
 }
 
@@ -253,7 +253,7 @@ impl Db {
 
 /// Replaces `from` by `to` (same length) in the log entry of the first
 /// event of `kind` that contains it.
-async fn tamper_entry(app: &TestApp, tender: &str, kind: &str, from: &str, to: &str) {
+pub(crate) async fn tamper_entry(app: &TestApp, tender: &str, kind: &str, from: &str, to: &str) {
     let db = Db::open(app).await;
     for e in events(app, tender).await.iter().filter(|e| e["type"] == kind) {
         let index = e["log_index"].as_i64().expect("index");

@@ -112,6 +112,7 @@ fn seal_args(server: &str, tender: &str, key: KeyArgs, form: PathBuf, dir: &Path
         docs: Vec::new(),
         receipt_out: Some(dir.join("receipt.json")),
         envelope_out: Some(dir.join("envelope.json")),
+        decryption_key: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod harness;
 
 mod accounts;
 mod bidder;
+mod bidder_held;
 mod crypto;
 mod live;
 mod public;

@@ -107,6 +107,7 @@ impl Scratch {
             docs: Vec::new(),
             receipt_out: Some(self.path(&format!("receipt-{tag}.json"))),
             envelope_out: Some(self.path(&format!("envelope-{tag}.json"))),
+            decryption_key: None,
         }
     }
 

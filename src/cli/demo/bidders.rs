@@ -108,6 +108,7 @@ impl Scratch {
             docs: vec![doc],
             receipt_out: Some(self.path(&format!("receipt-{tag}.json"))),
             envelope_out: Some(self.path(&format!("envelope-{tag}.json"))),
+            decryption_key: None,
         };
         seal::run(args).await
     }

@@ -4,6 +4,7 @@
 //! withdraws, one comes late and is refused), the opening with the people
 //! custodians releasing, the record as a table, and `verify` on it.
 
+pub mod bidder_held;
 mod bidders;
 pub mod table;
 

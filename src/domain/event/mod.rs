@@ -12,10 +12,10 @@ mod payload;
 
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
 pub use payload::{
-    BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, Blame, CustodianReleased,
-    CustodianTokenRotated, Digest, DocumentsAccessed, EventPayload, OpeningStarted, PayloadError, RecordPublished,
-    RecordRow, RecordSummary, RoomSignIn, StaffRef, StreamChanged, TenderAmended, TenderCancelled, TenderClosed,
-    TenderPublished, TimeChange,
+    BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, BidderReleased, BidderShare,
+    Blame, CustodianReleased, CustodianTokenRotated, Digest, DocumentsAccessed, EventPayload, OpeningStarted,
+    PayloadError, RecordPublished, RecordRow, RecordSummary, RoomSignIn, StaffRef, StreamChanged, TenderAmended,
+    TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
 
 /// The kinds of event. The wire names are part of the stable surface.
@@ -70,6 +70,9 @@ pub enum EventKind {
     /// possession of its registered key (staff cannot do this).
     #[serde(rename = "custodian.token_rotated")]
     CustodianTokenRotated,
+    /// A bid's own bidder released its share (bidder-held custody).
+    #[serde(rename = "bidder.released")]
+    BidderReleased,
 }
 
 impl EventKind {
@@ -92,12 +95,13 @@ impl EventKind {
             EventKind::RoomSignIn => "room.signed_in",
             EventKind::StreamChanged => "tender.stream_changed",
             EventKind::CustodianTokenRotated => "custodian.token_rotated",
+            EventKind::BidderReleased => "bidder.released",
         }
     }
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 16] = [
+pub const ALL_KINDS: [EventKind; 17] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -114,6 +118,7 @@ pub const ALL_KINDS: [EventKind; 16] = [
     EventKind::RoomSignIn,
     EventKind::StreamChanged,
     EventKind::CustodianTokenRotated,
+    EventKind::BidderReleased,
 ];
 
 impl EventKind {

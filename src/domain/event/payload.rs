@@ -276,6 +276,45 @@ pub struct BidRejected {
     pub blame: Blame,
     /// Why, for the record.
     pub reason: String,
+    /// Set when the bidder's own share (a bidder-held custody policy) kept
+    /// the bid closed: not released in the window, or not matching its
+    /// commitment. Absent for faults of the envelope or form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bidder_share: Option<BidderShare>,
+}
+
+/// How a bidder's own share failed (the law treats the bid as withdrawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BidderShare {
+    /// The bidder did not release its share before the window ended.
+    #[serde(rename = "not_released")]
+    NotReleased,
+    /// The share the bidder released does not match its commitment.
+    #[serde(rename = "bad")]
+    Bad,
+}
+
+/// `bidder.released`: a bid's own bidder released its share, signed by its
+/// bidder key (`"bidroom/v1/bidder-release"`, `docs/PROTOCOL.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BidderReleased {
+    /// The bid.
+    pub bid_id: Uuid,
+    /// Its envelope.
+    pub envelope_hash: Digest,
+    /// The bidder's share index (x coordinate).
+    pub index: u8,
+    /// Did the share match its commitment?
+    pub good: bool,
+    /// The time the bidder signed (Unix seconds in the statement).
+    #[serde(with = "time::serde::rfc3339")]
+    pub signed_at: OffsetDateTime,
+    /// The bidder key's signature over the release statement, base64url.
+    pub signature: String,
+    /// The share itself, base64url, only when it is bad: it opens nothing,
+    /// and with the signature anyone can check that the bidder sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
 }
 
 /// `bid.unopened`: fewer than k good shares when the window ended.
@@ -423,6 +462,9 @@ pub enum EventPayload {
     /// See [`EventKind::CustodianTokenRotated`].
     #[serde(rename = "custodian.token_rotated")]
     CustodianTokenRotated(CustodianTokenRotated),
+    /// See [`EventKind::BidderReleased`].
+    #[serde(rename = "bidder.released")]
+    BidderReleased(BidderReleased),
 }
 
 impl EventPayload {
@@ -445,6 +487,7 @@ impl EventPayload {
             EventPayload::RoomSignIn(_) => EventKind::RoomSignIn,
             EventPayload::StreamChanged(_) => EventKind::StreamChanged,
             EventPayload::CustodianTokenRotated(_) => EventKind::CustodianTokenRotated,
+            EventPayload::BidderReleased(_) => EventKind::BidderReleased,
         }
     }
 

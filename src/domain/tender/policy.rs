@@ -8,6 +8,10 @@ use crate::domain::DomainError;
 /// The id under which the server itself is a custodian.
 pub const SERVER_CUSTODIAN: &str = "server";
 
+/// The id of "the bid's own bidder" as a custodian: each bid's share in that
+/// slot is sealed to the decryption key its bidder registered.
+pub use crate::seal::BIDDER_CUSTODIAN;
+
 /// Custodians and threshold k: bids open when k of them release their shares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +41,15 @@ impl Default for CustodyPolicy {
 }
 
 impl CustodyPolicy {
-    /// Checks 1 ≤ k ≤ n, distinct custodians and a sane window.
+    /// Does each bid's own bidder hold a share?
+    pub fn bidder_held(&self) -> bool {
+        self.custodians.iter().any(|c| c == BIDDER_CUSTODIAN)
+    }
+
+    /// Checks 1 ≤ k ≤ n, distinct custodians and a sane window; the bidder
+    /// (`bidder`) is listed once at most and then every share is required
+    /// (k = n: with Shamir k-of-n a share is required only when the others
+    /// are fewer than k).
     pub fn validate(&self) -> Result<(), DomainError> {
         let n = self.custodians.len();
         if n == 0 || n > 16 {
@@ -56,6 +68,14 @@ impl CustodyPolicy {
             if self.custodians[..i].contains(c) {
                 return Err(DomainError::invalid(format!("custody.custodians[{i}]"), format!("'{c}' is listed twice")));
             }
+        }
+        if self.custodians.iter().any(|c| c == BIDDER_CUSTODIAN) && usize::from(self.threshold) != n {
+            return Err(DomainError::invalid(
+                "custody.threshold",
+                format!(
+                    "with the bidder as a custodian every share is required: the threshold must be {n} (all custodians)"
+                ),
+            ));
         }
         if !(1..=10_080).contains(&self.release_window_minutes) {
             return Err(DomainError::invalid("custody.release_window_minutes", "must be 1 to 10080 minutes"));

@@ -32,7 +32,7 @@ fn keys() -> SealedCustody {
     let pk = crate::seal::CustodianSecretKey::derive_from_ikm(b"server custodian test key material").public_key();
     crate::seal::CustodyPolicy {
         threshold: 1,
-        custodians: vec![crate::seal::Custodian { index: 1, id: "server".into(), public_key: pk }],
+        custodians: vec![crate::seal::Custodian { index: 1, id: "server".into(), public_key: Some(pk) }],
     }
 }
 

@@ -8,6 +8,7 @@ import { api, download, el, initPage, nn, showError, showStatus, tenderIdFromPat
 import { forgetPending, loadPending, savePending } from "./pending.js";
 import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
 import * as keys from "./keyfile.js";
+import { decryptSection } from "./decrypt.js";
 import { sealBid } from "./seal.js";
 import { resumableUpload } from "./upload.js";
 import { parseVerifierKey, verifyReceipt } from "./verify.js";
@@ -276,7 +277,9 @@ function bidSection() {
       showStatus(status, t("bid.sealing"), "help");
       progressBox.hidden = false;
       progress.removeAttribute("value");
-      const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: [...docs.files], signer: identity });
+      // A bidder-held tender seals the bidder's slot to this browser's decryption key.
+      const decryptionKey = (await keys.loadDecryptionKey().catch(() => undefined))?.pub || null;
+      const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: [...docs.files], signer: identity, decryptionKey });
       // Kept until the receipt, so a reload does not lose it; the upload
       // goes on even if this browser will not store it.
       await savePending(id, sealed).catch(() => {});
@@ -367,6 +370,7 @@ function render() {
     el("p", {}, el("a", { href: `/tenders/${id}` }, t("back")), ` · ${t("room.deadline")}: ${fmtTime(tender.deadline)}`),
     identitySection(),
     registerSection(),
+    decryptSection({ tender, identity, bidder }) || "",
     bidSection(),
     el("section", { class: "panel", id: "receipt", hidden: true, "aria-live": "polite" }),
   );

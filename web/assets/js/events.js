@@ -5,6 +5,7 @@ import { fmtTime, t } from "./i18n.js";
 /** A custodian's name from the public list, or its id. */
 export function custodianLabel(cid, custodians) {
   if (cid === "server") return t("room.custody.server");
+  if (cid === "bidder") return t("room.custody.bidder");
   const c = custodians.find((x) => x.id === cid);
   return c && c.name ? `${c.name} (${cid})` : cid;
 }
@@ -35,8 +36,12 @@ export function describe(ev, custodians = []) {
       return d.bad_shares && d.bad_shares.length
         ? t("ev.custodian.released.bad", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares, bad: d.bad_shares.length })
         : t("ev.custodian.released", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares });
-    case "bid.opened":
+    case "bidder.released":
+      return t(d.good ? "ev.bidder.released" : "ev.bidder.released.bad", { hash });
     case "bid.rejected":
+      if (d.bidder_share) return t(`ev.bid.rejected.${d.bidder_share}`, { position: d.position, bidder: bidderName(d.bidder) });
+      return t("ev.bid.rejected", { position: d.position, bidder: bidderName(d.bidder), lot: d.lot, reason: d.reason });
+    case "bid.opened":
     case "bid.unopened":
       return t(`ev.${ev.type}`, { position: d.position, bidder: bidderName(d.bidder), lot: d.lot, reason: d.reason });
     case "record.published":

@@ -115,3 +115,30 @@ export const storeBidderKey = (k) => tx("readwrite", (s) => s.put({ privateKey: 
 export const loadBidderKey = () => tx("readonly", (s) => s.get("bidder"));
 /** Forgets the bidder key saved in this browser. */
 export const forgetBidderKey = () => tx("readwrite", (s) => s.delete("bidder"));
+
+// The bidder's decryption key (bidder-held custody, PROTOCOL.md "Bidder-held
+// shares"): an HPKE P-256 key whose scalar stays in this browser's IndexedDB
+// or in a passphrase-protected key file of kind "decryption".
+
+/** A fresh decryption key: {scalar (32 bytes), pub (65 bytes)}. */
+export async function generateDecryptionKey() {
+  const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const scalar = unb64url(jwk.d);
+  return { scalar, pub: await publicFromScalar(scalar) };
+}
+
+/** The key file JSON of a decryption key. */
+export const exportDecryptionKey = (k, passphrase, iterations = DEFAULT_ITERATIONS) => sealFile("decryption", k.pub, k.scalar, passphrase, iterations);
+
+/** Unlocks a decryption key file: {scalar, pub}. */
+export async function importDecryptionKey(text, passphrase) {
+  const { pub, secret } = await unlock(text, "decryption", passphrase);
+  if (secret.length !== 32 || !equal(await publicFromScalar(secret), pub)) throw new Error("key file public key does not match");
+  return { scalar: secret, pub };
+}
+
+/** Saves the decryption key in this browser. */
+export const storeDecryptionKey = (k) => tx("readwrite", (s) => s.put({ scalar: k.scalar, pub: k.pub }, "decryption"));
+/** The decryption key saved in this browser, or undefined. */
+export const loadDecryptionKey = () => tx("readonly", (s) => s.get("decryption"));

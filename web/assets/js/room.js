@@ -5,6 +5,7 @@
 // against the signed log.
 
 import { api, el, initPage, nn, serverClock, showError, tenderIdFromPath } from "./common.js";
+import { awaitingBidders } from "./decrypt.js";
 import { fmtDuration, fmtTime, onLanguageChange, pick, t, viewerZone } from "./i18n.js";
 import { bidderName, describe } from "./events.js";
 import { LiveFeed } from "./live.js";
@@ -34,6 +35,7 @@ function custodyText(tender) {
   const policy = tender.custody;
   const names = policy.custodians.map((cid) => {
     if (cid === "server") return t("room.custody.server");
+    if (cid === "bidder") return t("room.custody.bidder");
     const c = state.custodians.find((x) => x.id === cid);
     return c && c.name ? `${c.name} (${cid})` : cid;
   });
@@ -94,6 +96,19 @@ function renderFacts() {
   if (x.state === "published") actions.push(el("a", { class: "button", href: `/tenders/${id}/bid`, id: "bid-link" }, t("room.bid.link")));
   if (x.state !== "cancelled") actions.push(el("a", { class: "button secondary", href: `/tenders/${id}/custodian` }, t("room.custodian.link")));
   document.getElementById("actions").replaceChildren(...(actions.length ? [el("h2", {}, t("room.actions")), el("div", { class: "actions" }, actions)] : []));
+  renderAwaiting();
+}
+
+/** Bidder-held custody: how many bids still wait for their bidder to decrypt (decrypt.js). */
+function renderAwaiting() {
+  const box = document.getElementById("custody");
+  if (!box || !state.tender) return;
+  const held = state.tender.state === "opening" && state.tender.custody.custodians.includes("bidder");
+  const n = held ? awaitingBidders(state.events) : null;
+  let p = document.getElementById("decrypt-awaiting");
+  if (n === null) return p?.remove();
+  if (!p) box.append((p = el("p", { id: "decrypt-awaiting" })));
+  p.textContent = t("dec.awaiting", { n });
 }
 
 function renderClock() {
@@ -325,6 +340,7 @@ function onEvents(events) {
     refetchTender();
   }
   state.record = recordFromEvents();
+  renderAwaiting();
   renderBids();
   renderTimeline();
   renderRecord();

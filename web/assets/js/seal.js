@@ -67,14 +67,32 @@ export async function encryptStream(docKey, file, onProgress = () => {}) {
   return { blob: new Blob(parts, { type: "application/octet-stream" }), sha256: hex(hash.digest()), length };
 }
 
+/** The reserved custodian id of the bid's own bidder (PROTOCOL.md, "Bidder-held shares"). */
+export const BIDDER_CUSTODIAN = "bidder";
+
+/**
+ * The policy one bidder seals to: the "bidder" slot, which has no key in the
+ * published policy, takes the bidder's own decryption public key (65 bytes),
+ * as `CustodyPolicy::with_bidder_key` does in Rust. The key comes from the
+ * bidder's own store, never from the server's answer.
+ */
+export function withBidderKey(policy, decryptionKey) {
+  const custodians = policy.custodians.map((c) => {
+    if (c.id !== BIDDER_CUSTODIAN) return c;
+    if (!decryptionKey) throw new Error("this tender needs the bidder's decryption key to seal");
+    return { index: c.index, id: c.id, public_key: b64url(decryptionKey) };
+  });
+  return { threshold: policy.threshold, custodians };
+}
+
 /**
  * Seals a bid. `tender` is the API tender (its `custody_keys` is the policy
  * to seal to), `form` the opening-record values (an object), `documents`
  * Files, `signer` {privateKey, pub}. Returns what the submission needs.
  */
-export async function sealBid({ tender, lot, form, documents = [], signer, bidId = crypto.randomUUID(), onProgress = () => {} }) {
-  const policy = tender.custody_keys;
-  if (!policy) throw new Error("the tender has no published custody policy");
+export async function sealBid({ tender, lot, form, documents = [], signer, decryptionKey = null, bidId = crypto.randomUUID(), onProgress = () => {} }) {
+  if (!tender.custody_keys) throw new Error("the tender has no published custody policy");
+  const policy = withBidderKey(tender.custody_keys, decryptionKey);
   const K = newBidKey();
   const keys = await deriveKeys(tender.id, bidId, K);
   const bound = (l) => concat(label(l), keys.t, keys.b);

@@ -30,6 +30,11 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
 
   function releases() {
     return s.tender.custody.custodians.map((cid) => {
+      if (cid === "bidder") {
+        // Bidder-held shares: one `bidder.released` per bid.
+        const ev = s.events.filter((e) => e.type === "bidder.released");
+        return { cid, at: ev.length ? ev[ev.length - 1].at : null, shares: ev.length, bad: ev.filter((e) => !e.data.good).length };
+      }
       const ev = s.events.filter((e) => e.type === "custodian.released" && e.data.custodian === cid);
       const shares = ev.reduce((a, e) => a + (e.data.shares || 0), 0);
       const bad = ev.reduce((a, e) => a + ((e.data.bad_shares || []).length), 0);

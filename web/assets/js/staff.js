@@ -122,9 +122,11 @@ function tenderForm(draft) {
     window: el("input", { id: "window", type: "number", min: 1, max: 10080, value: v.custody ? v.custody.release_window_minutes : 60 }),
   };
   const chosen = v.custody ? v.custody.custodians : ["server"];
-  const custodianBoxes = custodians.map((c) => {
+  // "bidder" is not a registered custodian: each bid's own bidder (bidder-held custody).
+  const custodianBoxes = [...custodians, { id: "bidder" }].map((c) => {
     const box = el("input", { type: "checkbox", class: "custodian", value: c.id, checked: chosen.includes(c.id), id: `cust-${c.id}` });
-    return el("div", {}, el("label", { class: "inline", for: box.id }, box, c.id === "server" ? t("room.custody.server") : `${c.name} (${c.id})`));
+    const name = c.id === "server" ? t("room.custody.server") : c.id === "bidder" ? t("room.custody.bidder") : `${c.name} (${c.id})`;
+    return el("div", {}, el("label", { class: "inline", for: box.id }, box, name));
   });
   const lots = el("div", { id: "lots" }, (v.lots || [undefined]).map((l) => lotBox(l)));
   const status = el("div", { id: "form-status" });
