@@ -11,6 +11,7 @@ pub mod bids;
 pub mod documents;
 pub mod error;
 pub mod log;
+pub mod ocds;
 pub mod opening;
 pub mod registry;
 pub mod state;

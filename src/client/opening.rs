@@ -204,6 +204,19 @@ impl Client {
         Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}/record"))?).await?.1)
     }
 
+    /// `GET /api/v1/tenders/{id}` as served, every field kept, for comparing
+    /// the served terms with the logged ones.
+    pub async fn tender_json(&self, tender: Uuid) -> Result<serde_json::Value, ClientError> {
+        Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}"))?).await?.1)
+    }
+
+    /// `GET /api/v1/bidders/{id}`: a bidder's registration as served.
+    pub async fn bidder(&self, id: &str) -> Result<super::Bidder, ClientError> {
+        let path =
+            format!("api/v1/bidders/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+        Ok(self.send(self.request(Method::GET, &path)?).await?.1)
+    }
+
     /// `GET /api/v1/time`: the server clock, RFC 3339.
     pub async fn server_time(&self) -> Result<time::OffsetDateTime, ClientError> {
         let (_, v): (_, serde_json::Value) = self.send(self.request(Method::GET, "api/v1/time")?).await?;

@@ -22,6 +22,7 @@ pub mod guard;
 mod health;
 pub mod live;
 pub mod log;
+pub mod ocds;
 mod openapi;
 pub mod opening;
 mod pages;
@@ -78,6 +79,8 @@ pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
         .route("/tenders/{id}/live", get(live::live))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/me", get(staff::me))
+        .route("/tenders/{id}/ocds", get(ocds::tender))
+        .route("/ocds/releases", get(ocds::releases))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -13,6 +13,10 @@
 //!    matches its commitment and each form decrypts to exactly the published
 //!    fields; every standing bid has exactly one outcome in the record.
 //!
+//! 4. `terms`: the terms served are the logged ones (publication plus
+//!    amendments), and each bidder the record names is registered under
+//!    that key with that name.
+//!
 //! The result is a [`Report`] of named [`Check`]s.
 
 pub mod bids;
@@ -20,6 +24,7 @@ mod blame;
 pub mod close;
 pub mod log;
 pub mod report;
+mod terms;
 
 use uuid::Uuid;
 
@@ -46,6 +51,15 @@ pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, p
     let events = &facts.events;
     let state = state_of(events);
     let report = |c: Collector, state: &str| Report { tender, state: state.to_owned(), tree_size, results: c.finish() };
+    match client.tender_json(tender).await {
+        Ok(served) => match terms::terms_served(events, &served) {
+            Ok(problems) => {
+                c.record(Check::TermsServed, "the terms served against the logged publication and amendments", problems)
+            }
+            Err(e) => c.fail(Check::TermsServed, e),
+        },
+        Err(e) => c.fail(Check::TermsServed, format!("cannot fetch the tender: {e}")),
+    }
 
     let (close, problems) = close::replay(events);
     let Some(close) = close else {
@@ -87,6 +101,19 @@ pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, p
         }
         Err(e) => c.fail(Check::RecordServed, format!("cannot fetch the record: {e}")),
     }
+    let named = terms::named_bidders(events);
+    let mut problems = Vec::new();
+    for (id, name) in &named {
+        match client.bidder(id).await {
+            Ok(served) => problems.extend(terms::bidder_matches(id, name.as_deref(), &served)),
+            Err(e) => problems.push(format!("bidder {id}: cannot fetch its registration: {e}")),
+        }
+    }
+    c.record(
+        Check::BidderNames,
+        format!("{} bidders of the record against their registrations", named.len()),
+        problems,
+    );
     report(c, state)
 }
 

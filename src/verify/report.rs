@@ -40,11 +40,17 @@ pub enum Check {
     /// Each unopened bid blames the custodians the release events show
     /// did not release, or released a bad share.
     UnopenedBlame,
+    /// The terms served are the logged `tender.published` with its logged
+    /// amendments applied.
+    TermsServed,
+    /// Each bidder named in the logged record is the bidder registered
+    /// under that key id: same name, and a key with that id.
+    BidderNames,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 13] = [
+    pub const ALL: [Check; 15] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -58,6 +64,8 @@ impl Check {
         Check::RecordComplete,
         Check::RecordServed,
         Check::UnopenedBlame,
+        Check::TermsServed,
+        Check::BidderNames,
     ];
 
     /// The name shown to people.
@@ -76,6 +84,8 @@ impl Check {
             Check::RecordComplete => "every bid in the record exactly once",
             Check::RecordServed => "served record equals the logged one",
             Check::UnopenedBlame => "unopened bids blame the right custodians",
+            Check::TermsServed => "served terms equal the logged ones",
+            Check::BidderNames => "bidder names equal their registrations",
         }
     }
 }
