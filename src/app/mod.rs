@@ -10,6 +10,7 @@
 pub mod bids;
 pub mod documents;
 pub mod error;
+pub mod evidence;
 pub mod log;
 pub mod ocds;
 pub mod opening;

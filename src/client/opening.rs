@@ -210,6 +210,17 @@ impl Client {
         Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}"))?).await?.1)
     }
 
+    /// `GET /api/v1/tenders/{id}/evidence`: the evidence bundle's bytes.
+    pub async fn evidence(&self, tender: Uuid) -> Result<Vec<u8>, ClientError> {
+        let resp = self.request(Method::GET, &format!("api/v1/tenders/{tender}/evidence"))?.send().await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if !status.is_success() {
+            return Err(ClientError::from_response(status, &body));
+        }
+        Ok(body.to_vec())
+    }
+
     /// `GET /api/v1/bidders/{id}`: a bidder's registration as served.
     pub async fn bidder(&self, id: &str) -> Result<super::Bidder, ClientError> {
         let path =

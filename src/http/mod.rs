@@ -16,6 +16,7 @@ pub mod bids;
 mod close;
 pub mod downloads;
 pub mod error;
+pub mod evidence;
 pub mod export;
 pub mod extract;
 pub mod guard;
@@ -81,6 +82,7 @@ pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
         .route("/staff/me", get(staff::me))
         .route("/tenders/{id}/ocds", get(ocds::tender))
         .route("/ocds/releases", get(ocds::releases))
+        .route("/tenders/{id}/evidence", get(evidence::bundle))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
     Router::new()
         .route("/healthz", get(health::healthz))

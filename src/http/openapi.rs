@@ -60,6 +60,7 @@ mod complete;
         super::downloads::follow,
         super::ocds::tender,
         super::ocds::releases,
+        super::evidence::bundle,
     ),
     components(schemas(super::error::ErrorBody))
 )]

@@ -21,16 +21,18 @@
 
 pub mod bids;
 mod blame;
+pub mod bundle;
 pub mod close;
 pub mod log;
 pub mod report;
+pub mod source;
 mod terms;
 
 use uuid::Uuid;
 
 pub use report::{Check, CheckResult, Report, Status};
+pub use source::Source;
 
-use crate::client::Client;
 use crate::domain::Tender;
 use crate::domain::event::{EventKind, EventPayload};
 use crate::ledger::Verifier;
@@ -40,7 +42,7 @@ use report::Collector;
 /// Verifies tender `tender` on the server behind `client`, trusting only
 /// `verifier` (the log key). `previous` is a checkpoint note the caller
 /// kept from earlier: the log must have grown from it consistently.
-pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, previous: Option<&str>) -> Report {
+pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifier, previous: Option<&str>) -> Report {
     let mut c = Collector::default();
     let facts = log::check_log(client, tender, verifier, previous, &mut c).await;
     let Some(facts) = facts else {

@@ -18,6 +18,7 @@ mod custody_takeover;
 mod engine;
 mod errors;
 mod event_entries;
+mod evidence;
 mod export;
 mod extremes;
 mod flaky;

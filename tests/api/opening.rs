@@ -97,6 +97,7 @@ async fn server_alone_opens_and_verify_passes(app: TestApp) {
     let args = bidroom::cli::verify::VerifyArgs {
         server: server(&app),
         tender: tender.parse().expect("uuid"),
+        bundle: None,
         log_key: Some(client.log_key().await.expect("key")),
         checkpoint: Some(held),
         json: false,
