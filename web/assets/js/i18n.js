@@ -262,6 +262,8 @@ const STRINGS = {
     "cust.loaded": "Custodian key {id} loaded; it is custodian {index} of this tender.",
     "cust.notcustodian": "This key is not one of this tender's custodians.",
     back: "Back to the room",
+    "room.evidence": "Download the evidence bundle",
+    "room.evidence.hint": "(one file with the terms, every log entry and proof, the envelopes and the record; anyone can check it offline with bidroom verify --bundle)",
   },
   zh: {
     "site.name": "bidroom",
@@ -523,6 +525,8 @@ const STRINGS = {
     "cust.loaded": "已载入保管人密钥 {id}；它是本项目的第 {index} 位保管人。",
     "cust.notcustodian": "此密钥不是本项目的保管人。",
     back: "返回开标室",
+    "room.evidence": "下载证据包",
+    "room.evidence.hint": "（一个文件，含招标条件、全部日志条目与证明、投标信封及开标记录；任何人均可用 bidroom verify --bundle 离线核验）",
   },
 };
 
