@@ -92,7 +92,8 @@ pub struct ReleaseResult {
     pub accepted: usize,
     /// Envelope hashes of bids whose share did not match.
     pub bad: Vec<String>,
-    /// Shares released before (ignored).
+    /// Shares ignored: released before by this custodian, twice in the
+    /// request, or for a bid no longer waiting for shares.
     pub duplicates: usize,
 }
 
