@@ -53,16 +53,29 @@ pub async fn bundle(state: &AppState, id: Uuid) -> AppResult<Vec<u8>> {
     w.add_json("tender.json", &TenderView::from(stored))?;
     let events = state.store.events(id, 0, i64::MAX).await?;
     let last_seq = events.last().map(|e| e.seq).unwrap_or(0);
-    // Taken after the events, so it covers every one of them.
-    let (size, note) = log::checkpoint(state).await?;
+    // Taken after the events, so it covers every one of them; its size is
+    // the note's own (the log may grow meanwhile).
+    let latest = state.store.latest_checkpoint().await?.ok_or_else(|| AppError::internal("the log is empty"))?;
+    let size = u64::try_from(latest.size).map_err(AppError::internal)?;
     w.add("log/key", format!("{}\n", state.log.signer.verifier_key()).as_bytes())?;
-    w.add("log/checkpoint", note.as_bytes())?;
+    w.add("log/checkpoint", latest.note.as_bytes())?;
     let mut bidders: Vec<String> = Vec::new();
     for e in &events {
         let index = u64::try_from(e.log_index).map_err(AppError::internal)?;
         w.add(&format!("entries/{index}"), &log::entry(state, index).await?)?;
         let proof: Vec<String> = log::inclusion(state, index, size).await?.iter().map(hex::encode).collect();
         w.add_json(&format!("proofs/inclusion/{index}.json"), &json!({"proof": proof}))?;
+        // The checkpoint signed with this event, when its transaction ended
+        // with it, and its consistency with the bundle's: the chain a
+        // receipt's checkpoint can be matched against.
+        let at = index.saturating_add(1);
+        if at < size
+            && let Some(cp) = state.store.checkpoint_at(at).await?
+        {
+            w.add(&format!("log/checkpoints/{at}"), cp.note.as_bytes())?;
+            let proof: Vec<String> = log::consistency(state, at, size).await?.iter().map(hex::encode).collect();
+            w.add_json(&format!("proofs/consistency/{at}-{size}.json"), &json!({"proof": proof}))?;
+        }
         if let Ok(payload) = EventPayload::from_data(&e.kind, e.data.clone())
             && let Some(row) = payload.bid_row()
             && !bidders.contains(&row.bidder.id)

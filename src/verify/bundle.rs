@@ -176,6 +176,10 @@ impl Source for Bundle {
         self.tender_only(tender)?;
         self.json("record.json")
     }
+    fn earlier_checkpoints(&self) -> Vec<String> {
+        let notes = self.members.iter().filter(|(p, _)| p.starts_with("log/checkpoints/"));
+        notes.map(|(_, d)| String::from_utf8_lossy(d).into_owned()).collect()
+    }
     async fn bidder(&self, id: &str) -> Result<Bidder, String> {
         if !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("{id:?} is not a key id"));

@@ -127,7 +127,15 @@ pub(crate) async fn check_log(
             None
         }
     };
-    let signed = 1 + usize::from(latest.is_some()) + usize::from(held.is_some());
+    // The source's own earlier checkpoints (an evidence bundle's chain).
+    let mut earlier = Vec::new();
+    for note in client.earlier_checkpoints() {
+        match open_checkpoint(&note, verifier) {
+            Ok(cp) => earlier.push(cp),
+            Err(e) => problems.push(format!("an earlier checkpoint does not verify: {e}")),
+        }
+    }
+    let signed = 1 + usize::from(latest.is_some()) + usize::from(held.is_some()) + earlier.len();
     c.record(
         Check::CheckpointSignature,
         format!("{signed} checkpoint(s) signed by {} (key {:08x})", verifier.name(), verifier.key_id()),
@@ -144,6 +152,9 @@ pub(crate) async fn check_log(
     }
     if let Some(latest) = &latest {
         steps.push((checkpoint.clone(), latest.clone()));
+    }
+    for cp in earlier {
+        steps.push((cp, checkpoint.clone()));
     }
     for (old, new) in &steps {
         if let Err(e) = consistent(client, old, new).await {

@@ -30,6 +30,11 @@ pub trait Source: Sync {
     async fn record(&self, tender: Uuid) -> Result<Record, String>;
     /// A bidder's registration.
     async fn bidder(&self, id: &str) -> Result<Bidder, String>;
+    /// Earlier signed checkpoints the source holds, each to be checked
+    /// against the latest (a live server keeps none to offer).
+    fn earlier_checkpoints(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[async_trait]

@@ -156,6 +156,15 @@ async fn a_bundle_verifies_offline_and_fails_when_changed(mut app: TestApp) {
         let failed = report.failed();
         assert!(!failed.is_empty() && expected.iter().all(|c| failed.contains(c)), "{what}: {report}");
     }
+    // The chain of earlier checkpoints, each consistent with the bundle's.
+    let chain = all.iter().filter(|(p, _)| p.starts_with("log/checkpoints/")).count();
+    assert!(chain >= 2, "earlier checkpoints in the bundle: {chain}");
+    let consistency = report.result(Check::CheckpointConsistency).expect("result");
+    assert!(consistency.summary.matches('→').count() > chain, "{}", consistency.summary);
+    let proof = all.iter().find(|(p, _)| p.starts_with("proofs/consistency/")).expect("a consistency proof").0.clone();
+    let report = verify_bytes(&forged(&all, &proof, replace("\"proof\": [\n    \"", "\"proof\": [\n    \"0"))).await;
+    let failed = report.map(|r| r.failed()).unwrap_or_default();
+    assert_eq!(failed, [Check::CheckpointConsistency]);
     let entry = all.iter().find(|(p, _)| p.starts_with("entries/")).expect("entry").0.clone();
     let report = verify_bytes(&forged(&all, &entry, |d| d[10] ^= 1)).await.expect("forgery");
     assert!(
