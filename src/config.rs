@@ -42,6 +42,29 @@ pub struct ServeConfig {
     /// always on in `serve`.
     #[arg(skip = true)]
     pub group_commit: bool,
+    /// How open data (OCDS) names this server's releases.
+    #[command(flatten)]
+    pub ocds: OcdsFlags,
+}
+
+/// The Open Contracting Data Standard settings of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OcdsFlags {
+    /// The ocid prefix the publisher registered with the Open Contracting
+    /// Partnership (`ocds-` and six characters); every tender's ocid is
+    /// `<prefix>-<tender id>`. The default is a placeholder for tests.
+    #[arg(long = "ocds-prefix", env = "BIDROOM_OCDS_PREFIX", default_value = "ocds-000000")]
+    pub prefix: String,
+    /// The publisher named in release packages (the organisation running
+    /// this server).
+    #[arg(long = "ocds-publisher", env = "BIDROOM_OCDS_PUBLISHER", default_value = "bidroom")]
+    pub publisher: String,
+}
+
+impl Default for OcdsFlags {
+    fn default() -> Self {
+        OcdsFlags { prefix: "ocds-000000".into(), publisher: "bidroom".into() }
+    }
 }
 
 impl ServeConfig {
@@ -59,6 +82,7 @@ impl ServeConfig {
             live: crate::live::LiveConfig::default(),
             timeouts: HttpTimeouts::default(),
             group_commit: true,
+            ocds: OcdsFlags::default(),
         }
     }
 }

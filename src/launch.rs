@@ -188,6 +188,7 @@ impl App {
             live,
             downloads,
             tasks,
+            ocds: crate::app::ocds::OcdsSettings::new(&cfg.ocds.prefix, &cfg.ocds.publisher)?,
             faults,
         };
         Ok(App { state, new_admin_token, verifier_key, timeouts: cfg.timeouts.clone() })

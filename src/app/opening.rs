@@ -105,7 +105,10 @@ pub struct ReleaseResult {
     pub accepted: usize,
     /// Bids whose share did not match (recorded as this custodian's fault).
     pub bad: Vec<String>,
-    /// Shares already released before (ignored).
+    /// Shares ignored, for whatever reason: released before by this
+    /// custodian, named twice in this request, or for a bid no longer
+    /// waiting for shares (opened, rejected, unopened, or not standing at
+    /// the close). It does not mean this custodian released before.
     pub duplicates: usize,
 }
 

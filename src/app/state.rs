@@ -48,6 +48,8 @@ pub struct AppState {
     pub downloads: DownloadKey,
     /// Which background tasks run, restarted, or died for good.
     pub tasks: TaskHealth,
+    /// How OCDS releases are named and published.
+    pub ocds: crate::app::ocds::OcdsSettings,
     /// Test-only fault injection (inert unless a test arms it).
     #[doc(hidden)]
     pub faults: Faults,

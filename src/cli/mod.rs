@@ -7,6 +7,7 @@ pub mod bidder_decrypt;
 pub mod common;
 pub mod custodian;
 pub mod demo;
+pub mod evidence;
 pub mod keygen;
 pub mod receipt;
 pub mod seal;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Re-verify a tender's opening from public data alone; exits non-zero
     /// naming each check that failed.
     Verify(verify::VerifyArgs),
+    /// Download a tender's evidence bundle: one file that `bidroom verify
+    /// --bundle FILE` checks with no server.
+    Evidence(evidence::EvidenceArgs),
     /// Run a whole demo session against a running server: custodians, a
     /// 2-of-3 tender, bidders, the opening, the record, and verify.
     Demo(demo::DemoArgs),
@@ -86,6 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Receipt(cmd) => receipt::run(cmd).await.map(drop),
         Command::Custodian(cmd) => custodian::run(cmd).await.map(drop),
         Command::Verify(args) => verify::run(args).await.map(drop),
+        Command::Evidence(args) => evidence::run(args).await.map(drop),
         Command::Demo(args) => demo::run(args).await.map(drop),
     }
 }

@@ -92,7 +92,8 @@ pub struct ReleaseResult {
     pub accepted: usize,
     /// Envelope hashes of bids whose share did not match.
     pub bad: Vec<String>,
-    /// Shares released before (ignored).
+    /// Shares ignored: released before by this custodian, twice in the
+    /// request, or for a bid no longer waiting for shares.
     pub duplicates: usize,
 }
 
@@ -202,6 +203,30 @@ impl Client {
     /// `GET /api/v1/tenders/{id}/record`.
     pub async fn record(&self, tender: Uuid) -> Result<Record, ClientError> {
         Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}/record"))?).await?.1)
+    }
+
+    /// `GET /api/v1/tenders/{id}` as served, every field kept, for comparing
+    /// the served terms with the logged ones.
+    pub async fn tender_json(&self, tender: Uuid) -> Result<serde_json::Value, ClientError> {
+        Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}"))?).await?.1)
+    }
+
+    /// `GET /api/v1/tenders/{id}/evidence`: the evidence bundle's bytes.
+    pub async fn evidence(&self, tender: Uuid) -> Result<Vec<u8>, ClientError> {
+        let resp = self.request(Method::GET, &format!("api/v1/tenders/{tender}/evidence"))?.send().await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if !status.is_success() {
+            return Err(ClientError::from_response(status, &body));
+        }
+        Ok(body.to_vec())
+    }
+
+    /// `GET /api/v1/bidders/{id}`: a bidder's registration as served.
+    pub async fn bidder(&self, id: &str) -> Result<super::Bidder, ClientError> {
+        let path =
+            format!("api/v1/bidders/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+        Ok(self.send(self.request(Method::GET, &path)?).await?.1)
     }
 
     /// `GET /api/v1/time`: the server clock, RFC 3339.

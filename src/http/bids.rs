@@ -93,12 +93,41 @@ fn recorded(r: Recorded) -> (StatusCode, Json<BidReceipt>) {
     (if r.new { StatusCode::CREATED } else { StatusCode::OK }, Json(r.receipt))
 }
 
+/// The parts of a submission, in this order. Only for the OpenAPI
+/// document: the handler streams the parts and never builds this.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // described, never constructed
+struct SubmissionParts {
+    /// The envelope's exact bytes (at most 256 KiB).
+    #[schema(value_type = String, format = Binary)]
+    envelope: Vec<u8>,
+    /// The bidder's P-256 signature over the envelope: the raw 64 bytes
+    /// (r ‖ s), not base64.
+    #[schema(value_type = String, format = Binary)]
+    signature: Vec<u8>,
+    /// The form ciphertext, as long as the envelope declares.
+    #[schema(value_type = String, format = Binary)]
+    form: Vec<u8>,
+    /// One part per document of the envelope, in its order.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    document: Vec<Vec<u8>>,
+}
+
 /// Submit a sealed bid (multipart: envelope, signature, form, document…).
-#[utoipa::path(post, path = "/api/v1/tenders/{id}/bids", responses(
+#[utoipa::path(post, path = "/api/v1/tenders/{id}/bids",
+    request_body(content = SubmissionParts, content_type = "multipart/form-data",
+        description = "parts named `envelope`, `signature`, `form` and one `document` per declared document, in this order"),
+    responses(
     (status = 201, body = BidReceipt),
     (status = 200, body = BidReceipt, description = "the same envelope again, its bid still standing"),
-    (status = 409, body = BidEnded, description = "bid_withdrawn / bid_replaced: the same envelope again, its bid no longer standing; other 409 codes have the error body"),
-    (status = 422, body = ErrorBody, description = "wrong_tender (the envelope names another tender), and the other refusals of docs/PROTOCOL.md")))]
+    (status = 400, body = ErrorBody, description = "malformed_upload: a part is missing, out of order, extra, or the body is cut off or not multipart"),
+    (status = 403, body = ErrorBody, description = "forbidden: the tender admits approved bidders only and this one is not admitted"),
+    (status = 404, body = ErrorBody, description = "not_found: no such tender, or a draft"),
+    (status = 409, body = BidEnded, description = "bid_withdrawn / bid_replaced: the same envelope again, its bid no longer standing; deadline_passed and tender_not_open have the error body"),
+    (status = 413, body = ErrorBody, description = "body_too_large: the envelope is over 256 KiB or the signature part over 64 bytes"),
+    (status = 422, body = ErrorBody, description = "invalid_envelope, bad_signature, unknown_bidder, wrong_tender (the envelope names another tender), policy_mismatch, invalid_field, ciphertext_mismatch"),
+    (status = 503, body = ErrorBody, description = "unavailable: nothing was recorded; send the same submission again"),
+    (status = 507, body = ErrorBody, description = "storage_full: the server's disk is full; nothing stored")))]
 pub async fn submit(
     State(state): State<AppState>,
     ApiPath(tender_id): ApiPath<Uuid>,

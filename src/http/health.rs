@@ -9,11 +9,14 @@ use super::error::ApiResult;
 use crate::app::AppState;
 
 /// Process is alive.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "`ok`", content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Database reachable and migrated, and every background task running.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "`ready`", content_type = "text/plain"),
+    (status = 503, body = super::error::ErrorBody, description = "not_ready: the database is unreachable or a background task failed")))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
     state.ready().await?;
     Ok("ready")

@@ -34,6 +34,7 @@ const MAX_INBOUND: usize = 64 * 1024;
 
 /// Query of the live socket.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LiveParams {
     /// Replay only events with a greater sequence number (default 0: all).

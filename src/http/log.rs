@@ -21,16 +21,22 @@ fn text(body: String, cache: &'static str) -> Response {
 }
 
 /// `GET /log/checkpoint`.
+#[utoipa::path(get, path = "/log/checkpoint", responses((status = 200, description = "the latest checkpoint, a C2SP signed note", content_type = "text/plain")))]
 pub async fn checkpoint(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(text(uc::latest_note(&state).await?, "no-cache"))
 }
 
 /// `GET /log/key`: the signed-note verifier key.
+#[utoipa::path(get, path = "/log/key", responses((status = 200, description = "the signed-note verifier key, one line", content_type = "text/plain")))]
 pub async fn key(State(state): State<AppState>) -> Response {
     text(format!("{}\n", state.log.signer.verifier_key()), "public, max-age=86400")
 }
 
 /// `GET /log/tile/…`: hash tiles and entry bundles.
+#[utoipa::path(get, path = "/log/tile/{rest}",
+    params(("rest" = String, Path, description = "the rest of a C2SP tlog-tiles path after `tile/`, e.g. `0/x001/234.p/5` or `entries/000`; it may hold `/`")),
+    responses((status = 200, description = "a hash tile or an entry bundle", content_type = "application/octet-stream"),
+        (status = 404, body = super::error::ErrorBody, description = "not_found: no such tile")))]
 pub async fn tile(State(state): State<AppState>, ApiPath(rest): ApiPath<String>) -> ApiResult<Response> {
     let tile = Tile::parse(&format!("tile/{rest}"))
         .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such tile: {e}")))?;
@@ -70,6 +76,7 @@ pub struct ProofView {
 
 /// Inclusion proof query.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
     /// Leaf index.
@@ -80,6 +87,7 @@ pub struct InclusionQuery {
 
 /// Consistency proof query.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// Older tree size.

@@ -17,12 +17,14 @@ pub mod bids;
 mod close;
 pub mod downloads;
 pub mod error;
+pub mod evidence;
 pub mod export;
 pub mod extract;
 pub mod guard;
 mod health;
 pub mod live;
 pub mod log;
+pub mod ocds;
 mod openapi;
 pub mod opening;
 mod pages;
@@ -84,6 +86,9 @@ pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
         .route("/tenders/{id}/live", get(live::live))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/me", get(staff::me))
+        .route("/tenders/{id}/ocds", get(ocds::tender))
+        .route("/ocds/releases", get(ocds::releases))
+        .route("/tenders/{id}/evidence", get(evidence::bundle))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
     Router::new()
         .route("/healthz", get(health::healthz))

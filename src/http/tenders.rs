@@ -16,6 +16,7 @@ use crate::domain::{TenderDraft, TenderState};
 
 /// Query of the tender list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only tenders in this state.
@@ -30,6 +31,7 @@ pub struct ListParams {
 
 /// Query of the event history.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Only events with a greater sequence number.

@@ -50,6 +50,11 @@ pub async fn status(
 }
 
 /// `HEAD` of a part: its `Upload-Offset` and `Upload-Length`.
+#[utoipa::path(head, path = "/api/v1/tenders/{id}/uploads/{upload}/parts/{part}",
+    responses((status = 204, description = "the part's bytes held and declared length, in the headers",
+        headers(("Upload-Offset" = u64, description = "bytes of the part the server holds"), ("Upload-Length" = u64, description = "the part's length as the envelope declares it"))),
+        (status = 404, description = "not_found: no such session under this tender, or no such part (a HEAD answer has no body)"),
+        (status = 410, description = "upload_expired (a HEAD answer has no body)")))]
 pub async fn part_offset(
     State(state): State<AppState>,
     ApiPath((tender_id, upload, part)): ApiPath<(Uuid, Uuid, usize)>,

@@ -9,7 +9,8 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::report::{Check, Collector};
-use crate::client::{Client, ClientError, Event};
+use super::source::Source;
+use crate::client::Event;
 use crate::domain::event::{EventKind, EventPayload, decode_entry, is_canonical};
 use crate::ledger::{Checkpoint, Verifier, leaf_hash, open_checkpoint, verify_consistency, verify_inclusion};
 
@@ -44,13 +45,13 @@ pub(crate) struct LogFacts {
     pub events: Vec<LoggedEvent>,
 }
 
-async fn fetch_checkpoint(client: &Client, verifier: &Verifier) -> Result<Checkpoint, String> {
+async fn fetch_checkpoint(client: &dyn Source, verifier: &Verifier) -> Result<Checkpoint, String> {
     let note = client.checkpoint().await.map_err(|e| format!("cannot fetch the checkpoint: {e}"))?;
     open_checkpoint(&note, verifier).map_err(|e| format!("the server's checkpoint does not verify: {e}"))
 }
 
 /// Consistency from `old` to `new`, fetching the proof when one is needed.
-async fn consistent(client: &Client, old: &Checkpoint, new: &Checkpoint) -> Result<(), String> {
+async fn consistent(client: &dyn Source, old: &Checkpoint, new: &Checkpoint) -> Result<(), String> {
     if old.origin != new.origin {
         return Err(format!("checkpoints of two logs: {:?} and {:?}", old.origin, new.origin));
     }
@@ -68,7 +69,7 @@ async fn consistent(client: &Client, old: &Checkpoint, new: &Checkpoint) -> Resu
 
 /// Runs the log checks; `None` when the history cannot be established.
 pub(crate) async fn check_log(
-    client: &Client,
+    client: &dyn Source,
     tender: Uuid,
     verifier: &Verifier,
     previous: Option<&str>,
@@ -126,7 +127,15 @@ pub(crate) async fn check_log(
             None
         }
     };
-    let signed = 1 + usize::from(latest.is_some()) + usize::from(held.is_some());
+    // The source's own earlier checkpoints (an evidence bundle's chain).
+    let mut earlier = Vec::new();
+    for note in client.earlier_checkpoints() {
+        match open_checkpoint(&note, verifier) {
+            Ok(cp) => earlier.push(cp),
+            Err(e) => problems.push(format!("an earlier checkpoint does not verify: {e}")),
+        }
+    }
+    let signed = 1 + usize::from(latest.is_some()) + usize::from(held.is_some()) + earlier.len();
     c.record(
         Check::CheckpointSignature,
         format!("{signed} checkpoint(s) signed by {} (key {:08x})", verifier.name(), verifier.key_id()),
@@ -143,6 +152,9 @@ pub(crate) async fn check_log(
     }
     if let Some(latest) = &latest {
         steps.push((checkpoint.clone(), latest.clone()));
+    }
+    for cp in earlier {
+        steps.push((cp, checkpoint.clone()));
     }
     for (old, new) in &steps {
         if let Err(e) = consistent(client, old, new).await {
@@ -173,13 +185,13 @@ fn sequence(events: &[Event], last_seq: i64) -> Vec<String> {
 /// Fetches every event's entry and inclusion proof; returns the logged
 /// events and the problems of each check.
 async fn entries(
-    client: &Client,
+    client: &dyn Source,
     tender: Uuid,
     served: &[Event],
     checkpoint: &Checkpoint,
 ) -> (Vec<LoggedEvent>, Vec<String>, Vec<String>) {
     let size = checkpoint.size;
-    let fetched: Result<Vec<_>, ClientError> = futures_util::stream::iter(served.iter().cloned())
+    let fetched: Result<Vec<_>, String> = futures_util::stream::iter(served.iter().cloned())
         .map(|e| async move {
             if e.log_index >= size {
                 return Ok((e, None, None));

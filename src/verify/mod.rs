@@ -13,19 +13,26 @@
 //!    matches its commitment and each form decrypts to exactly the published
 //!    fields; every standing bid has exactly one outcome in the record.
 //!
+//! 4. `terms`: the terms served are the logged ones (publication plus
+//!    amendments), and each bidder the record names is registered under
+//!    that key with that name.
+//!
 //! The result is a [`Report`] of named [`Check`]s.
 
 pub mod bids;
 mod blame;
+pub mod bundle;
 pub mod close;
 pub mod log;
 pub mod report;
+pub mod source;
+mod terms;
 
 use uuid::Uuid;
 
 pub use report::{Check, CheckResult, Report, Status};
+pub use source::Source;
 
-use crate::client::Client;
 use crate::domain::Tender;
 use crate::domain::event::{EventKind, EventPayload};
 use crate::ledger::Verifier;
@@ -35,7 +42,7 @@ use report::Collector;
 /// Verifies tender `tender` on the server behind `client`, trusting only
 /// `verifier` (the log key). `previous` is a checkpoint note the caller
 /// kept from earlier: the log must have grown from it consistently.
-pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, previous: Option<&str>) -> Report {
+pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifier, previous: Option<&str>) -> Report {
     let mut c = Collector::default();
     let facts = log::check_log(client, tender, verifier, previous, &mut c).await;
     let Some(facts) = facts else {
@@ -46,6 +53,15 @@ pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, p
     let events = &facts.events;
     let state = state_of(events);
     let report = |c: Collector, state: &str| Report { tender, state: state.to_owned(), tree_size, results: c.finish() };
+    match client.tender_json(tender).await {
+        Ok(served) => match terms::terms_served(events, &served) {
+            Ok(problems) => {
+                c.record(Check::TermsServed, "the terms served against the logged publication and amendments", problems)
+            }
+            Err(e) => c.fail(Check::TermsServed, e),
+        },
+        Err(e) => c.fail(Check::TermsServed, format!("cannot fetch the tender: {e}")),
+    }
 
     let (close, problems) = close::replay(events);
     let Some(close) = close else {
@@ -87,6 +103,19 @@ pub async fn verify_tender(client: &Client, tender: Uuid, verifier: &Verifier, p
         }
         Err(e) => c.fail(Check::RecordServed, format!("cannot fetch the record: {e}")),
     }
+    let named = terms::named_bidders(events);
+    let mut problems = Vec::new();
+    for (id, name) in &named {
+        match client.bidder(id).await {
+            Ok(served) => problems.extend(terms::bidder_matches(id, name.as_deref(), &served)),
+            Err(e) => problems.push(format!("bidder {id}: cannot fetch its registration: {e}")),
+        }
+    }
+    c.record(
+        Check::BidderNames,
+        format!("{} bidders of the record against their registrations", named.len()),
+        problems,
+    );
     report(c, state)
 }
 

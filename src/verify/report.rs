@@ -44,11 +44,17 @@ pub enum Check {
     /// bidder (a bad share is published and fails its commitment), and each
     /// bid the bidder kept closed is rejected for exactly that reason.
     BidderBlame,
+    /// The terms served are the logged `tender.published` with its logged
+    /// amendments applied.
+    TermsServed,
+    /// Each bidder named in the logged record is the bidder registered
+    /// under that key id: same name, and a key with that id.
+    BidderNames,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 14] = [
+    pub const ALL: [Check; 16] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -63,6 +69,8 @@ impl Check {
         Check::RecordServed,
         Check::UnopenedBlame,
         Check::BidderBlame,
+        Check::TermsServed,
+        Check::BidderNames,
     ];
 
     /// The name shown to people.
@@ -82,6 +90,8 @@ impl Check {
             Check::RecordServed => "served record equals the logged one",
             Check::UnopenedBlame => "unopened bids blame the right custodians",
             Check::BidderBlame => "bidder-held shares blame the right bidders",
+            Check::TermsServed => "served terms equal the logged ones",
+            Check::BidderNames => "bidder names equal their registrations",
         }
     }
 }

@@ -229,7 +229,25 @@ async fn bidder_release_times(app: TestApp) {
     assert!(s.is_client_error(), "{s} {v}");
 }
 
+async fn ocds_release_pages(app: TestApp) {
+    published_tender(&app, 3600).await;
+    for q in [format!("offset={I64_MAX}"), format!("offset={I64_MAX}&limit=100"), "offset=0&limit=1".into()] {
+        let (s, v) = app.get(&format!("/api/v1/ocds/releases?{q}")).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+    }
+    for q in ["limit=0", "limit=-1", "limit=101", I64_MAX, I64_MIN, "offset=-1"]
+        .map(|q| if q.contains('=') { q.to_string() } else { format!("limit={q}") })
+    {
+        let (s, v) = refused(&app, Method::GET, &format!("/api/v1/ocds/releases?{q}"), None).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{q}: {v}");
+    }
+    for q in [format!("offset={I64_OVER}"), format!("limit={U64_OVER}"), "offset=1e3".into(), "since=%00".into()] {
+        refused(&app, Method::GET, &format!("/api/v1/ocds/releases?{q}"), None).await;
+    }
+}
+
 crate::on_both_backends!(
+    ocds_release_pages,
     log_entries,
     log_proofs,
     log_tiles,

@@ -97,6 +97,7 @@ async fn server_alone_opens_and_verify_passes(app: TestApp) {
     let args = bidroom::cli::verify::VerifyArgs {
         server: server(&app),
         tender: tender.parse().expect("uuid"),
+        bundle: None,
         log_key: Some(client.log_key().await.expect("key")),
         checkpoint: Some(held),
         json: false,
@@ -289,7 +290,9 @@ async fn verify_catches_a_changed_ciphertext_byte(app: TestApp) {
 async fn verify_catches_a_changed_log_entry(app: TestApp) {
     let (tender, _) = honest_opening(&app).await;
     tamper_entry(&app, &tender, "tender.published", "Road maintenance 2027", "Road maintenance 2028").await;
-    assert_fails(&verify(&app, &tender).await, &[Check::EventInclusion]);
+    // The entry no longer proves inclusion, and the terms it now logs are
+    // not the ones served.
+    assert_fails(&verify(&app, &tender).await, &[Check::EventInclusion, Check::TermsServed]);
 }
 
 async fn verify_catches_a_deleted_bid(app: TestApp) {

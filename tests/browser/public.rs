@@ -53,6 +53,21 @@ async fn list_search_and_a_room_that_verifies_itself() {
     let verify = b.text("#verify").await;
     assert!(verify.contains("all 4 events are in the signed public log"), "{verify}");
     assert!(verify.contains("Ed25519 signature by bidroom.local/log"), "{verify}");
+    // The evidence bundle is offered for download, and is a tar with its manifest.
+    assert!(verify.contains("Download the evidence bundle"), "{verify}");
+    let got = b
+        .js_async(
+            "const a = document.getElementById('evidence-download'); const r = await fetch(a.href);\n\
+             const bytes = new Uint8Array(await r.arrayBuffer());\n\
+             return {status: r.status, type: r.headers.get('content-type'), download: a.getAttribute('download'),\n\
+                     manifest: new TextDecoder().decode(bytes).includes('bidroom-evidence/1')};",
+            vec![],
+        )
+        .await;
+    assert_eq!(got["status"], 200, "{got}");
+    assert_eq!(got["type"], "application/x-tar", "{got}");
+    assert_eq!(got["download"], format!("evidence-{open_id}.tar"), "{got}");
+    assert_eq!(got["manifest"], true, "{got}");
     let custody_text = b.text("#custody-text").await;
     assert!(
         custody_text.contains("The bids open when 2 of these 3 custodians release their key shares: the server itself")
@@ -74,6 +89,7 @@ async fn list_search_and_a_room_that_verifies_itself() {
     b.wait_for("document.documentElement.lang === 'zh-CN'", 5).await;
     let zh = b.text("#verify").await;
     assert!(zh.contains("已在您的浏览器中验证"), "{zh}");
+    assert!(zh.contains("下载证据包"), "{zh}");
     assert!(b.text("#custody-text").await.contains("以下 3 位密钥保管人中有 2 位"));
     b.screenshot("3-room-zh").await;
     b.click("#lang-switch").await;

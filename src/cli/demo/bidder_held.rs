@@ -77,7 +77,8 @@ pub async fn run_step(server: &str, token: &str) -> anyhow::Result<(Uuid, Report
     wait_for_state(client, tender, &["opened"], Duration::from_secs(u64::from(WINDOW_MINUTES) * 60 + 60)).await?;
     let record = client.record(tender).await?;
     print!("{}", table::render(&record.rows, &info.lots)?);
-    let verify = VerifyArgs { server: scratch.server(), tender, log_key: None, checkpoint: None, json: false };
+    let verify =
+        VerifyArgs { server: scratch.server(), tender, log_key: None, checkpoint: None, json: false, bundle: None };
     let report = super::super::verify::verify(&verify).await?;
     print!("{report}");
     if !report.passed() {

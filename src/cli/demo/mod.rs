@@ -135,7 +135,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     }
 
     heading("verify: re-checking everything from public data");
-    let verify = VerifyArgs { server: scratch.server(), tender, log_key: None, checkpoint: None, json: false };
+    let verify =
+        VerifyArgs { server: scratch.server(), tender, bundle: None, log_key: None, checkpoint: None, json: false };
     let report = super::verify::verify(&verify).await?;
     print!("{report}");
     println!("\nre-run it yourself: bidroom verify --server {} --tender {tender}", args.server.server);

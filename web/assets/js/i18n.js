@@ -351,6 +351,8 @@ const STRINGS = {
     "ev.bid.rejected.not_released": "Bid #{position} not opened ({bidder}): the bidder did not decrypt it within the decryption window (treated as withdrawn)",
     "ev.bid.rejected.bad": "Bid #{position} not opened ({bidder}): the bidder released a share that does not match its commitment (treated as withdrawn)",
     "room.custody.bidder": "each bid's own bidder",
+    "room.evidence": "Download the evidence bundle",
+    "room.evidence.hint": "(one file with the terms, every log entry and proof, the envelopes and the record; anyone can check it offline with bidroom verify --bundle)",
   },
   zh: {
     "site.name": "bidroom",
@@ -701,6 +703,8 @@ const STRINGS = {
     "ev.bid.rejected.not_released": "第 {position} 份投标未开启（{bidder}）：投标人未在解密时限内解密（视为撤回投标）",
     "ev.bid.rejected.bad": "第 {position} 份投标未开启（{bidder}）：投标人提交的分片与承诺值不符（视为撤回投标）",
     "room.custody.bidder": "各投标人本人",
+    "room.evidence": "下载证据包",
+    "room.evidence.hint": "（一个文件，含招标条件、全部日志条目与证明、投标信封及开标记录；任何人均可用 bidroom verify --bundle 离线核验）",
   },
 };
 

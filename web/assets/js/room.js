@@ -289,6 +289,16 @@ function renderVerify() {
     box.dataset.status = "pending";
     box.replaceChildren(el("p", {}, t("room.verify.pending")));
   }
+  box.append(evidenceLink());
+}
+
+// The evidence bundle: every public artifact in one file, for checking
+// offline later (`bidroom verify --bundle FILE`).
+function evidenceLink() {
+  const id = state.tender.id;
+  return el("p", { class: "evidence" },
+    el("a", { id: "evidence-download", href: `/api/v1/tenders/${id}/evidence`, download: `evidence-${id}.tar` }, t("room.evidence")),
+    " ", t("room.evidence.hint"));
 }
 
 function renderAll() {
