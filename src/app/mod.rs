@@ -13,6 +13,7 @@ pub mod error;
 pub mod log;
 pub mod opening;
 pub mod registry;
+pub mod session;
 pub mod state;
 pub mod tasks;
 pub mod tenders;

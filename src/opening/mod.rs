@@ -28,6 +28,7 @@ use crate::seal::{Envelope, Share, b64};
 use crate::store::{Outcome, Recorded, ReleasedShare, StoreError, StoredBid, StoredShare};
 
 pub mod evaluate;
+mod session;
 mod work;
 
 pub use crate::app::work::OpeningError;
@@ -57,11 +58,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 pub async fn tick(state: &AppState, stop: &CancellationToken) -> Result<(), OpeningError> {
     let now = state.store.now().await?;
     for id in state.store.due_to_open(now).await? {
-        match state.store.update_tender(id, "scheduler", "open", Box::new(|t, c| t.start_opening(c.now))).await {
-            Ok((_, events)) => state.after_change(&events),
-            Err(StoreError::Domain(DomainError::Transition { .. })) => {}
-            Err(e) => return Err(e.into()),
-        }
+        session::start(state, id).await?;
     }
     for id in state.store.openings_under_way().await? {
         step(state, id, stop).await?;
@@ -83,18 +80,29 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
     if tender.state != TenderState::Opening {
         return Ok(());
     }
+    // A held or terminated session does nothing at all: no release, no
+    // opening, no record (the store checks again under the tender's lock).
+    if tender.session_state.held() || tender.session_state.terminated.is_some() {
+        return Ok(());
+    }
     let policy =
         tender.custody_keys.clone().ok_or_else(|| OpeningError::Corrupt("tender without custody keys".into()))?;
-    let mut pending = state.store.pending_openings(id).await?;
+    // Bids of a failed lot (流标) are never touched: no share, no outcome.
+    let mut pending = session::standing(&tender, state.store.pending_openings(id).await?);
+    let k = usize::from(policy.threshold);
     if pending.is_empty() {
-        return finish(state, id).await;
+        session::announce_when_decrypted(state, &tender, true).await?;
+        return finish(state, &tender).await;
     }
     let mut envelopes = HashMap::new();
     if let Some(server) = policy.custodians.iter().find(|c| c.id == SERVER_CUSTODIAN) {
         envelopes = auto_release(state, &tender, server.index, &mut pending).await?;
     }
-    let window_over = state.store.now().await? >= tender.release_until();
-    let k = usize::from(policy.threshold);
+    let window_over = tender.window_over(state.store.now().await?);
+    let all_in = pending.iter().all(|(_, shares)| shares.iter().filter(|s| s.good).count() >= k);
+    if !session::announce_when_decrypted(state, &tender, all_in || window_over).await? {
+        return Ok(());
+    }
     let names = state.store.bidder_names(id).await?;
     let who = |bid: &StoredBid| bidder_ref(&bid.bidder_id, names.get(&bid.bidder_id).map(String::as_str));
     // In order of receipt: bids with k good shares open, the others wait
@@ -127,7 +135,13 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
         for item in todo {
             let opened = matches!(item, Todo::Open { .. });
             let outcomes = prepare(state, &tender, vec![item]).await?;
-            if record(state, id, outcomes, pace, stop).await? && opened {
+            let written = record(state, id, outcomes, pace, stop).await?;
+            if !written && session::held(state, id).await? {
+                // Paused or suspended between two bids: stop here; resume
+                // picks up the next bid, which has no outcome yet.
+                return Ok(());
+            }
+            if written && opened {
                 // The store keeps the pace (across nodes); sleeping it here
                 // too means the next bid's write is normally due at once
                 // instead of costing a transaction that waits.
@@ -139,7 +153,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
         }
     }
     if waiting == 0 {
-        finish(state, id).await?;
+        finish(state, &tender).await?;
     }
     Ok(())
 }
@@ -322,10 +336,17 @@ fn unopened(
 }
 
 /// Publishes the record once every bid has its outcome.
-async fn finish(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
+async fn finish(state: &AppState, tender: &Tender) -> Result<(), OpeningError> {
+    let id = tender.id;
     // The step's own bookkeeping says every bid has its outcome; the
-    // database must agree before the record is final.
-    if state.store.pending_count(id).await? > 0 {
+    // database must agree before the record is final (bids of a failed lot
+    // never get one).
+    let left = if tender.failed_lots.is_empty() {
+        state.store.pending_count(id).await?
+    } else {
+        session::standing(tender, state.store.pending_openings(id).await?).len() as u64
+    };
+    if left > 0 {
         return Ok(());
     }
     let counts = state.store.outcome_counts(id).await?;

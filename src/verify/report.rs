@@ -40,11 +40,17 @@ pub enum Check {
     /// Each unopened bid blames the custodians the release events show
     /// did not release, or released a bad share.
     UnopenedBlame,
+    /// The session's stages follow the terms, the server times and the
+    /// host's logged controls; nothing opens while held or before the 唱标.
+    SessionStages,
+    /// Lots below the minimum of bidders failed (流标) and stayed sealed;
+    /// no lot above it did.
+    MinimumBidders,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 13] = [
+    pub const ALL: [Check; 15] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -58,6 +64,8 @@ impl Check {
         Check::RecordComplete,
         Check::RecordServed,
         Check::UnopenedBlame,
+        Check::SessionStages,
+        Check::MinimumBidders,
     ];
 
     /// The name shown to people.
@@ -76,6 +84,8 @@ impl Check {
             Check::RecordComplete => "every bid in the record exactly once",
             Check::RecordServed => "served record equals the logged one",
             Check::UnopenedBlame => "unopened bids blame the right custodians",
+            Check::SessionStages => "session stages follow the terms and the clock",
+            Check::MinimumBidders => "the minimum of bidders was applied",
         }
     }
 }
