@@ -305,3 +305,46 @@ crate::on_both_backends!(
     paused_session_survives_sigkill,
     suspended_session_survives_sigkill,
 );
+
+/// Log entries of every session kind (and `tender.failed`) as this server
+/// writes them, for the golden files of `event_entries.rs`.
+async fn capture(app: TestApp) {
+    let failed = Draft::on(&app, 3).await.opening_in(4).session(json!({"min_bids": 2})).published(&app).await;
+    bids(&app, &failed, 1).await;
+    wait_for_state(&app, &failed, "failed", 30).await;
+    let s = Scratch::new();
+    s.custodian(&app, "notary").await;
+    let custody = json!({"threshold": 2, "custodians": ["server", "notary"], "release_window_minutes": 1});
+    let held = Draft::on(&app, 3).await.opening_in(4).custody(custody).published(&app).await;
+    bids(&app, &held, 1).await;
+    wait_for_state(&app, &held, "opening", 20).await;
+    host(&app, &held, json!({"action": "pause"})).await;
+    host(&app, &held, json!({"action": "resume"})).await;
+    host(&app, &held, json!({"action": "extend", "minutes": 5, "reason": "公证人在途"})).await;
+    host(&app, &held, json!({"action": "suspend", "notice": "系统故障，开标暂停"})).await;
+    host(&app, &held, json!({"action": "terminate", "reason": "终止开标"})).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/event-entries.new");
+    std::fs::create_dir_all(&dir).expect("dir");
+    for tender in [&failed, &held] {
+        for e in events(&app, tender).await {
+            let kind = e["type"].as_str().expect("type");
+            if !(kind.starts_with("session.") || kind == "tender.failed") {
+                continue;
+            }
+            let (_, v) = app.get(&format!("/api/v1/log/entries/{}", e["log_index"])).await;
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(v["entry"].as_str().expect("entry")).expect("b64");
+            let mut n = 1;
+            while dir.join(format!("{kind}.{n}.json")).exists() {
+                n += 1;
+            }
+            std::fs::write(dir.join(format!("{kind}.{n}.json")), bytes).expect("write");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes golden entries of the session kinds; run by name when adding a kind or shape"]
+async fn capture_session_entries() {
+    crate::support::server::run_sqlite(capture).await
+}
