@@ -20,7 +20,7 @@ mod blame;
 pub mod close;
 pub mod log;
 pub mod report;
-mod session;
+pub mod session;
 
 use uuid::Uuid;
 

@@ -61,7 +61,7 @@ struct Replay {
 
 /// Problems with the stage events and the host's controls; the summary says
 /// what was replayed.
-pub(crate) fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
+pub fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
     let Some(terms) = terms_at_close(events) else {
         return ("no published terms".into(), vec!["the log has no tender.published event".into()]);
     };
@@ -234,7 +234,7 @@ fn expected_stage(
 /// failed and none above it did, judged by the bids that stood at the close
 /// (distinct bidders can be at most the bids; once the outcomes name the
 /// bidders, their count decides); nothing of a failed lot was opened.
-pub(crate) fn minimum(events: &[LoggedEvent], close: &Close) -> (String, Vec<String>) {
+pub fn minimum(events: &[LoggedEvent], close: &Close) -> (String, Vec<String>) {
     let Some(terms) = terms_at_close(events) else { return ("no published terms".into(), vec![]) };
     let min = terms.session.as_ref().map_or(1, |s| s.min_bids);
     let mut problems = Vec::new();

@@ -7,6 +7,9 @@
 use bidroom::cli::custodian;
 use bidroom::client::Client;
 use bidroom::ledger::Verifier;
+use bidroom::domain::event::EventPayload;
+use bidroom::verify::log::LoggedEvent;
+use bidroom::verify::session as session_check;
 use bidroom::verify::{Check, Report, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -128,6 +131,7 @@ async fn too_few_bidders_fail_and_nothing_is_decrypted(app: TestApp) {
     let report = verify(&app, &tender).await;
     assert!(report.passed(), "{report}");
     assert!(!report.failed().contains(&Check::MinimumBidders));
+    forged_minimum_is_caught(&app, &tender, &ev).await;
 
     let cancel = json!({"reason": "流标：投标人不足三家，重新招标"});
     let v = app.admin_ok(Method::POST, &format!("/api/v1/tenders/{tender}/cancel"), Some(&cancel)).await;
@@ -224,6 +228,57 @@ async fn pause_resume_and_extend_move_the_release_window(app: TestApp) {
     assert_eq!(of_kind(&ev, "bid.opened").len(), 1);
     let report = verify(&app, &tender).await;
     assert!(report.passed(), "{report}");
+    forged_stages_are_caught(&ev);
+}
+
+/// The events as the verifier reads them.
+fn logged(ev: &[Value]) -> Vec<LoggedEvent> {
+    ev.iter()
+        .map(|e| LoggedEvent {
+            seq: e["seq"].as_i64().expect("seq"),
+            at: parse_time(&e["at"]),
+            payload: EventPayload::from_data(e["type"].as_str().expect("type"), e["data"].clone()).expect("payload"),
+            log_index: e["log_index"].as_u64().expect("index"),
+        })
+        .collect()
+}
+
+/// A server that signs lies still fails the session check: each forgery
+/// of a real session's events is named.
+fn forged_stages_are_caught(ev: &[Value]) {
+    let (_, honest) = session_check::stages(&logged(ev));
+    assert_eq!(honest, Vec::<String>::new());
+    let forge = |f: &dyn Fn(&mut Vec<Value>)| {
+        let mut ev = ev.to_vec();
+        f(&mut ev);
+        session_check::stages(&logged(&ev)).1
+    };
+    let at = |ev: &[Value], kind: &str| ev.iter().position(|e| e["type"] == kind).expect(kind);
+    let frozen = forge(&|ev| {
+        let i = at(ev, "session.paused");
+        let left = ev[i]["data"]["time_left_ms"].as_i64().expect("left");
+        ev[i]["data"]["time_left_ms"] = json!(left + 1000);
+    });
+    assert!(frozen.iter().any(|p| p.contains("time left")), "{frozen:?}");
+    let no_resume = forge(&|ev| {
+        ev.remove(at(ev, "session.resumed"));
+    });
+    assert!(no_resume.iter().any(|p| p.contains("while the session was held")), "{no_resume:?}");
+    let longer = forge(&|ev| {
+        let i = at(ev, "session.extended");
+        ev[i]["data"]["minutes"] = json!(50);
+    });
+    assert!(longer.iter().any(|p| p.contains("minutes give")), "{longer:?}");
+    let early = forge(&|ev| {
+        let opened = ev.remove(at(ev, "bid.opened"));
+        ev.insert(at(ev, "session.paused"), opened);
+    });
+    assert!(early.iter().any(|p| p.contains("outside the announcement")), "{early:?}");
+    let announced = forge(&|ev| {
+        let i = ev.iter().position(|e| e["data"]["stage"] == "announcement").expect("announcement");
+        ev[i]["data"]["ends_at"] = json!("2030-01-01T00:00:00Z");
+    });
+    assert!(announced.iter().any(|p| p.contains("the terms say")), "{announced:?}");
 }
 
 /// The host terminates a session under way: nothing more opens, the
@@ -294,6 +349,34 @@ async fn paused_session_survives_sigkill(app: TestApp) {
 
 async fn suspended_session_survives_sigkill(app: TestApp) {
     held_session_survives_sigkill(app, json!({"action": "suspend", "notice": "系统故障，开标暂停，恢复时间另行通知"})).await;
+}
+
+/// Forged failures (a count at the minimum, a whole failure of a lot that
+/// is not all) and a forged minimum in the terms are named.
+async fn forged_minimum_is_caught(app: &TestApp, tender: &str, ev: &[Value]) {
+    let close = session_close(ev);
+    assert_eq!(session_check::minimum(&logged(ev), &close).1, Vec::<String>::new());
+    let forge = |f: &dyn Fn(&mut Vec<Value>)| {
+        let mut ev = ev.to_vec();
+        f(&mut ev);
+        session_check::minimum(&logged(&ev), &close).1
+    };
+    let i = ev.iter().position(|e| e["type"] == "tender.failed").expect("failed");
+    let counted = forge(&|ev| ev[i]["data"]["lots"][0]["bidders"] = json!(3));
+    assert!(counted.iter().any(|p| p.contains("only 2 bids stood")), "{counted:?}");
+    assert!(counted.iter().any(|p| p.contains("failed with 3 bidders")), "{counted:?}");
+    let partial = forge(&|ev| ev[i]["data"]["whole"] = json!(false));
+    assert!(partial.iter().any(|p| p.contains("whole = false")), "{partial:?}");
+    let lower = forge(&|ev| {
+        let p = ev.iter().position(|e| e["type"] == "tender.published").expect("published");
+        ev[p]["data"]["tender"]["session"]["min_bids"] = json!(2);
+    });
+    assert!(lower.iter().any(|p| p.contains("the terms say 2")), "{lower:?}");
+    let _ = (app, tender);
+}
+
+fn session_close(ev: &[Value]) -> bidroom::verify::close::Close {
+    bidroom::verify::close::replay(&logged(ev)).0.expect("a close")
 }
 
 crate::on_both_backends!(
