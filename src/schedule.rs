@@ -55,10 +55,8 @@ pub async fn tick(state: &AppState) -> Result<Duration, StoreError> {
         }
     }
     for id in state.store.session_due(now).await? {
-        let result = state
-            .store
-            .update_tender(id, "scheduler", "session", Box::new(|t, c| session_step(t, c.now)))
-            .await;
+        let result =
+            state.store.update_tender(id, "scheduler", "session", Box::new(|t, c| session_step(t, c.now))).await;
         match result {
             Ok((_, events)) => state.after_change(&events),
             Err(StoreError::Domain(DomainError::Transition { .. })) => {}

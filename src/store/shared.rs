@@ -222,9 +222,8 @@ where
     }
 
     async fn next_session_due(&self) -> StoreResult<Option<OffsetDateTime>> {
-        let next: Option<i64> = sqlx::query_scalar("SELECT MIN(session_due) FROM tenders")
-            .fetch_one(self.reader())
-            .await?;
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(session_due) FROM tenders").fetch_one(self.reader()).await?;
         next.map(from_micros).transpose()
     }
 

@@ -153,7 +153,12 @@ pub fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
                 };
                 let held = (e.at - since).max(Duration::ZERO);
                 if s.from != kind || s.held_ms != millis(held) || s.at != e.at || Some(s.stage) != r.stage {
-                    bad(format!("says {:?} held {} ms; the log says {kind:?} held {} ms", s.from, s.held_ms, millis(held)));
+                    bad(format!(
+                        "says {:?} held {} ms; the log says {kind:?} held {} ms",
+                        s.from,
+                        s.held_ms,
+                        millis(held)
+                    ));
                 }
                 r.ends = r.ends.map(|t| t + held);
                 if r.stage == Some(Stage::Decryption) {
@@ -267,7 +272,13 @@ pub fn minimum(events: &[LoggedEvent], close: &Close) -> (String, Vec<String>) {
             problems.push(format!("event {}: minimum {} named, the terms say {min}", e.seq, f.min_bids));
         }
         if f.whole != (failed.len() == terms.lots.len()) {
-            problems.push(format!("event {}: says whole = {}, {} of {} lots failed", e.seq, f.whole, failed.len(), terms.lots.len()));
+            problems.push(format!(
+                "event {}: says whole = {}, {} of {} lots failed",
+                e.seq,
+                f.whole,
+                failed.len(),
+                terms.lots.len()
+            ));
         }
     }
     let started = events.iter().any(|e| e.kind().as_str() == "opening.started");
@@ -294,7 +305,9 @@ pub fn minimum(events: &[LoggedEvent], close: &Close) -> (String, Vec<String>) {
                 } else if outcomes.get(lot) == Some(n) {
                     let distinct = bidders.get(lot).map_or(0, BTreeSet::len) as u64;
                     if distinct < u64::from(min) {
-                        problems.push(format!("lot {lot} went ahead with {distinct} distinct bidders, the minimum is {min}"));
+                        problems.push(format!(
+                            "lot {lot} went ahead with {distinct} distinct bidders, the minimum is {min}"
+                        ));
                     }
                 }
             }

@@ -6,8 +6,8 @@
 
 use bidroom::cli::custodian;
 use bidroom::client::Client;
-use bidroom::ledger::Verifier;
 use bidroom::domain::event::EventPayload;
+use bidroom::ledger::Verifier;
 use bidroom::verify::log::LoggedEvent;
 use bidroom::verify::session as session_check;
 use bidroom::verify::{Check, Report, verify_tender};
@@ -97,10 +97,7 @@ async fn stages_follow_the_terms_on_server_time(app: TestApp) {
     assert_eq!(parse_time(&decryption["at"]), opening_at);
     let record = &ev[pos("record.published")]["data"];
     let confirmation = &ev[stage_at("confirmation")]["data"];
-    assert_eq!(
-        parse_time(&confirmation["ends_at"]),
-        parse_time(&record["published_at"]) + time::Duration::minutes(1)
-    );
+    assert_eq!(parse_time(&confirmation["ends_at"]), parse_time(&record["published_at"]) + time::Duration::minutes(1));
     let v = session(&app, &tender).await;
     assert_eq!((v["stage"].as_str(), v["state"].as_str()), (Some("confirmation"), Some("opened")), "{v}");
     let report = verify(&app, &tender).await;
@@ -118,7 +115,10 @@ async fn too_few_bidders_fail_and_nothing_is_decrypted(app: TestApp) {
     let failed = of_kind(&ev, "tender.failed");
     assert_eq!(failed.len(), 1, "{ev:?}");
     let d = &failed[0]["data"];
-    assert_eq!((d["lots"].clone(), d["min_bids"].clone(), d["whole"].clone()), (json!([{"lot": "1", "bidders": 2}]), json!(3), json!(true)));
+    assert_eq!(
+        (d["lots"].clone(), d["min_bids"].clone(), d["whole"].clone()),
+        (json!([{"lot": "1", "bidders": 2}]), json!(3), json!(true))
+    );
     assert!(d["rule"].as_str().expect("rule").contains("at least 3"), "{d}");
     for kind in ["opening.started", "custodian.released", "bid.opened", "bid.unopened", "record.published"] {
         assert!(of_kind(&ev, kind).is_empty(), "{kind} in a failed tender: {ev:?}");
@@ -198,7 +198,11 @@ async fn pause_resume_and_extend_move_the_release_window(app: TestApp) {
     let (s2, v) = control(&app, None, &tender, json!({"action": "resume"})).await;
     assert_eq!(s2, StatusCode::UNAUTHORIZED, "{v}");
     let (s3, v) = app
-        .admin(Method::POST, &format!("/api/v1/tenders/{tender}/session"), Some(&json!({"action": "extend", "minutes": 5, "reason": "x"})))
+        .admin(
+            Method::POST,
+            &format!("/api/v1/tenders/{tender}/session"),
+            Some(&json!({"action": "extend", "minutes": 5, "reason": "x"})),
+        )
         .await;
     assert_eq!(s3, StatusCode::CONFLICT, "no extension while held: {v}");
 
@@ -216,7 +220,11 @@ async fn pause_resume_and_extend_move_the_release_window(app: TestApp) {
     assert_eq!(parse_time(&extended["ends_at"]), parse_time(&resumed["ends_at"]) + time::Duration::minutes(5));
     assert_eq!(extended["extended"], json!(["decryption"]));
     let (s4, v) = app
-        .admin(Method::POST, &format!("/api/v1/tenders/{tender}/session"), Some(&json!({"action": "extend", "minutes": 5, "reason": "again"})))
+        .admin(
+            Method::POST,
+            &format!("/api/v1/tenders/{tender}/session"),
+            Some(&json!({"action": "extend", "minutes": 5, "reason": "again"})),
+        )
         .await;
     assert_eq!((s4, v["code"].as_str()), (StatusCode::CONFLICT, Some("transition_not_allowed")), "once: {v}");
     assert!(of_kind(&events(&app, &tender).await, "bid.opened").is_empty(), "nothing read in decryption");
@@ -290,7 +298,9 @@ async fn terminate_ends_the_session(app: TestApp) {
     let tender = Draft::on(&app, 3).await.opening_in(4).custody(custody).published(&app).await;
     bids(&app, &tender, 1).await;
     wait_for_state(&app, &tender, "opening", 20).await;
-    let (st, v) = control(&app, Some(&app.staff("supervisor").await), &tender, json!({"action": "terminate", "reason": "x"})).await;
+    let (st, v) =
+        control(&app, Some(&app.staff("supervisor").await), &tender, json!({"action": "terminate", "reason": "x"}))
+            .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
     let v = host(&app, &tender, json!({"action": "terminate", "reason": "发现串标线索，终止开标"})).await;
     assert_eq!((v["state"].clone(), v["stage"].clone()), (json!("terminated"), json!("closed")), "{v}");
@@ -304,7 +314,8 @@ async fn terminate_ends_the_session(app: TestApp) {
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     let report = verify(&app, &tender).await;
     assert!(!report.failed().contains(&Check::SessionStages), "{report}");
-    app.admin_ok(Method::POST, &format!("/api/v1/tenders/{tender}/cancel"), Some(&json!({"reason": "终止后取消"}))).await;
+    app.admin_ok(Method::POST, &format!("/api/v1/tenders/{tender}/cancel"), Some(&json!({"reason": "终止后取消"})))
+        .await;
 }
 
 fn count(ev: &[Value], kind: &str) -> usize {
@@ -324,11 +335,22 @@ async fn held_session_survives_sigkill(mut app: TestApp, hold: Value) {
     assert!(held["paused"] == true || held["suspended"] == true, "{held}");
     let opened = count(&events(&app, &tender).await, "bid.opened");
     assert!(opened < 5, "held mid-announcement");
+    // A second tender opens after the restart: once it is opened the
+    // engine has stepped through the held one too (tenders are stepped in
+    // order of opening time), so a bid it wrongly opened would show.
+    let witness = tender_with_bids(&app, 1).await;
     node.kill();
     let node = Node::start(&app, 700);
     use_node(&mut app, &node);
+    wait_for_state(&app, &witness, "opened", 60).await;
+    let ev = events(&app, &tender).await;
+    let kinds: Vec<&str> = ev.iter().map(|e| e["type"].as_str().expect("type")).collect();
+    assert_eq!(count(&ev, "bid.opened"), opened, "nothing read while held, across the restart: {kinds:?}");
     let again = session(&app, &tender).await;
-    assert_eq!((again["paused"].clone(), again["suspended"].clone()), (held["paused"].clone(), held["suspended"].clone()));
+    assert_eq!(
+        (again["paused"].clone(), again["suspended"].clone()),
+        (held["paused"].clone(), held["suspended"].clone())
+    );
     assert_eq!(again["time_left_ms"], held["time_left_ms"], "frozen across the restart: {again}");
     assert_eq!(again["state"], "opening");
     host(&app, &tender, json!({"action": "resume"})).await;
@@ -348,7 +370,8 @@ async fn paused_session_survives_sigkill(app: TestApp) {
 }
 
 async fn suspended_session_survives_sigkill(app: TestApp) {
-    held_session_survives_sigkill(app, json!({"action": "suspend", "notice": "系统故障，开标暂停，恢复时间另行通知"})).await;
+    held_session_survives_sigkill(app, json!({"action": "suspend", "notice": "系统故障，开标暂停，恢复时间另行通知"}))
+        .await;
 }
 
 /// Forged failures (a count at the minimum, a whole failure of a lot that
@@ -416,7 +439,8 @@ async fn capture(app: TestApp) {
             }
             let (_, v) = app.get(&format!("/api/v1/log/entries/{}", e["log_index"])).await;
             use base64::Engine as _;
-            let bytes = base64::engine::general_purpose::STANDARD.decode(v["entry"].as_str().expect("entry")).expect("b64");
+            let bytes =
+                base64::engine::general_purpose::STANDARD.decode(v["entry"].as_str().expect("entry")).expect("b64");
             let mut n = 1;
             while dir.join(format!("{kind}.{n}.json")).exists() {
                 n += 1;

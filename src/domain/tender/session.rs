@@ -57,7 +57,13 @@ impl Tender {
             && (self.session.is_none() || s.stage == Some(Stage::Announcement))
     }
 
-    fn stage_event(&mut self, stage: Stage, at: OffsetDateTime, ends_at: Option<OffsetDateTime>, now: OffsetDateTime) -> EventDraft {
+    fn stage_event(
+        &mut self,
+        stage: Stage,
+        at: OffsetDateTime,
+        ends_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> EventDraft {
         self.session_state.enter(stage, at, ends_at);
         EventPayload::SessionStage(SessionStageEntered { stage, at, ends_at, processed_at: now }).into()
     }
@@ -65,7 +71,9 @@ impl Tender {
     /// Opens sign-in (签到), at the lead time before the opening; recorded
     /// at that time even when processed late, like the close.
     pub fn open_sign_in(&mut self, now: OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
-        let at = self.sign_in_at().ok_or(DomainError::Transition { action: "open sign-in for", state: "without a sign-in stage" })?;
+        let at = self
+            .sign_in_at()
+            .ok_or(DomainError::Transition { action: "open sign-in for", state: "without a sign-in stage" })?;
         if !matches!(self.state, TenderState::Published | TenderState::Closed) || self.session_state.stage.is_some() {
             return Err(self.refuse("open sign-in for"));
         }
@@ -103,8 +111,14 @@ impl Tender {
             );
             self.failed_lots = failed.iter().map(|c| c.lot.clone()).collect();
             events.push(
-                EventPayload::TenderFailed(TenderFailed { lots: failed, min_bids: terms.min_bids, whole, rule, at: now })
-                    .into(),
+                EventPayload::TenderFailed(TenderFailed {
+                    lots: failed,
+                    min_bids: terms.min_bids,
+                    whole,
+                    rule,
+                    at: now,
+                })
+                .into(),
             );
         }
         if whole {
@@ -176,11 +190,13 @@ impl Tender {
         }
         let (stage, time_left_ms) = self.session_state.hold(kind, notice.clone(), now)?;
         let held = SessionHeld { stage, at: now, time_left_ms, notice, by };
-        Ok(vec![match kind {
-            HoldKind::Paused => EventPayload::SessionPaused(held),
-            HoldKind::Suspended => EventPayload::SessionSuspended(held),
-        }
-        .into()])
+        Ok(vec![
+            match kind {
+                HoldKind::Paused => EventPayload::SessionPaused(held),
+                HoldKind::Suspended => EventPayload::SessionSuspended(held),
+            }
+            .into(),
+        ])
     }
 
     /// The host resumes a paused or suspended session.
@@ -189,8 +205,7 @@ impl Tender {
         let (hold, held) = self.session_state.resume(now)?;
         let s = &self.session_state;
         let stage = s.stage.unwrap_or(Stage::Decryption);
-        let resumed =
-            SessionResumed { stage, at: now, from: hold.kind, held_ms: millis(held), ends_at: s.ends_at, by };
+        let resumed = SessionResumed { stage, at: now, from: hold.kind, held_ms: millis(held), ends_at: s.ends_at, by };
         Ok(vec![EventPayload::SessionResumed(resumed).into()])
     }
 

@@ -111,7 +111,10 @@ impl SessionTerms {
             if (min..=MAX_STAGE_MINUTES).contains(&v) {
                 Ok(())
             } else {
-                Err(DomainError::invalid(format!("session.{field}"), format!("must be {min} to {MAX_STAGE_MINUTES} minutes")))
+                Err(DomainError::invalid(
+                    format!("session.{field}"),
+                    format!("must be {min} to {MAX_STAGE_MINUTES} minutes"),
+                ))
             }
         };
         minutes("sign_in_minutes", self.sign_in_minutes, 0)?;
@@ -131,7 +134,10 @@ impl SessionTerms {
                 .ok_or_else(|| DomainError::invalid(format!("{at}.lot"), format!("no lot '{}'", p.lot)))?;
             let money = lot.fields.iter().any(|f| f.key == p.field && f.kind == super::FieldKind::Money);
             if !money {
-                return Err(DomainError::invalid(format!("{at}.field"), format!("lot '{}' has no money field '{}'", p.lot, p.field)));
+                return Err(DomainError::invalid(
+                    format!("{at}.field"),
+                    format!("lot '{}' has no money field '{}'", p.lot, p.field),
+                ));
             }
             if cents(&p.amount).is_none() {
                 return Err(DomainError::invalid(
