@@ -22,7 +22,7 @@ use crate::domain::event::{
     BidOpened, BidRejected, BidRow, BidUnopened, BidderRef, Blame, CustodianReleased, Digest, EventPayload,
     RecordSummary,
 };
-use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
+use crate::domain::tender::{SERVER_CUSTODIAN, SessionTerms, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
 use crate::seal::{Envelope, Share, b64};
 use crate::store::{Outcome, Recorded, ReleasedShare, StoreError, StoredBid, StoredShare};
@@ -170,12 +170,13 @@ enum Todo {
 async fn prepare(state: &AppState, tender: &Tender, batch: Vec<Todo>) -> Result<Vec<Outcome>, OpeningError> {
     let blobs = state.blobs.clone();
     let lots = Arc::new(tender.lots.clone());
+    let terms = Arc::new(tender.terms());
     parallel_map(batch, move |item| match item {
         Todo::Unopened(outcome) => Ok(outcome),
         Todo::Open { bid, good, envelope, who } => {
             let lot = lots.iter().find(|l| l.id == bid.lot);
             let evaluation = work::open_bid(&blobs, lot, &bid, &good, envelope.map(|e| *e))?;
-            opened_outcome(&bid, who, evaluation)
+            opened_outcome(&bid, who, evaluation, &terms)
         }
     })
     .await?
@@ -287,17 +288,27 @@ fn bid_row(bid: &StoredBid, who: BidderRef) -> Result<BidRow, OpeningError> {
 }
 
 /// The outcome of a bid that had k good shares.
-fn opened_outcome(bid: &StoredBid, who: BidderRef, evaluation: Evaluation) -> Result<Outcome, OpeningError> {
+fn opened_outcome(
+    bid: &StoredBid,
+    who: BidderRef,
+    evaluation: Evaluation,
+    terms: &SessionTerms,
+) -> Result<Outcome, OpeningError> {
     let row = bid_row(bid, who)?;
     let (outcome, form_key, make): (_, _, Box<dyn FnOnce(i64) -> EventDraft + Send>) = match evaluation {
-        Evaluation::Opened { fields, form_key } => (
-            "opened",
-            Some(form_key.to_vec()),
-            Box::new(move |position| {
-                let row = BidRow { position, ..row };
-                EventPayload::BidOpened(BidOpened { row, fields, form_key: b64(&form_key) }).into()
-            }),
-        ),
+        Evaluation::Opened { fields, form_key } => {
+            // A bid above the ceiling is still read, and marked.
+            let above_ceiling = terms.above_ceiling(&bid.lot, &fields);
+            (
+                "opened",
+                Some(form_key.to_vec()),
+                Box::new(move |position| {
+                    let row = BidRow { position, ..row };
+                    let opened = BidOpened { row, fields, form_key: b64(&form_key), above_ceiling };
+                    EventPayload::BidOpened(opened).into()
+                }),
+            )
+        }
         Evaluation::Rejected { reason } => (
             "rejected",
             None,

@@ -87,6 +87,9 @@ pub fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
                 }
                 r.record = Some(p.published_at);
             }
+            EventPayload::BidOpened(o) if o.above_ceiling != session.above_ceiling(&o.row.lot, &o.fields) => {
+                bad(format!("marked above_ceiling = {:?}, the ceiling of the terms says otherwise", o.above_ceiling));
+            }
             EventPayload::BidOpened(_) | EventPayload::BidRejected(_) | EventPayload::BidUnopened(_) => {
                 if r.hold.is_some() {
                     bad("a bid's outcome was written while the session was held".into());
@@ -111,6 +114,10 @@ pub fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
                 }
                 if r.hold.is_some() {
                     bad("the stage changed while the session was held".into());
+                }
+                let prices = if s.stage == Stage::Announcement { session.prices.clone() } else { Vec::new() };
+                if s.prices != prices {
+                    bad("announces other prices than the terms".into());
                 }
                 let expect = expected_stage(&r, &session, &terms, s.stage, e.at);
                 match expect {

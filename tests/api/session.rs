@@ -58,6 +58,41 @@ async fn bids(app: &TestApp, tender: &str, n: usize) {
     }
 }
 
+/// A ceiling (最高投标限价) and a reference price (标底) for lot 1.
+fn prices() -> Value {
+    json!([
+        {"lot": "1", "kind": "ceiling", "field": "price", "amount": "101.00"},
+        {"lot": "1", "kind": "reference", "field": "price", "amount": "100.50"}
+    ])
+}
+
+/// Terms out of range or naming what the tender does not have are refused
+/// with the field named.
+async fn bad_session_terms_are_named(app: TestApp) {
+    let bad = [
+        (json!({"min_bids": 0}), "session.min_bids"),
+        (json!({"announcement_minutes": 0}), "session.announcement_minutes"),
+        (json!({"sign_in_minutes": 10_081}), "session.sign_in_minutes"),
+        (
+            json!({"prices": [{"lot": "9", "kind": "ceiling", "field": "price", "amount": "1"}]}),
+            "session.prices[0].lot",
+        ),
+        (
+            json!({"prices": [{"lot": "1", "kind": "ceiling", "field": "days", "amount": "1"}]}),
+            "session.prices[0].field",
+        ),
+        (
+            json!({"prices": [{"lot": "1", "kind": "ceiling", "field": "price", "amount": "1.234"}]}),
+            "session.prices[0].amount",
+        ),
+    ];
+    for (terms, field) in bad {
+        let draft = Draft::on(&app, 3600).await.session(terms.clone()).json();
+        let (s, v) = app.admin(Method::POST, "/api/v1/tenders", Some(&draft)).await;
+        assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{terms}: {v}");
+    }
+}
+
 /// The server's defaults (three bidders), a one-minute sign-in lead and a
 /// one-minute confirmation: sign-in opens at once, then decryption at the
 /// opening time, the 唱标 once the server's shares are in, confirmation
@@ -67,7 +102,7 @@ async fn stages_follow_the_terms_on_server_time(app: TestApp) {
         .await
         .opening_in(5)
         .session(Value::Null)
-        .session(json!({"sign_in_minutes": 1, "confirmation_minutes": 1}));
+        .session(json!({"sign_in_minutes": 1, "confirmation_minutes": 1, "prices": prices()}));
     let published = draft.publish(&app).await;
     let tender = published["id"].as_str().expect("id").to_string();
     assert_eq!(published["session"]["min_bids"], 3, "the Chinese rule by default: {published}");
@@ -98,6 +133,19 @@ async fn stages_follow_the_terms_on_server_time(app: TestApp) {
     let record = &ev[pos("record.published")]["data"];
     let confirmation = &ev[stage_at("confirmation")]["data"];
     assert_eq!(parse_time(&confirmation["ends_at"]), parse_time(&record["published_at"]) + time::Duration::minutes(1));
+    // The ceiling and reference are announced as the 唱标 begins; a bid
+    // above the ceiling is still read, and marked.
+    assert_eq!(ev[stage_at("announcement")]["data"]["prices"], prices());
+    let marks: Vec<(String, Value)> = of_kind(&ev, "bid.opened")
+        .iter()
+        .map(|e| {
+            (e["data"]["fields"]["price"].as_str().expect("price").to_string(), e["data"]["above_ceiling"].clone())
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [("100.00".into(), json!(false)), ("101.00".into(), json!(false)), ("102.00".into(), json!(true))]
+    );
     let v = session(&app, &tender).await;
     assert_eq!((v["stage"].as_str(), v["state"].as_str()), (Some("confirmation"), Some("opened")), "{v}");
     let report = verify(&app, &tender).await;
@@ -403,6 +451,7 @@ fn session_close(ev: &[Value]) -> bidroom::verify::close::Close {
 }
 
 crate::on_both_backends!(
+    bad_session_terms_are_named,
     stages_follow_the_terms_on_server_time,
     too_few_bidders_fail_and_nothing_is_decrypted,
     host_controls_are_refused_to_other_roles_and_states,

@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use super::EventKind;
 use crate::domain::session::{HoldKind, Stage};
-use crate::domain::tender::{SessionTerms, Stream, Tender, TenderState};
+use crate::domain::tender::{PriceLimit, SessionTerms, Stream, Tender, TenderState};
 
 /// A SHA-256 hash or Merkle root, on the wire as 64 lower-case hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -268,6 +268,10 @@ pub struct BidOpened {
     pub fields: Map<String, Value>,
     /// The form key, base64url, so anyone can decrypt the form again.
     pub form_key: String,
+    /// Is the bid above its lot's ceiling price (最高投标限价)? Absent when
+    /// the lot has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above_ceiling: Option<bool>,
 }
 
 /// `bid.rejected`: the bidder's fault.
@@ -378,6 +382,9 @@ pub struct SessionStageEntered {
     /// When the server wrote it.
     #[serde(with = "time::serde::rfc3339")]
     pub processed_at: OffsetDateTime,
+    /// The ceiling and reference prices, announced at the start of the 唱标.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prices: Vec<PriceLimit>,
 }
 
 /// `session.paused` and `session.suspended`: the countdown froze.

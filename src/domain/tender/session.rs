@@ -65,7 +65,8 @@ impl Tender {
         now: OffsetDateTime,
     ) -> EventDraft {
         self.session_state.enter(stage, at, ends_at);
-        EventPayload::SessionStage(SessionStageEntered { stage, at, ends_at, processed_at: now }).into()
+        let prices = if stage == Stage::Announcement { self.terms().prices } else { Vec::new() };
+        EventPayload::SessionStage(SessionStageEntered { stage, at, ends_at, processed_at: now, prices }).into()
     }
 
     /// Opens sign-in (签到), at the lead time before the opening; recorded
