@@ -18,4 +18,5 @@ mod live;
 mod public;
 mod session;
 mod staff;
+mod stage;
 mod upload;
