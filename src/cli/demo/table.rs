@@ -35,7 +35,6 @@ fn above_ceiling(outcome: &crate::domain::event::EventPayload) -> bool {
 
 /// Renders the record's rows as served; field columns follow the lots'
 /// field definitions (labels in Chinese and English).
-
 pub fn render(rows: &[Value], lots: &[Lot]) -> Result<String, PayloadError> {
     let rows = rows.iter().map(RecordRow::from_value).collect::<Result<Vec<_>, _>>()?;
     let mut fields: Vec<(String, String)> = Vec::new();
