@@ -1,4 +1,5 @@
-//! `bidroom bidder register`: register an identity key with a server.
+//! `bidroom bidder register`: register an identity key with a server;
+//! `bidroom bidder sign-in` (in `sign_in.rs`): sign in to a tender's room.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -12,6 +13,8 @@ use crate::seal::{b64, register_message};
 pub enum BidderCommand {
     /// Register a bidder identity key (proving possession of it).
     Register(RegisterArgs),
+    /// Sign in to a tender's live room (签到) with the identity key.
+    SignIn(super::sign_in::SignInArgs),
 }
 
 /// Flags of `bidroom bidder register`.
@@ -29,9 +32,10 @@ pub struct RegisterArgs {
 }
 
 /// Runs a `bidder` subcommand.
-pub async fn run(cmd: BidderCommand) -> anyhow::Result<Bidder> {
+pub async fn run(cmd: BidderCommand) -> anyhow::Result<()> {
     match cmd {
-        BidderCommand::Register(args) => register(args).await,
+        BidderCommand::Register(args) => register(args).await.map(drop),
+        BidderCommand::SignIn(args) => super::sign_in::sign_in(args).await.map(drop),
     }
 }
 

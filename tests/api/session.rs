@@ -450,7 +450,31 @@ fn session_close(ev: &[Value]) -> bidroom::verify::close::Close {
     bidroom::verify::close::replay(&logged(ev)).0.expect("a close")
 }
 
+/// `bidroom bidder sign-in` signs the room's nonce with the bidder key:
+/// the room logs a pseudonym and the count, never the identity; a key the
+/// server does not know is refused.
+async fn bidder_signs_in_from_the_cli(app: TestApp) {
+    let s = Scratch::new();
+    let tender = Draft::on(&app, 3600).await.published(&app).await;
+    let key = s.bidder(&app, "甲公司").await;
+    let args = |key: &std::path::Path| bidroom::cli::sign_in::SignInArgs {
+        server: crate::support::scratch::server(&app),
+        tender: tender.parse().expect("uuid"),
+        key: s.key_args(key),
+    };
+    let pseudonym = bidroom::cli::sign_in::sign_in(args(&key)).await.expect("sign in");
+    assert!(pseudonym.len() == 16 && pseudonym.chars().all(|c| c.is_ascii_hexdigit()), "{pseudonym}");
+    let ev = wait_events(&app, &tender, "the sign-in", |ev| !of_kind(ev, "room.signed_in").is_empty()).await;
+    let signed = &of_kind(&ev, "room.signed_in")[0]["data"];
+    assert_eq!((signed["bidder"].as_str(), signed["signed_in"].as_u64()), (Some(pseudonym.as_str()), Some(1)));
+    assert!(!signed.to_string().contains("甲公司"), "no identity before the opening: {signed}");
+    let stranger = s.keygen(bidroom::cli::keygen::KindArg::Bidder, "stranger.key").await;
+    let err = bidroom::cli::sign_in::sign_in(args(&stranger)).await.expect_err("unknown bidder");
+    assert!(format!("{err:#}").contains("sign_in_refused"), "{err:#}");
+}
+
 crate::on_both_backends!(
+    bidder_signs_in_from_the_cli,
     bad_session_terms_are_named,
     stages_follow_the_terms_on_server_time,
     too_few_bidders_fail_and_nothing_is_decrypted,

@@ -293,7 +293,7 @@ function renderAll() {
 }
 
 // Events that change the tender's facts: read them again (debounced).
-const FACT_EVENTS = new Set(["tender.amended", "tender.closed", "tender.cancelled", "opening.started", "record.published", "tender.stream_changed"]);
+const FACT_EVENTS = new Set(["tender.amended", "tender.closed", "tender.cancelled", "opening.started", "record.published", "tender.stream_changed", "tender.failed", "session.terminated"]);
 let factsTimer = null;
 function refetchTender() {
   clearTimeout(factsTimer);
@@ -321,7 +321,7 @@ function onEvents(events) {
     }
     if (FACT_EVENTS.has(ev.type)) facts = true;
     // The state at once; the other facts follow with the re-read.
-    const next = { "tender.closed": "closed", "tender.cancelled": "cancelled", "opening.started": "opening", "record.published": "opened" }[ev.type];
+    const next = { "tender.closed": "closed", "tender.cancelled": "cancelled", "opening.started": "opening", "record.published": "opened", "session.terminated": "terminated" }[ev.type] || (ev.type === "tender.failed" && d.whole ? "failed" : undefined);
     if (next && state.tender) state.tender.state = next;
   }
   if (facts) {
