@@ -82,6 +82,7 @@ impl Server {
             "deadline": f(now + time::Duration::seconds(deadline_secs)),
             "opening_at": f(now + time::Duration::seconds(opening_secs)),
             "custody": custody,
+            "session": {"min_bids": 1, "sign_in_minutes": 0, "confirmation_minutes": 0},
         });
         let t = self.call(reqwest::Method::POST, "/api/v1/tenders", Some(TOKEN), draft).await;
         let id = t["id"].as_str().expect("id").to_string();

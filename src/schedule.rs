@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
-use crate::domain::DomainError;
+use crate::domain::session::Stage;
+use crate::domain::{DomainError, EventDraft, Tender};
 use crate::store::StoreError;
 
 /// Longest sleep between checks, so changes made by other nodes are seen.
@@ -53,11 +54,34 @@ pub async fn tick(state: &AppState) -> Result<Duration, StoreError> {
             Err(e) => return Err(e),
         }
     }
-    let next = state.store.next_deadline().await?;
+    for id in state.store.session_due(now).await? {
+        let result =
+            state.store.update_tender(id, "scheduler", "session", Box::new(|t, c| session_step(t, c.now))).await;
+        match result {
+            Ok((_, events)) => state.after_change(&events),
+            Err(StoreError::Domain(DomainError::Transition { .. })) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let deadline = state.store.next_deadline().await?;
+    let session = state.store.next_session_due().await?;
+    let next = match (deadline, session) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let now = state.store.now().await?;
     Ok(match next {
         Some(deadline) if deadline > now => Duration::try_from(deadline - now).unwrap_or(MAX_SLEEP).min(MAX_SLEEP),
         Some(_) => Duration::ZERO,
         None => MAX_SLEEP,
     })
+}
+
+/// The session's move that is due: sign-in opens, or confirmation ends.
+fn session_step(t: &mut Tender, now: time::OffsetDateTime) -> Result<Vec<EventDraft>, DomainError> {
+    match t.session_state.stage {
+        None => t.open_sign_in(now),
+        Some(Stage::Confirmation) => t.close_session(now),
+        Some(_) => Err(DomainError::Transition { action: "move the session of", state: "not due" }),
+    }
 }

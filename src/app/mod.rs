@@ -17,6 +17,7 @@ pub mod log;
 pub mod ocds;
 pub mod opening;
 pub mod registry;
+pub mod session;
 pub mod state;
 pub mod tasks;
 pub mod tenders;

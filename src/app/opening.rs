@@ -51,7 +51,8 @@ pub async fn envelopes(state: &AppState, id: Uuid) -> AppResult<Vec<PublicBid>> 
     let tender = visible_tender(state, id, None).await?.tender;
     opening_or_later(tender.state)?;
     let mut out = Vec::new();
-    for bid in state.store.bids_at_close(id).await? {
+    // A failed lot's (流标) envelopes are never made public.
+    for bid in state.store.bids_at_close(id).await?.into_iter().filter(|b| !tender.failed_lots.contains(&b.lot)) {
         let read = |i: usize| {
             let path = bid.blobs.get(i).map(|h| state.blobs.path(h));
             async move {
@@ -140,7 +141,8 @@ pub async fn release(
     if !state.store.use_challenge(&proof, "release").await? {
         return Err(bad_proof());
     }
-    let pending = state.store.pending_openings(id).await?;
+    let mut pending = state.store.pending_openings(id).await?;
+    pending.retain(|(b, _)| !tender.failed_lots.contains(&b.lot));
     let by_id: std::collections::HashMap<Uuid, _> = pending.iter().map(|(b, shares)| (b.id, (b, shares))).collect();
     let mut seen = std::collections::HashSet::new();
     let mut candidates = Vec::new();

@@ -1,4 +1,5 @@
-//! `bidroom bidder register`: register an identity key with a server.
+//! `bidroom bidder register`: register an identity key with a server;
+//! `bidroom bidder sign-in` (in `sign_in.rs`): sign in to a tender's room.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -16,6 +17,8 @@ pub enum BidderCommand {
     DecryptionKey(super::bidder_decrypt::DecryptionKeyArgs),
     /// Decrypt this bidder's own shares of a tender under opening and release them.
     Decrypt(super::bidder_decrypt::DecryptArgs),
+    /// Sign in to a tender's live room (签到) with the identity key.
+    SignIn(super::sign_in::SignInArgs),
 }
 
 /// Flags of `bidroom bidder register`.
@@ -38,6 +41,7 @@ pub async fn run(cmd: BidderCommand) -> anyhow::Result<()> {
         BidderCommand::Register(args) => register(args).await.map(drop),
         BidderCommand::DecryptionKey(args) => super::bidder_decrypt::register_decryption_key(args).await.map(drop),
         BidderCommand::Decrypt(args) => super::bidder_decrypt::decrypt(args).await.map(drop),
+        BidderCommand::SignIn(args) => super::sign_in::sign_in(args).await.map(drop),
     }
 }
 

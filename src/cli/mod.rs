@@ -12,6 +12,7 @@ pub mod keygen;
 pub mod receipt;
 pub mod seal;
 pub mod serve;
+pub mod sign_in;
 pub mod verify;
 pub mod withdraw;
 

@@ -5,6 +5,7 @@
 pub mod bid;
 pub mod error;
 pub mod event;
+pub mod session;
 pub mod staff;
 pub mod tender;
 pub mod text;

@@ -19,11 +19,16 @@ use super::{DomainError, EventDraft};
 
 mod fields;
 mod policy;
+mod session;
 mod stream;
+mod terms;
 
 pub use fields::{FieldDef, FieldKind, Label, Lot};
 pub use policy::{BIDDER_CUSTODIAN, BidLimits, CustodyPolicy, Registration, SERVER_CUSTODIAN};
 pub use stream::{MAX_STREAM_URL, Stream, StreamKind};
+pub use terms::{MAX_MIN_BIDS, MAX_STAGE_MINUTES, PriceKind, PriceLimit, SessionTerms, cents};
+
+use super::session::SessionState;
 
 /// The custody policy resolved to public keys, as bids are sealed to it.
 pub type SealedCustody = crate::seal::CustodyPolicy;
@@ -44,6 +49,10 @@ pub enum TenderState {
     Opening,
     /// The opening record has been published.
     Opened,
+    /// 流标: every lot had fewer bidders than the minimum; nothing was decrypted.
+    Failed,
+    /// The host terminated the opening session (终止).
+    Terminated,
 }
 
 impl TenderState {
@@ -56,6 +65,8 @@ impl TenderState {
             TenderState::Cancelled => "cancelled",
             TenderState::Opening => "opening",
             TenderState::Opened => "opened",
+            TenderState::Failed => "failed",
+            TenderState::Terminated => "terminated",
         }
     }
 
@@ -68,6 +79,8 @@ impl TenderState {
             "cancelled" => Some(TenderState::Cancelled),
             "opening" => Some(TenderState::Opening),
             "opened" => Some(TenderState::Opened),
+            "failed" => Some(TenderState::Failed),
+            "terminated" => Some(TenderState::Terminated),
             _ => None,
         }
     }
@@ -107,6 +120,9 @@ pub struct TenderDraft {
     /// Limits on each bid.
     #[serde(default)]
     pub limits: BidLimits,
+    /// The opening session's terms.
+    #[serde(default)]
+    pub session: SessionTerms,
 }
 
 /// A tender as stored and published.
@@ -166,6 +182,16 @@ pub struct Tender {
     /// The video stream shown in the room, set by staff until the opening ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<Stream>,
+    /// The opening session's terms (absent in tenders published before
+    /// sessions existed, which follow [`SessionTerms::legacy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionTerms>,
+    /// Where the session is (empty until it begins).
+    #[serde(default, skip_serializing_if = "SessionState::is_empty")]
+    pub session_state: SessionState,
+    /// Lots that failed for too few bidders (流标): their bids stay sealed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_lots: Vec<String>,
 }
 
 /// A change of times after publication.
@@ -180,6 +206,9 @@ pub struct Amendment {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub opening_at: Option<OffsetDateTime>,
+    /// New session terms, if they change.
+    #[serde(default)]
+    pub session: Option<SessionTerms>,
     /// Why; published with the change.
     pub reason: String,
 }
@@ -231,6 +260,7 @@ impl TenderDraft {
         fields::validate_lots(&self.lots)?;
         self.custody.validate()?;
         self.limits.validate()?;
+        self.session.validate(&self.lots)?;
         if let Some(opening) = self.opening_at
             && opening < self.deadline
         {
@@ -267,6 +297,9 @@ impl Tender {
             custody: draft.custody,
             registration: draft.registration,
             limits: draft.limits,
+            session: Some(draft.session),
+            session_state: SessionState::default(),
+            failed_lots: Vec::new(),
             custody_keys: None,
             created_at: now,
             published_at: None,
@@ -323,8 +356,14 @@ impl Tender {
             return Err(DomainError::Transition { action: "amend", state: "past its deadline" });
         }
         non_empty_text("reason", &amendment.reason, 2_000)?;
-        if amendment.deadline.is_none() && amendment.opening_at.is_none() {
-            return Err(DomainError::invalid("deadline", "give a new deadline, a new opening time, or both"));
+        if amendment.deadline.is_none() && amendment.opening_at.is_none() && amendment.session.is_none() {
+            return Err(DomainError::invalid(
+                "deadline",
+                "give a new deadline, a new opening time or new session terms",
+            ));
+        }
+        if let Some(terms) = &amendment.session {
+            terms.validate(&self.lots)?;
         }
         let old_deadline = self.deadline;
         let old_opening = self.opening_at;
@@ -343,11 +382,15 @@ impl Tender {
         }
         self.deadline = deadline;
         self.opening_at = opening;
+        if let Some(terms) = &amendment.session {
+            self.session = Some(terms.clone());
+        }
         Ok(vec![
             EventPayload::TenderAmended(TenderAmended {
                 reason: amendment.reason,
                 deadline: TimeChange { from: old_deadline, to: deadline },
                 opening_at: TimeChange { from: old_opening, to: opening },
+                session: amendment.session,
             })
             .into(),
         ])
@@ -383,7 +426,12 @@ impl Tender {
         non_empty_text("reason", &reason, 2_000)?;
         let was = self.state;
         match was {
-            TenderState::Draft | TenderState::Published | TenderState::Closed => {}
+            // A failed or terminated tender is cancelled (or re-tendered) by staff.
+            TenderState::Draft
+            | TenderState::Published
+            | TenderState::Closed
+            | TenderState::Failed
+            | TenderState::Terminated => {}
             TenderState::Cancelled | TenderState::Opening | TenderState::Opened => return Err(self.refuse("cancel")),
         }
         self.state = TenderState::Cancelled;
@@ -400,7 +448,9 @@ impl Tender {
     pub fn set_stream(&mut self, stream: Option<Stream>) -> Result<Vec<EventDraft>, DomainError> {
         match self.state {
             TenderState::Draft | TenderState::Published | TenderState::Closed | TenderState::Opening => {}
-            TenderState::Cancelled | TenderState::Opened => return Err(self.refuse("change the stream of")),
+            TenderState::Cancelled | TenderState::Opened | TenderState::Failed | TenderState::Terminated => {
+                return Err(self.refuse("change the stream of"));
+            }
         }
         if stream == self.stream {
             return Err(DomainError::invalid("url", "is the room's stream already"));
@@ -447,8 +497,13 @@ impl Tender {
         if self.state != TenderState::Opening {
             return Err(self.refuse("publish the record of"));
         }
+        if self.session_state.held() {
+            return Err(DomainError::Transition { action: "publish the record of", state: "held" });
+        }
         self.state = TenderState::Opened;
-        Ok(vec![EventPayload::RecordPublished(RecordPublished { summary, published_at: now }).into()])
+        let mut events = vec![EventPayload::RecordPublished(RecordPublished { summary, published_at: now }).into()];
+        events.extend(self.enter_confirmation(now));
+        Ok(events)
     }
 
     /// Is this tender visible to the public?

@@ -29,6 +29,7 @@ mod openapi;
 pub mod opening;
 mod pages;
 pub mod registry;
+pub mod session;
 pub mod staff;
 pub mod stream;
 pub mod tenders;
@@ -69,6 +70,7 @@ pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
         .route("/tenders/{id}/record", get(opening::record))
         .route("/tenders/{id}/record.csv", get(export::record_csv))
         .route("/tenders/{id}/stream", axum::routing::put(stream::set).delete(stream::remove))
+        .route("/tenders/{id}/session", get(session::get).post(session::control))
         .route("/bidders", post(registry::register_bidder))
         .route("/bidders/{id}", get(registry::get_bidder))
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))

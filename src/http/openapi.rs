@@ -54,6 +54,8 @@ mod complete;
         super::export::record_csv,
         super::stream::set,
         super::stream::remove,
+        super::session::get,
+        super::session::control,
         super::opening::documents,
         super::opening::document,
         super::downloads::create,

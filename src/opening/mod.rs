@@ -21,13 +21,14 @@ use crate::app::work::parallel_map;
 use crate::domain::event::{
     BidOpened, BidRejected, BidRow, BidderRef, Blame, CustodianReleased, Digest, EventPayload, RecordSummary,
 };
-use crate::domain::tender::{SERVER_CUSTODIAN, Tender};
+use crate::domain::tender::{SERVER_CUSTODIAN, SessionTerms, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
 use crate::seal::{Envelope, Share, b64};
 use crate::store::{Outcome, Recorded, ReleasedShare, StoreError, StoredBid, StoredShare};
 
 mod blame;
 pub mod evaluate;
+mod session;
 mod work;
 
 pub use crate::app::work::OpeningError;
@@ -57,11 +58,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 pub async fn tick(state: &AppState, stop: &CancellationToken) -> Result<(), OpeningError> {
     let now = state.store.now().await?;
     for id in state.store.due_to_open(now).await? {
-        match state.store.update_tender(id, "scheduler", "open", Box::new(|t, c| t.start_opening(c.now))).await {
-            Ok((_, events)) => state.after_change(&events),
-            Err(StoreError::Domain(DomainError::Transition { .. })) => {}
-            Err(e) => return Err(e.into()),
-        }
+        session::start(state, id).await?;
     }
     for id in state.store.openings_under_way().await? {
         step(state, id, stop).await?;
@@ -83,18 +80,29 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
     if tender.state != TenderState::Opening {
         return Ok(());
     }
+    // A held or terminated session does nothing at all: no release, no
+    // opening, no record (the store checks again under the tender's lock).
+    if tender.session_state.held() || tender.session_state.terminated.is_some() {
+        return Ok(());
+    }
     let policy =
         tender.custody_keys.clone().ok_or_else(|| OpeningError::Corrupt("tender without custody keys".into()))?;
-    let mut pending = state.store.pending_openings(id).await?;
+    // Bids of a failed lot (流标) are never touched: no share, no outcome.
+    let mut pending = session::standing(&tender, state.store.pending_openings(id).await?);
+    let k = usize::from(policy.threshold);
     if pending.is_empty() {
-        return finish(state, id).await;
+        session::announce_when_decrypted(state, &tender, true).await?;
+        return finish(state, &tender).await;
     }
     let mut envelopes = HashMap::new();
     if let Some(server) = policy.custodians.iter().find(|c| c.id == SERVER_CUSTODIAN) {
         envelopes = auto_release(state, &tender, server.index, &mut pending).await?;
     }
-    let window_over = state.store.now().await? >= tender.release_until();
-    let k = usize::from(policy.threshold);
+    let window_over = tender.window_over(state.store.now().await?);
+    let all_in = pending.iter().all(|(_, shares)| shares.iter().filter(|s| s.good).count() >= k);
+    if !session::announce_when_decrypted(state, &tender, all_in || window_over).await? {
+        return Ok(());
+    }
     let names = state.store.bidder_names(id).await?;
     let who = |bid: &StoredBid| bidder_ref(&bid.bidder_id, names.get(&bid.bidder_id).map(String::as_str));
     // In order of receipt: bids with k good shares open, the others wait
@@ -129,7 +137,13 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
         for item in todo {
             let opened = matches!(item, Todo::Open { .. });
             let outcomes = prepare(state, &tender, vec![item]).await?;
-            if record(state, id, outcomes, pace, stop).await? && opened {
+            let written = record(state, id, outcomes, pace, stop).await?;
+            if !written && session::held(state, id).await? {
+                // Paused or suspended between two bids: stop here; resume
+                // picks up the next bid, which has no outcome yet.
+                return Ok(());
+            }
+            if written && opened {
                 // The store keeps the pace (across nodes); sleeping it here
                 // too means the next bid's write is normally due at once
                 // instead of costing a transaction that waits.
@@ -141,7 +155,7 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
         }
     }
     if waiting == 0 {
-        finish(state, id).await?;
+        finish(state, &tender).await?;
     }
     Ok(())
 }
@@ -158,12 +172,13 @@ enum Todo {
 async fn prepare(state: &AppState, tender: &Tender, batch: Vec<Todo>) -> Result<Vec<Outcome>, OpeningError> {
     let blobs = state.blobs.clone();
     let lots = Arc::new(tender.lots.clone());
+    let terms = Arc::new(tender.terms());
     parallel_map(batch, move |item| match item {
         Todo::Unopened(outcome) => Ok(outcome),
         Todo::Open { bid, good, envelope, who } => {
             let lot = lots.iter().find(|l| l.id == bid.lot);
             let evaluation = work::open_bid(&blobs, lot, &bid, &good, envelope.map(|e| *e))?;
-            opened_outcome(&bid, who, evaluation)
+            opened_outcome(&bid, who, evaluation, &terms)
         }
     })
     .await?
@@ -275,17 +290,27 @@ fn bid_row(bid: &StoredBid, who: BidderRef) -> Result<BidRow, OpeningError> {
 }
 
 /// The outcome of a bid that had k good shares.
-fn opened_outcome(bid: &StoredBid, who: BidderRef, evaluation: Evaluation) -> Result<Outcome, OpeningError> {
+fn opened_outcome(
+    bid: &StoredBid,
+    who: BidderRef,
+    evaluation: Evaluation,
+    terms: &SessionTerms,
+) -> Result<Outcome, OpeningError> {
     let row = bid_row(bid, who)?;
     let (outcome, form_key, make): (_, _, Box<dyn FnOnce(i64) -> EventDraft + Send>) = match evaluation {
-        Evaluation::Opened { fields, form_key } => (
-            "opened",
-            Some(form_key.to_vec()),
-            Box::new(move |position| {
-                let row = BidRow { position, ..row };
-                EventPayload::BidOpened(BidOpened { row, fields, form_key: b64(&form_key) }).into()
-            }),
-        ),
+        Evaluation::Opened { fields, form_key } => {
+            // A bid above the ceiling is still read, and marked.
+            let above_ceiling = terms.above_ceiling(&bid.lot, &fields);
+            (
+                "opened",
+                Some(form_key.to_vec()),
+                Box::new(move |position| {
+                    let row = BidRow { position, ..row };
+                    let opened = BidOpened { row, fields, form_key: b64(&form_key), above_ceiling };
+                    EventPayload::BidOpened(opened).into()
+                }),
+            )
+        }
         Evaluation::Rejected { reason } => (
             "rejected",
             None,
@@ -299,10 +324,17 @@ fn opened_outcome(bid: &StoredBid, who: BidderRef, evaluation: Evaluation) -> Re
 }
 
 /// Publishes the record once every bid has its outcome.
-async fn finish(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
+async fn finish(state: &AppState, tender: &Tender) -> Result<(), OpeningError> {
+    let id = tender.id;
     // The step's own bookkeeping says every bid has its outcome; the
-    // database must agree before the record is final.
-    if state.store.pending_count(id).await? > 0 {
+    // database must agree before the record is final (bids of a failed lot
+    // never get one).
+    let left = if tender.failed_lots.is_empty() {
+        state.store.pending_count(id).await?
+    } else {
+        session::standing(tender, state.store.pending_openings(id).await?).len() as u64
+    };
+    if left > 0 {
         return Ok(());
     }
     let counts = state.store.outcome_counts(id).await?;

@@ -149,6 +149,12 @@ pub trait Store: BidStore + BidderKeyStore + LogStore + OpeningStore + Send + Sy
     /// The earliest deadline among published tenders.
     async fn next_deadline(&self) -> StoreResult<Option<OffsetDateTime>>;
 
+    /// Tenders whose session the scheduler must move on by `at` (sign-in
+    /// opening, confirmation ending).
+    async fn session_due(&self, at: OffsetDateTime) -> StoreResult<Vec<Uuid>>;
+    /// The earliest such time.
+    async fn next_session_due(&self) -> StoreResult<Option<OffsetDateTime>>;
+
     /// The newest signed checkpoint, if the log is not empty.
     async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>>;
 }

@@ -193,7 +193,7 @@ where
                 DomainError::Transition { action: "release shares for", state: locked.tender.state.as_str() }.into()
             );
         }
-        if w.now >= locked.tender.release_until() {
+        if locked.tender.window_over(w.now) {
             return Err(
                 DomainError::Transition { action: "release shares for", state: "past its release window" }.into()
             );
@@ -278,9 +278,14 @@ where
         pace: std::time::Duration,
     ) -> StoreResult<Recorded> {
         let mut w = Write::begin(self).await?;
-        if w.lock_tender(tender).await?.tender.state != TenderState::Opening {
+        // A paused, suspended or terminated session writes no outcome:
+        // checked under the lock, so a hold that commits first stops every
+        // node's next write.
+        let locked = w.lock_tender(tender).await?;
+        if !locked.tender.may_announce() {
             return Ok(Recorded::Written(Vec::new()));
         }
+
         // Exactly once: bids that already have an outcome (another node, or
         // this one before a crash) are skipped; the tender's row lock keeps
         // anyone from adding one meanwhile, and the primary key on `bid_id`

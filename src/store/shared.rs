@@ -212,6 +212,21 @@ where
         next.map(from_micros).transpose()
     }
 
+    async fn session_due(&self, at: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM tenders WHERE session_due <= $1 ORDER BY session_due")
+                .bind(to_micros(at))
+                .fetch_all(self.reader())
+                .await?;
+        ids.iter().map(|s| parse_uuid(s)).collect()
+    }
+
+    async fn next_session_due(&self) -> StoreResult<Option<OffsetDateTime>> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(session_due) FROM tenders").fetch_one(self.reader()).await?;
+        next.map(from_micros).transpose()
+    }
+
     async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
         let row = sqlx::query("SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
             .fetch_optional(self.reader())

@@ -297,7 +297,7 @@ where
             if let Some(doc) = &t.doc {
                 sqlx::query(
                     "UPDATE tenders SET state = $2, deadline = $3, opening_at = $4, updated_at = $5, last_seq = $6, \
-                     doc = $7, title = $8, buyer = $9, reference = $10 WHERE id = $1",
+                     doc = $7, title = $8, buyer = $9, reference = $10, session_due = NULLIF(CAST($11 AS BIGINT), -1) WHERE id = $1",
                 )
                 .bind(id.to_string())
                 .bind(t.tender.state.as_str().to_string())
@@ -309,6 +309,8 @@ where
                 .bind(&t.tender.title)
                 .bind(&t.tender.buyer)
                 .bind(&t.tender.reference)
+                // -1 stands for none: the backends share one generic bind of i64.
+                .bind(t.tender.session_due().map_or(-1, to_micros))
                 .execute(&mut *self.tx)
                 .await?;
             } else if t.appended {

@@ -25,6 +25,7 @@ pub mod bundle;
 pub mod close;
 pub mod log;
 pub mod report;
+pub mod session;
 pub mod source;
 mod terms;
 
@@ -77,6 +78,10 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
         format!("{} bids stood at the close, root {}", close.standing.len(), close.root),
         problems,
     );
+    let (summary, problems) = session::stages(events);
+    c.record(Check::SessionStages, summary, problems);
+    let (summary, problems) = session::minimum(events, &close);
+    c.record(Check::MinimumBidders, summary, problems);
     if !events.iter().any(|e| e.kind() == EventKind::OpeningStarted) {
         c.skip_rest("the opening has not started; envelopes are public from the opening on");
         return report(c, state);
@@ -129,10 +134,16 @@ fn state_of(events: &[log::LoggedEvent]) -> &'static str {
             EventKind::TenderCancelled => "cancelled",
             EventKind::OpeningStarted => "opening",
             EventKind::RecordPublished => "opened",
+            EventKind::TenderFailed if failed_whole(e) => "failed",
+            EventKind::SessionTerminated => "terminated",
             _ => continue,
         };
     }
     state
+}
+
+fn failed_whole(e: &log::LoggedEvent) -> bool {
+    matches!(&e.payload, EventPayload::TenderFailed(f) if f.whole)
 }
 
 /// The terms as published (logged), with the custody keys bids are sealed to.

@@ -50,11 +50,17 @@ pub enum Check {
     /// Each bidder named in the logged record is the bidder registered
     /// under that key id: same name, and a key with that id.
     BidderNames,
+    /// The session's stages follow the terms, the server times and the
+    /// host's logged controls; nothing opens while held or before the 唱标.
+    SessionStages,
+    /// Lots below the minimum of bidders failed (流标) and stayed sealed;
+    /// no lot above it did.
+    MinimumBidders,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 16] = [
+    pub const ALL: [Check; 18] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -71,6 +77,8 @@ impl Check {
         Check::BidderBlame,
         Check::TermsServed,
         Check::BidderNames,
+        Check::SessionStages,
+        Check::MinimumBidders,
     ];
 
     /// The name shown to people.
@@ -92,6 +100,8 @@ impl Check {
             Check::BidderBlame => "bidder-held shares blame the right bidders",
             Check::TermsServed => "served terms equal the logged ones",
             Check::BidderNames => "bidder names equal their registrations",
+            Check::SessionStages => "session stages follow the terms and the clock",
+            Check::MinimumBidders => "the minimum of bidders was applied",
         }
     }
 }

@@ -66,7 +66,7 @@ impl Node {
     }
 
     /// SIGKILL: no shutdown code runs, whatever the server was doing.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().expect("kill");
         self.child.wait().expect("wait");
     }

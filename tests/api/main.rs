@@ -35,6 +35,7 @@ mod pace_nodes;
 mod replays;
 mod scheduler;
 mod seal_retry;
+mod session;
 mod store_rules;
 mod stream;
 mod tasks;

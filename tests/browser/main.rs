@@ -20,4 +20,5 @@ mod live;
 mod public;
 mod session;
 mod staff;
+mod stage;
 mod upload;

@@ -18,6 +18,16 @@ pub struct Draft {
     title: String,
     custody: Option<Value>,
     limits: Option<Value>,
+    session: Value,
+}
+
+/// The session terms tests get unless they say otherwise: tests written
+/// before sessions open one or two bids and count every event, so no
+/// minimum of bidders, no sign-in stage and no confirmation stage. The
+/// server's defaults (three bidders, 30 minutes each) are tested on their
+/// own by `tests/api/session.rs`.
+pub fn plain_session() -> Value {
+    serde_json::json!({"min_bids": 1, "sign_in_minutes": 0, "confirmation_minutes": 0})
 }
 
 impl Draft {
@@ -32,6 +42,7 @@ impl Draft {
             title: "Road maintenance 2027".to_string(),
             custody: None,
             limits: None,
+            session: plain_session(),
         }
     }
 
@@ -70,6 +81,18 @@ impl Draft {
         self
     }
 
+    /// Session terms: each key given replaces the test default's
+    /// ([`plain_session`]); `null` leaves the terms out (the server's
+    /// defaults).
+    pub fn session(mut self, terms: Value) -> Draft {
+        match (&mut self.session, terms) {
+            (_, Value::Null) => self.session = Value::Null,
+            (Value::Object(mine), Value::Object(theirs)) => mine.extend(theirs),
+            (_, other) => self.session = other,
+        }
+        self
+    }
+
     /// The draft as the API takes it, with a fresh unique reference.
     pub fn json(&self) -> Value {
         let mut draft = json!({
@@ -92,6 +115,9 @@ impl Draft {
         }
         if let Some(l) = &self.limits {
             draft["limits"] = l.clone();
+        }
+        if !self.session.is_null() {
+            draft["session"] = self.session.clone();
         }
         draft
     }

@@ -72,6 +72,8 @@ fn status(state: TenderState) -> &'static str {
         TenderState::Published | TenderState::Closed | TenderState::Opening => "active",
         TenderState::Cancelled => "cancelled",
         TenderState::Opened => "complete",
+        // 流标 and a terminated session: the procedure ended without an award.
+        TenderState::Failed | TenderState::Terminated => "unsuccessful",
     }
 }
 

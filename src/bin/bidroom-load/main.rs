@@ -325,6 +325,8 @@ async fn create_tender(http: &reqwest::Client, base: &str) -> anyhow::Result<Str
             {"key": "days", "label": {"zh": "工期", "en": "Duration (days)"}, "type": "integer", "required": true}
         ]}],
         "deadline": rfc3339(deadline),
+        // A load test opens whatever it got, however few bidders.
+        "session": {"min_bids": 1},
     });
     let v: serde_json::Value = http
         .post(format!("{base}/api/v1/tenders"))

@@ -1,11 +1,14 @@
 //! `bidroom demo`: a whole session against a running server. Two people
 //! custodians and a tender with a 2-of-3 custody policy (the server and the
 //! two), several bidders sealing and submitting (one replaces its bid, one
-//! withdraws, one comes late and is refused), the opening with the people
-//! custodians releasing, the record as a table, and `verify` on it.
+//! withdraws, one comes late and is refused), the opening session (sign-in,
+//! the host pausing and resuming the decryption, the 唱标 with a ceiling
+//! price) with the people custodians releasing, the record as a table, a
+//! second tender that fails for too few bidders (流标), and `verify`.
 
 pub mod bidder_held;
 mod bidders;
+mod session;
 pub mod table;
 
 use std::time::Duration;
@@ -92,6 +95,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     let bids = client.bids(tender).await?;
     println!("the public sees {} bids and their envelope hashes, not who sent them", bids.count);
 
+    heading("签到 sign-in: the room is open to bidders a minute before the opening");
+    session::show(&client, &token, tender).await?;
+
     heading("the deadline");
     let late = scratch.bidder("Late Builders", "late.key").await?;
     wait_until(&client, info.deadline + time::Duration::milliseconds(200)).await?;
@@ -103,6 +109,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     heading("the opening");
     wait_for_state(&client, tender, &["opening", "opened"], Duration::from_secs(u64::from(args.opening_after) + 60))
         .await?;
+    session::show(&client, &token, tender).await?;
+    heading("the host pauses the decryption (暂停) and resumes it with the time that was left");
+    session::pause_and_resume(&client, &token, tender).await?;
     for (key, release_token) in [(officer_key, officer_token), (notary_key, notary_token)] {
         let args = ReleaseArgs {
             server: scratch.server(),
@@ -133,6 +142,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     for w in &record.warnings {
         println!("warning: {w}");
     }
+
+    session::show(&client, &token, tender).await?;
+
+    heading("a second tender with fewer bidders than its minimum (流标)");
+    session::failing_tender(&client, &scratch, &token).await?;
 
     heading("verify: re-checking everything from public data");
     let verify =
@@ -167,6 +181,7 @@ async fn create_tender(client: &Client, token: &str, args: &DemoArgs, people: [&
         "deadline": super::common::rfc3339(deadline),
         "opening_at": super::common::rfc3339(opening),
         "custody": {"threshold": 2, "custodians": ["server", people[0], people[1]], "release_window_minutes": 10},
+        "session": session::demo_terms(),
     });
     let created = client
         .staff_call(Method::POST, "api/v1/tenders", token, Some(&draft))

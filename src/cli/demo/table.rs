@@ -28,6 +28,11 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// Is an opened bid marked above its lot's ceiling price?
+fn above_ceiling(outcome: &crate::domain::event::EventPayload) -> bool {
+    matches!(outcome, crate::domain::event::EventPayload::BidOpened(o) if o.above_ceiling == Some(true))
+}
+
 /// Renders the record's rows as served; field columns follow the lots'
 /// field definitions (labels in Chinese and English).
 pub fn render(rows: &[Value], lots: &[Lot]) -> Result<String, PayloadError> {
@@ -51,6 +56,9 @@ pub fn render(rows: &[Value], lots: &[Lot]) -> Result<String, PayloadError> {
         cells.push(bid.received_at.format(&Rfc3339).unwrap_or_default());
         let reason = row.reason().unwrap_or_default();
         let status = match row.outcome.kind() {
+            EventKind::BidOpened if above_ceiling(&row.outcome) => {
+                "开标，超过最高投标限价 opened, above the ceiling".to_string()
+            }
             EventKind::BidOpened => "开标 opened".to_string(),
             EventKind::BidRejected => format!("拒绝 rejected: {reason}"),
             _ => format!("未开 unopened: {reason}"),

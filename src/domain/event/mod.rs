@@ -17,6 +17,9 @@ pub use payload::{
     PayloadError, RecordPublished, RecordRow, RecordSummary, RoomSignIn, StaffRef, StreamChanged, TenderAmended,
     TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
+pub use payload::{
+    LotCount, SessionExtended, SessionHeld, SessionResumed, SessionStageEntered, SessionTerminated, TenderFailed,
+};
 
 /// The kinds of event. The wire names are part of the stable surface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -73,6 +76,27 @@ pub enum EventKind {
     /// A bid's own bidder released its share (bidder-held custody).
     #[serde(rename = "bidder.released")]
     BidderReleased,
+    /// The opening session entered a stage (签到, 解密, 唱标, 确认, 结束).
+    #[serde(rename = "session.stage")]
+    SessionStage,
+    /// The host paused the session; its countdown froze.
+    #[serde(rename = "session.paused")]
+    SessionPaused,
+    /// The host resumed the session with the time that was left.
+    #[serde(rename = "session.resumed")]
+    SessionResumed,
+    /// The host extended the current stage once, with a reason.
+    #[serde(rename = "session.extended")]
+    SessionExtended,
+    /// The session was suspended for a system failure, with a public notice.
+    #[serde(rename = "session.suspended")]
+    SessionSuspended,
+    /// The host terminated the session with a reason.
+    #[serde(rename = "session.terminated")]
+    SessionTerminated,
+    /// Too few bidders (流标): the failed lots stay sealed.
+    #[serde(rename = "tender.failed")]
+    TenderFailed,
 }
 
 impl EventKind {
@@ -96,12 +120,19 @@ impl EventKind {
             EventKind::StreamChanged => "tender.stream_changed",
             EventKind::CustodianTokenRotated => "custodian.token_rotated",
             EventKind::BidderReleased => "bidder.released",
+            EventKind::SessionStage => "session.stage",
+            EventKind::SessionPaused => "session.paused",
+            EventKind::SessionResumed => "session.resumed",
+            EventKind::SessionExtended => "session.extended",
+            EventKind::SessionSuspended => "session.suspended",
+            EventKind::SessionTerminated => "session.terminated",
+            EventKind::TenderFailed => "tender.failed",
         }
     }
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 17] = [
+pub const ALL_KINDS: [EventKind; 24] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -119,6 +150,13 @@ pub const ALL_KINDS: [EventKind; 17] = [
     EventKind::StreamChanged,
     EventKind::CustodianTokenRotated,
     EventKind::BidderReleased,
+    EventKind::SessionStage,
+    EventKind::SessionPaused,
+    EventKind::SessionResumed,
+    EventKind::SessionExtended,
+    EventKind::SessionSuspended,
+    EventKind::SessionTerminated,
+    EventKind::TenderFailed,
 ];
 
 impl EventKind {

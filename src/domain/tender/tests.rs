@@ -122,7 +122,12 @@ fn amend_moves_deadline_and_following_opening() {
     let new_deadline = t.deadline + Duration::hours(2);
     let ev = t
         .amend(
-            Amendment { deadline: Some(new_deadline), opening_at: None, reason: "clarification issued".into() },
+            Amendment {
+                deadline: Some(new_deadline),
+                opening_at: None,
+                session: None,
+                reason: "clarification issued".into(),
+            },
             now(),
         )
         .unwrap();
@@ -136,19 +141,26 @@ fn amend_moves_deadline_and_following_opening() {
 fn amend_refusals() {
     let mut t = published();
     let ok_deadline = Some(t.deadline + Duration::hours(1));
-    let no_reason = Amendment { deadline: ok_deadline, opening_at: None, reason: " ".into() };
+    let no_reason = Amendment { deadline: ok_deadline, opening_at: None, session: None, reason: " ".into() };
     assert!(matches!(t.amend(no_reason, now()), Err(DomainError::Invalid { .. })));
-    let nothing = Amendment { deadline: None, opening_at: None, reason: "x".into() };
+    let nothing = Amendment { deadline: None, opening_at: None, session: None, reason: "x".into() };
     assert!(matches!(t.amend(nothing, now()), Err(DomainError::Invalid { .. })));
-    let past = Amendment { deadline: Some(now() - Duration::hours(1)), opening_at: None, reason: "x".into() };
+    let past =
+        Amendment { deadline: Some(now() - Duration::hours(1)), opening_at: None, session: None, reason: "x".into() };
     assert!(matches!(t.amend(past, now()), Err(DomainError::TimeInPast { .. })));
-    let early = Amendment { deadline: None, opening_at: Some(t.deadline - Duration::minutes(5)), reason: "x".into() };
+    let early = Amendment {
+        deadline: None,
+        opening_at: Some(t.deadline - Duration::minutes(5)),
+        session: None,
+        reason: "x".into(),
+    };
     assert_eq!(t.amend(early, now()), Err(DomainError::OpeningBeforeDeadline));
     let after = t.deadline + Duration::seconds(1);
-    let late = Amendment { deadline: Some(after + Duration::hours(1)), opening_at: None, reason: "x".into() };
+    let late =
+        Amendment { deadline: Some(after + Duration::hours(1)), opening_at: None, session: None, reason: "x".into() };
     assert!(matches!(t.amend(late, after), Err(DomainError::Transition { action: "amend", .. })));
     let mut d = Tender::create(Uuid::nil(), draft(), now()).unwrap();
-    let a = Amendment { deadline: ok_deadline, opening_at: None, reason: "x".into() };
+    let a = Amendment { deadline: ok_deadline, opening_at: None, session: None, reason: "x".into() };
     assert!(matches!(d.amend(a, now()), Err(DomainError::Transition { action: "amend", state: "draft" })));
 }
 

@@ -5,10 +5,11 @@
 // server challenge, HPKE-sealed to the registered key, opened here.
 
 import { b64url, concat, fromUtf8, hex, label, sha256, unb64url, utf8, uuidBytes } from "./bytes.js";
-import { api, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
+import { api, el, initPage, nn, serverClock, showError, showStatus, tenderIdFromPath } from "./common.js";
 import * as hpke from "./hpke.js";
 import { onLanguageChange, t } from "./i18n.js";
 import { WrongPassphrase, importCustodianKey } from "./keyfile.js";
+import { followStage } from "./stage.js";
 
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
@@ -100,6 +101,7 @@ function render() {
   main.replaceChildren(
     el("h1", {}, `${t("cust.title")}: ${tender.title}`),
     el("p", {}, el("a", { href: `/tenders/${id}` }, t("back")), " · ", el("span", { id: "tender-state" }, t(`state.${tender.state}`))),
+    el("section", { class: "panel stage", id: "stage", hidden: true, "aria-live": "polite" }),
     form,
     el(
       "section",
@@ -121,10 +123,17 @@ async function start() {
     showError(main, e);
     return;
   }
+  await serverClock.sync().catch(() => {});
   render();
+  // The custodian sees the stage and the release window's time left.
+  let stage = followStage(document.getElementById("stage"), id);
+  onLanguageChange(() => {
+    stage = followStage(document.getElementById("stage"), id);
+  });
   setInterval(async () => {
     try {
       tender = await api("GET", `/tenders/${id}`);
+      stage.refresh();
       const s = document.getElementById("tender-state");
       if (s) s.textContent = t(`state.${tender.state}`);
     } catch {

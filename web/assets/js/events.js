@@ -1,6 +1,9 @@
 // Events in words, shared by the public room and the staff console.
 
-import { fmtTime, t } from "./i18n.js";
+import { fmtDuration, fmtTime, lang, t } from "./i18n.js";
+
+/** A session stage's name. */
+export const stageName = (s) => (s ? t(`stage.${s}`) : "");
 
 /** A custodian's name from the public list, or its id. */
 export function custodianLabel(cid, custodians) {
@@ -54,6 +57,24 @@ export function describe(ev, custodians = []) {
       return t("ev.custodian.token_rotated", { custodian: custodianLabel(d.custodian, custodians) });
     case "tender.stream_changed":
       return d.stream ? t("ev.stream.set", { url: d.stream.url }) : t("ev.stream.removed");
+    case "session.stage":
+      return d.ends_at
+        ? t("ev.session.stage.ends", { stage: stageName(d.stage), ends: fmtTime(d.ends_at) })
+        : t("ev.session.stage.open", { stage: stageName(d.stage) });
+    case "session.paused":
+      return t("ev.session.paused", { stage: stageName(d.stage), left: fmtDuration(d.time_left_ms || 0) });
+    case "session.suspended":
+      return t("ev.session.suspended", { stage: stageName(d.stage), notice: d.notice });
+    case "session.resumed":
+      return t("ev.session.resumed", { stage: stageName(d.stage), held: fmtDuration(d.held_ms), ends: fmtTime(d.ends_at) });
+    case "session.extended":
+      return t("ev.session.extended", { stage: stageName(d.stage), minutes: d.minutes, reason: d.reason });
+    case "session.terminated":
+      return t("ev.session.terminated", { reason: d.reason });
+    case "tender.failed": {
+      const lots = (d.lots || []).map((l) => t("ev.tender.failed.lot", { lot: l.lot, count: l.bidders }));
+      return t("ev.tender.failed", { lots: lots.join(lang === "zh" ? "；" : "; "), min: d.min_bids });
+    }
     default:
       return t("ev.other", { type: ev.type });
   }

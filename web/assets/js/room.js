@@ -12,6 +12,7 @@ import { LiveFeed } from "./live.js";
 import { verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
 import { LogFollower } from "./verify.js";
+import { followStage, touchesSession } from "./stage.js";
 
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
@@ -156,23 +157,26 @@ function renderRecord() {
     return;
   }
   box.hidden = false;
+  const reading = state.stage && state.stage.view && state.stage.view.stage === "announcement" ? r.rows.filter((x) => x.status === "opened").pop() : null;
+  const prices = ((state.tender.session || {}).prices || []).map((p) => el("p", { class: "price", dataset: { kind: p.kind } }, t(`record.${p.kind}`, { lot: p.lot, amount: p.amount })));
   const rows = r.rows.map((row) => {
     const check = state.rowChecks.get(row.bid_id);
     const checkText = row.status !== "opened" ? "—" : !check ? "…" : check.ok ? t("record.check.ok") : t("record.check.fail", { reason: check.error });
     return el(
       "tr",
-      { dataset: { bid: row.bid_id, status: row.status } },
+      { dataset: { bid: row.bid_id, status: row.status, above: row.above_ceiling ? "true" : null }, class: row === reading ? "reading" : null, "aria-current": row === reading ? "true" : null },
       el("td", {}, String(row.position)),
       el("td", {}, bidderName(row.bidder)),
       el("td", {}, row.lot),
       el("td", {}, fmtTime(row.received_at)),
       el("td", {}, t(`record.status.${row.status}`)),
-      el("td", { class: "fields" }, row.status === "opened" ? fieldText(row) : row.reason || ""),
+      el("td", { class: "fields" }, row.status === "opened" ? fieldText(row) : row.reason || "", row.above_ceiling ? el("strong", { class: "above" }, ` (${t("record.above")})`) : null),
       el("td", { class: `check ${check ? (check.ok ? "ok" : "bad") : ""}` }, checkText),
     );
   });
   box.replaceChildren(
     el("h2", {}, t("record.title")),
+    ...prices,
     el(
       "div",
       { class: "table-wrap" },
@@ -314,7 +318,7 @@ function renderAll() {
 }
 
 // Events that change the tender's facts: read them again (debounced).
-const FACT_EVENTS = new Set(["tender.amended", "tender.closed", "tender.cancelled", "opening.started", "record.published", "tender.stream_changed"]);
+const FACT_EVENTS = new Set(["tender.amended", "tender.closed", "tender.cancelled", "opening.started", "record.published", "tender.stream_changed", "tender.failed", "session.terminated"]);
 let factsTimer = null;
 function refetchTender() {
   clearTimeout(factsTimer);
@@ -342,13 +346,14 @@ function onEvents(events) {
     }
     if (FACT_EVENTS.has(ev.type)) facts = true;
     // The state at once; the other facts follow with the re-read.
-    const next = { "tender.closed": "closed", "tender.cancelled": "cancelled", "opening.started": "opening", "record.published": "opened" }[ev.type];
+    const next = { "tender.closed": "closed", "tender.cancelled": "cancelled", "opening.started": "opening", "record.published": "opened", "session.terminated": "terminated" }[ev.type] || (ev.type === "tender.failed" && d.whole ? "failed" : undefined);
     if (next && state.tender) state.tender.state = next;
   }
   if (facts) {
     renderFacts();
     refetchTender();
   }
+  if (state.stage && events.some(touchesSession)) state.stage.refresh();
   state.record = recordFromEvents();
   renderAwaiting();
   renderBids();
@@ -445,6 +450,7 @@ async function start() {
   }
   main.replaceChildren(
     el("h1", { id: "title" }, state.tender.title),
+    el("section", { class: "panel stage", id: "stage", hidden: true, "aria-live": "polite" }),
     el("div", { id: "net" }),
     el("section", { class: "verify", id: "verify", "aria-live": "polite" }),
     el("section", { class: "panel", id: "stream", hidden: true }),
@@ -465,6 +471,7 @@ async function start() {
     el("section", { class: "panel", id: "facts", "aria-labelledby": "h-facts" }),
   );
   initPage();
+  state.stage = followStage(document.getElementById("stage"), id);
   renderAll();
   try {
     await state.follower.init();

@@ -7,12 +7,22 @@ import { api, el, nn, serverClock, showError, showStatus } from "./common.js";
 import { bidderName, custodianLabel, describe } from "./events.js";
 import { fmtDuration, fmtTime, t } from "./i18n.js";
 import { LiveFeed } from "./live.js";
+import { hostControls, stageStrip, touchesSession } from "./stage.js";
 
 const STREAM_STATES = ["draft", "published", "closed", "opening"];
 
 /** Opens the session view of `tender` in `box`; returns a function that stops it. */
 export function openSession(box, tender, { token, me, custodians, onChange }) {
-  const s = { tender, events: [], presence: null, live: null, manifests: new Map(), shown: new Set() };
+  const s = { tender, events: [], presence: null, live: null, manifests: new Map(), shown: new Set(), session: null };
+  // The session's stage and the host's controls (officers and admins only).
+  const readSession = async () => {
+    s.session = await call("GET", `/tenders/${tender.id}/session`).catch(() => s.session);
+    renderStage();
+  };
+  function renderStage() {
+    const holder = box.querySelector("#session-stage");
+    if (holder) holder.replaceChildren(...stageStrip(s.session), ...nn(hostControls(s.session, { token, me, onDone: readSession })));
+  }
   const call = (method, path, body) => api(method, path, { body, token });
   const isEvaluator = me.role === "evaluator" || me.role === "admin";
   const manages = me.role === "officer" || me.role === "admin";
@@ -187,7 +197,8 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
 
   function render() {
     if (!box.querySelector("#session-body")) {
-      box.replaceChildren(el("div", { id: "session-head" }), el("div", { id: "session-stream" }), el("div", { id: "session-body" }));
+      box.replaceChildren(el("div", { id: "session-head" }), el("section", { class: "panel stage", id: "session-stage" }), el("div", { id: "session-stream" }), el("div", { id: "session-body" }));
+      renderStage();
       renderForm();
     }
     const body = box.querySelector("#session-body");
@@ -234,6 +245,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
       hello: (h) => serverClock.fromHello(h),
       events: async (evs) => {
         s.events.push(...evs);
+        if (evs.some(touchesSession)) readSession();
         if (evs.some((e) => e.type.startsWith("tender.") || e.type === "opening.started" || e.type === "record.published")) {
           s.tender = await call("GET", `/tenders/${s.tender.id}`).catch(() => s.tender);
           if (onChange) onChange();
@@ -255,9 +267,12 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
   const tick = setInterval(() => {
     if (s.tender.state === "opening") render();
   }, 15000);
+  const stageTick = setInterval(renderStage, 1000);
   render();
+  if (tender.state !== "draft") readSession();
   return () => {
     if (feed) feed.stop();
     clearInterval(tick);
+    clearInterval(stageTick);
   };
 }
