@@ -21,10 +21,7 @@ use crate::seal::{CustodyPolicy, Envelope, Share, bidder_release_message, unb64,
 /// (Releases carry a count, not the bids they cover, so a custodian that
 /// released for some bids cannot yet be checked bid by bid.)
 pub(crate) fn unopened_blame(custodians: &[String], threshold: u8, events: &[LoggedEvent]) -> Vec<String> {
-    let until = events.iter().find_map(|e| match &e.payload {
-        EventPayload::OpeningStarted(s) => Some(s.release_until),
-        _ => None,
-    });
+    let until = release_until(events);
     // Only releases inside the window count; the store refuses later ones.
     let releases: Vec<_> = events
         .iter()
@@ -111,11 +108,9 @@ fn bidder_releases(events: &[LoggedEvent]) -> HashMap<Digest, &BidderReleased> {
         .collect()
 }
 
+/// The window's end as the session moved it (pauses, the extension).
 fn release_until(events: &[LoggedEvent]) -> Option<time::OffsetDateTime> {
-    events.iter().find_map(|e| match &e.payload {
-        EventPayload::OpeningStarted(s) => Some(s.release_until),
-        _ => None,
-    })
+    super::session::window_end(events)
 }
 
 /// Problems with the bidder-held part of an opening, given the published

@@ -73,6 +73,32 @@ pub fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
         }
         return ("a tender without session terms".into(), problems);
     };
+    let (count, _) = replay(events, &session, &terms, &mut problems);
+    (format!("{count} stage changes replayed against the terms"), problems)
+}
+
+/// When the release window ended, as the session moved it: the opening's
+/// `release_until`, then the decryption stage's end as holds and the one
+/// extension shifted it. What the blame checks count releases against.
+pub(crate) fn window_end(events: &[LoggedEvent]) -> Option<OffsetDateTime> {
+    let opening = events.iter().find_map(|e| match &e.payload {
+        EventPayload::OpeningStarted(s) => Some(s.release_until),
+        _ => None,
+    });
+    let Some(terms) = terms_at_close(events) else { return opening };
+    let Some(session) = terms.session.clone() else { return opening };
+    let (_, r) = replay(events, &session, &terms, &mut Vec::new());
+    r.release_until.or(opening)
+}
+
+/// Replays the session events, noting every problem; returns the number of
+/// stage changes and the final state.
+fn replay(
+    events: &[LoggedEvent],
+    session: &SessionTerms,
+    terms: &Terms,
+    problems: &mut Vec<String>,
+) -> (usize, Replay) {
     let mut r = Replay::default();
     let mut count = 0;
     for e in events {
@@ -119,7 +145,7 @@ pub fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
                 if s.prices != prices {
                     bad("announces other prices than the terms".into());
                 }
-                let expect = expected_stage(&r, &session, &terms, s.stage, e.at);
+                let expect = expected_stage(&r, session, terms, s.stage, e.at);
                 match expect {
                     Ok((start, ends)) => {
                         if s.at != start {
@@ -207,7 +233,7 @@ pub fn stages(events: &[LoggedEvent]) -> (String, Vec<String>) {
             _ => {}
         }
     }
-    (format!("{count} stage changes replayed against the terms"), problems)
+    (count, r)
 }
 
 /// Where a stage must begin and end, given the replay so far.

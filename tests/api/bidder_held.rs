@@ -363,19 +363,8 @@ async fn the_cli_registers_seals_and_decrypts(app: TestApp) {
     assert!(verify(&app, &t).await.passed());
 }
 
-/// The demo's bidder-held step: one bidder decrypts, one does not; verified.
-async fn the_demo_step_runs_and_verifies(app: TestApp) {
-    let (tender, report) =
-        bidroom::cli::demo::bidder_held::run_step(&app.base, crate::common::ADMIN_TOKEN).await.expect("demo step");
-    assert!(report.passed(), "{report}");
-    let (_, record) = app.get(&format!("/api/v1/tenders/{tender}/record")).await;
-    let status: Vec<&str> = record["rows"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
-    assert_eq!(status, ["opened", "rejected"], "{record}");
-    assert_eq!(record["rows"][1]["bidder_share"], "not_released");
-}
-
+// The demo's bidder-held step is checked by `opening::demo_runs_a_two_of_three_session`.
 crate::on_both_backends!(
-    the_demo_step_runs_and_verifies,
     policy_rules_and_the_reserved_id,
     only_the_bidder_registers_its_decryption_key,
     bidder_held_blame_is_right_and_verified,

@@ -134,6 +134,12 @@ async fn demo_runs_a_two_of_three_session(app: TestApp) {
     let released: Vec<Value> =
         events(&app, &tender).await.into_iter().filter(|e| e["type"] == "custodian.released").collect();
     assert!(released.len() >= 2, "the server and at least one person released: {released:?}");
+    // The bidder-held step: one bidder decrypts, one does not and is blamed.
+    let (_, record) = app.get(&format!("/api/v1/tenders/{}/record", outcome.bidder_held)).await;
+    let status: Vec<&str> =
+        record["rows"].as_array().expect("rows").iter().filter_map(|r| r["status"].as_str()).collect();
+    assert_eq!(status, ["opened", "rejected"], "{record}");
+    assert_eq!(record["rows"][1]["bidder_share"], "not_released");
 }
 
 async fn custodians_release_through_the_cli_and_bad_shares_are_blamed(app: TestApp) {

@@ -104,6 +104,8 @@ async fn create(client: &Client, token: &str) -> anyhow::Result<Uuid> {
         "deadline": super::super::common::rfc3339(deadline),
         "opening_at": super::super::common::rfc3339(deadline + time::Duration::seconds(2)),
         "custody": {"threshold": 2, "custodians": ["server", "bidder"], "release_window_minutes": WINDOW_MINUTES},
+        // Two bidders are this demonstration's minimum, stated in its terms.
+        "session": {"min_bids": 2, "sign_in_minutes": 0, "confirmation_minutes": 0},
     });
     let created = client
         .staff_call(Method::POST, "api/v1/tenders", token, Some(&draft))

@@ -55,6 +55,8 @@ pub struct DemoOutcome {
     pub rows: Vec<serde_json::Value>,
     /// The verification report.
     pub report: Report,
+    /// The bidder-held tender (远程解密: one bidder decrypts, one does not).
+    pub bidder_held: Uuid,
 }
 
 fn heading(text: &str) {
@@ -148,6 +150,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     heading("a second tender with fewer bidders than its minimum (流标)");
     session::failing_tender(&client, &scratch, &token).await?;
 
+    let (bidder_held, held_report) = bidder_held::run_step(&args.server.server, &token).await?;
+    if !held_report.passed() {
+        return Err(NotVerified(held_report).into());
+    }
+
     heading("verify: re-checking everything from public data");
     let verify =
         VerifyArgs { server: scratch.server(), tender, bundle: None, log_key: None, checkpoint: None, json: false };
@@ -160,7 +167,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     // In order of receipt: Northern's replacement came after Bluesky.
     let standing = [a, c, b].iter().map(|s| s.envelope_hash.clone()).collect();
     let gone = vec![first.envelope_hash, gone.envelope_hash];
-    Ok(DemoOutcome { tender, standing, gone, rows: record.rows, report })
+    Ok(DemoOutcome { tender, standing, gone, rows: record.rows, report, bidder_held })
 }
 
 /// Creates and publishes the demo tender.
