@@ -18,7 +18,7 @@ use crate::app::documents::DownloadKey;
 use crate::app::tasks::{Faults, TaskHealth, supervise};
 use crate::app::tokens::{new_token, token_hash};
 use crate::app::{AppState, OpeningConfig};
-use crate::config::{HttpTimeouts, ServeConfig};
+use crate::config::{HttpTimeouts, RateConfig, ServeConfig};
 use crate::domain::tender::SERVER_CUSTODIAN;
 use crate::ledger::LogSigner;
 use crate::seal::CustodianSecretKey;
@@ -34,6 +34,10 @@ pub struct App {
     pub verifier_key: String,
     /// Read timeouts of the HTTP server.
     pub timeouts: HttpTimeouts,
+    /// Reverse proxies believed about client addresses.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Rate limits on writes.
+    pub rate: RateConfig,
 }
 
 /// File in the data directory holding the log's Ed25519 key (PKCS#8).
@@ -190,7 +194,14 @@ impl App {
             tasks,
             faults,
         };
-        Ok(App { state, new_admin_token, verifier_key, timeouts: cfg.timeouts.clone() })
+        Ok(App {
+            state,
+            new_admin_token,
+            verifier_key,
+            timeouts: cfg.timeouts.clone(),
+            trusted_proxies: cfg.trusted_proxies.clone(),
+            rate: cfg.rate.clone(),
+        })
     }
 
     /// Serves on `listener` with the background tasks running, until
@@ -217,7 +228,10 @@ impl App {
             total: Duration::from_millis(t.body_ms.max(1)),
             idle: Duration::from_millis(t.upload_idle_ms.max(1)),
         };
-        let router = crate::http::router(state, body);
+        let proxies = crate::http::client_addr::TrustedProxies::new(self.trusted_proxies.clone());
+        let r = &self.rate;
+        let writes = crate::http::ratelimit::WriteLimits::new(r.writes_per_minute, r.bidder_writes_per_minute, r.burst);
+        let router = crate::http::router(state, body, proxies, writes);
         let stop = shutdown.clone();
         let fatal = health.fatal().clone();
         let signal = async move {

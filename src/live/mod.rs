@@ -239,7 +239,8 @@ impl Hub {
     pub(crate) fn admit(&self, ip: IpAddr) -> Option<IpSlot> {
         let mut per_ip = self.inner.per_ip.lock().unwrap_or_else(|p| p.into_inner());
         let n = per_ip.entry(ip).or_insert(0);
-        if *n >= self.inner.config.max_per_ip {
+        let max = self.inner.config.max_per_ip;
+        if max != 0 && *n >= max {
             return None;
         }
         *n += 1;

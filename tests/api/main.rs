@@ -15,6 +15,7 @@ mod bids;
 mod cli;
 mod crash;
 mod custody_takeover;
+mod edge;
 mod engine;
 mod errors;
 mod event_entries;
