@@ -24,6 +24,8 @@ use crate::ledger::LogSigner;
 use crate::seal::CustodianSecretKey;
 use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext, Staging};
 
+pub mod tls;
+
 /// A built server, ready to serve.
 pub struct App {
     /// Shared handler state.
@@ -38,6 +40,8 @@ pub struct App {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Rate limits on writes.
     pub rate: RateConfig,
+    /// HTTPS, when a certificate and key were given.
+    pub tls: Option<Arc<tls::Tls>>,
 }
 
 /// File in the data directory holding the log's Ed25519 key (PKCS#8).
@@ -106,6 +110,12 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 impl App {
     /// Opens the data directory and database, loads keys, sets up the admin.
     pub async fn build(cfg: &ServeConfig) -> anyhow::Result<App> {
+        // Read first: a bad certificate stops the start before anything else.
+        let tls = match (&cfg.tls.cert, &cfg.tls.key) {
+            (Some(cert), Some(key)) => Some(tls::Tls::load(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
         std::fs::create_dir_all(&cfg.data_dir)
             .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
         let pkcs8 = load_or_create_secret(&cfg.data_dir.join(LOG_KEY_FILE), || Ok(LogSigner::generate_pkcs8()?))?;
@@ -201,6 +211,7 @@ impl App {
             timeouts: cfg.timeouts.clone(),
             trusted_proxies: cfg.trusted_proxies.clone(),
             rate: cfg.rate.clone(),
+            tls,
         })
     }
 
@@ -232,6 +243,9 @@ impl App {
         let r = &self.rate;
         let writes = crate::http::ratelimit::WriteLimits::new(r.writes_per_minute, r.bidder_writes_per_minute, r.burst);
         let router = crate::http::router(state, body, proxies, writes);
+        if let Some(tls) = &self.tls {
+            tasks.push(tokio::spawn(reload_on_hangup(tls.clone(), shutdown.clone())));
+        }
         let stop = shutdown.clone();
         let fatal = health.fatal().clone();
         let signal = async move {
@@ -243,7 +257,7 @@ impl App {
             // graceful drain does not wait for them.
             stop.cancel();
         };
-        serve_http(listener, router, Duration::from_millis(t.header_ms.max(1)), signal).await;
+        serve_http(listener, router, Duration::from_millis(t.header_ms.max(1)), self.tls, signal).await;
         shutdown.cancel();
         for task in tasks {
             let _ = task.await;
@@ -256,11 +270,13 @@ impl App {
 /// stops accepting and waits for the open connections to finish their
 /// requests. This is `axum::serve` plus what it cannot set: hyper's
 /// header-read timeout (with the timer it needs), so that a client sending
-/// its headers slowly, or never, is disconnected.
+/// its headers slowly, or never, is disconnected; and TLS when `tls` is
+/// set (the handshake under the same timeout).
 async fn serve_http<L>(
     mut listener: L,
     router: axum::Router,
     header_timeout: Duration,
+    tls: Option<Arc<tls::Tls>>,
     signal: impl Future<Output = ()>,
 ) where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
@@ -289,7 +305,23 @@ async fn serve_http<L>(
         });
         let service = hyper_util::service::TowerToHyperService::new(service);
         let (builder, mut stop_rx, done) = (builder.clone(), stop_tx.subscribe(), done_rx.clone());
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
+            use tokio_util::either::Either;
+            let io = match acceptor {
+                None => Either::Right(io),
+                Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(io)).await {
+                    Ok(Ok(stream)) => Either::Left(stream),
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%remote, "TLS handshake timed out");
+                        return;
+                    }
+                },
+            };
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             tokio::pin!(conn);
             let mut stopping = false;
@@ -314,6 +346,36 @@ async fn serve_http<L>(
     drop(stop_tx);
     drop(done_rx);
     done_tx.closed().await;
+}
+
+/// Reads the certificate and key again on each SIGHUP until shutdown; a
+/// file that does not load leaves the previous certificate in use.
+async fn reload_on_hangup(tls: Arc<tls::Tls>, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: the TLS certificate will not be reloaded");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = hangup.recv() => match tls.reload() {
+                    Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "SIGHUP: TLS certificate not reloaded; the previous one stays"),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tls;
+        shutdown.cancelled().await;
+    }
 }
 
 /// Starts `run(state, shutdown)` under [`supervise`].

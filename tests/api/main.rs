@@ -36,5 +36,6 @@ mod seal_retry;
 mod store_rules;
 mod stream;
 mod tasks;
+mod tls;
 mod upload_cli;
 mod uploads;

@@ -14,6 +14,7 @@ mod harness;
 
 mod bidder;
 mod crypto;
+mod insecure;
 mod live;
 mod public;
 mod session;

@@ -262,6 +262,9 @@ const STRINGS = {
     "cust.loaded": "Custodian key {id} loaded; it is custodian {index} of this tender.",
     "cust.notcustodian": "This key is not one of this tender's custodians.",
     back: "Back to the room",
+    "secure.title": "This page cannot seal or decrypt here: the connection is not secure.",
+    "secure.why": "Browsers allow the cryptography this page needs (WebCrypto) only on secure origins, that is HTTPS or localhost, and {origin} is neither. Nothing has been sent.",
+    "secure.todo": "Open the page over HTTPS ({https}). If that does not work, ask the platform's operator to enable HTTPS (bidroom serve --tls-cert and --tls-key, or a reverse proxy with a certificate).",
   },
   zh: {
     "site.name": "bidroom",
@@ -523,6 +526,9 @@ const STRINGS = {
     "cust.loaded": "已载入保管人密钥 {id}；它是本项目的第 {index} 位保管人。",
     "cust.notcustodian": "此密钥不是本项目的保管人。",
     back: "返回开标室",
+    "secure.title": "当前连接不安全，本页无法在此加密或解密。",
+    "secure.why": "浏览器仅在安全来源（HTTPS 或 localhost）上提供本页所需的加密功能（WebCrypto），而 {origin} 不属于安全来源。本页尚未发送任何数据。",
+    "secure.todo": "请通过 HTTPS 打开本页（{https}）。如仍无法打开，请联系平台运维人员启用 HTTPS（bidroom serve 的 --tls-cert 和 --tls-key 参数，或配置了证书的反向代理）。",
   },
 };
 
