@@ -11,6 +11,7 @@ mod support;
 mod common;
 
 mod auth;
+mod backup;
 mod bids;
 mod cli;
 mod crash;
