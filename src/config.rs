@@ -44,6 +44,10 @@ pub struct ServeConfig {
     /// HTTPS.
     #[command(flatten)]
     pub tls: TlsConfig,
+    /// Address of the Prometheus listener (`GET /metrics`); off unless set.
+    /// Keep it off the public interface: it is for the operator.
+    #[arg(long = "metrics-listen", env = "BIDROOM_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// How long clients may take to send requests.
     #[command(flatten)]
     pub timeouts: HttpTimeouts,
@@ -72,6 +76,7 @@ impl ServeConfig {
             // Tests write fast from one address; the rate tests turn it on.
             rate: RateConfig { writes_per_minute: 0, bidder_writes_per_minute: 0, burst: RateConfig::default().burst },
             tls: TlsConfig::default(),
+            metrics_listen: None,
             timeouts: HttpTimeouts::default(),
             group_commit: true,
         }

@@ -24,6 +24,7 @@ use crate::ledger::LogSigner;
 use crate::seal::CustodianSecretKey;
 use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext, Staging};
 
+pub mod metrics;
 pub mod tls;
 
 /// A built server, ready to serve.
@@ -42,6 +43,8 @@ pub struct App {
     pub rate: RateConfig,
     /// HTTPS, when a certificate and key were given.
     pub tls: Option<Arc<tls::Tls>>,
+    /// The metrics listener, bound (`--metrics-listen`).
+    pub metrics: Option<TcpListener>,
 }
 
 /// File in the data directory holding the log's Ed25519 key (PKCS#8).
@@ -115,6 +118,15 @@ impl App {
             (Some(cert), Some(key)) => Some(tls::Tls::load(cert, key)?),
             (None, None) => None,
             _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let metrics = match cfg.metrics_listen {
+            Some(addr) => {
+                metrics::install();
+                let l =
+                    TcpListener::bind(addr).await.with_context(|| format!("binding the metrics listener {addr}"))?;
+                Some(l)
+            }
+            None => None,
         };
         std::fs::create_dir_all(&cfg.data_dir)
             .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
@@ -212,6 +224,7 @@ impl App {
             trusted_proxies: cfg.trusted_proxies.clone(),
             rate: cfg.rate.clone(),
             tls,
+            metrics,
         })
     }
 
@@ -242,7 +255,11 @@ impl App {
         let proxies = crate::http::client_addr::TrustedProxies::new(self.trusted_proxies.clone());
         let r = &self.rate;
         let writes = crate::http::ratelimit::WriteLimits::new(r.writes_per_minute, r.bidder_writes_per_minute, r.burst);
+        let state_for_metrics = state.clone();
         let router = crate::http::router(state, body, proxies, writes);
+        if let Some(listener) = self.metrics {
+            tasks.push(tokio::spawn(metrics::serve(listener, state_for_metrics, shutdown.clone())));
+        }
         if let Some(tls) = &self.tls {
             tasks.push(tokio::spawn(reload_on_hangup(tls.clone(), shutdown.clone())));
         }

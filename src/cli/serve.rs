@@ -17,6 +17,9 @@ pub async fn run(cfg: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = app.state.store.backend(), data_dir = %cfg.data_dir.display(), "bidroom listening");
     let scheme = if app.tls.is_some() { "https" } else { "http" };
     println!("bidroom listening on {scheme}://{addr}");
+    if let Some(m) = app.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+        println!("metrics on http://{m}/metrics");
+    }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal(shutdown.clone()));
     app.serve(listener, shutdown).await

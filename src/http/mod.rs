@@ -23,6 +23,7 @@ pub mod guard;
 mod health;
 pub mod live;
 pub mod log;
+pub mod metrics;
 mod openapi;
 pub mod opening;
 mod pages;
@@ -96,6 +97,7 @@ pub fn router(
         .nest("/api/v1", api)
         .merge(pages::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(guard::json_errors))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(axum::middleware::from_fn(close::close_if_unread))

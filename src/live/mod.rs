@@ -119,6 +119,11 @@ impl Hub {
         &self.inner.config
     }
 
+    /// Viewers connected to this node, over all rooms (for metrics).
+    pub fn viewers(&self) -> usize {
+        self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner()).values().map(|r| r.viewers()).sum()
+    }
+
     /// A bidder's pseudonym in a tender's room.
     pub(crate) fn pseudonym(&self, tender: Uuid, key_id: &str) -> String {
         self.inner.pseudonyms.pseudonym(tender, key_id)

@@ -28,6 +28,7 @@ mod health;
 mod lifecycle;
 mod live;
 mod live_stalled;
+mod metrics;
 mod odd_input;
 mod opening;
 mod pace_nodes;
