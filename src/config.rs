@@ -33,6 +33,21 @@ pub struct ServeConfig {
     /// The live room's limits.
     #[command(flatten)]
     pub live: crate::live::LiveConfig,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed, as CIDR blocks or single addresses (repeatable; comma
+    /// separated in the environment). None: the TCP peer is the client.
+    #[arg(long = "trusted-proxy", env = "BIDROOM_TRUSTED_PROXY", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Rate limits on writes.
+    #[command(flatten)]
+    pub rate: RateConfig,
+    /// HTTPS.
+    #[command(flatten)]
+    pub tls: TlsConfig,
+    /// Address of the Prometheus listener (`GET /metrics`); off unless set.
+    /// Keep it off the public interface: it is for the operator.
+    #[arg(long = "metrics-listen", env = "BIDROOM_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// How long clients may take to send requests.
     #[command(flatten)]
     pub timeouts: HttpTimeouts,
@@ -80,6 +95,11 @@ impl ServeConfig {
             log_origin: "bidroom.local/log".to_string(),
             upload_ttl_secs: 86_400,
             live: crate::live::LiveConfig::default(),
+            trusted_proxies: Vec::new(),
+            // Tests write fast from one address; the rate tests turn it on.
+            rate: RateConfig { writes_per_minute: 0, bidder_writes_per_minute: 0, burst: RateConfig::default().burst },
+            tls: TlsConfig::default(),
+            metrics_listen: None,
             timeouts: HttpTimeouts::default(),
             group_commit: true,
             ocds: OcdsFlags::default(),
@@ -109,4 +129,45 @@ impl Default for HttpTimeouts {
     fn default() -> Self {
         HttpTimeouts { header_ms: 30_000, body_ms: 60_000, upload_idle_ms: 60_000 }
     }
+}
+
+/// A `--trusted-proxy` value: a CIDR block, or one address.
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{s}' is neither a CIDR block (10.0.0.0/8) nor an address"))
+}
+
+/// Rate limits on writes (registration, submission, uploads, withdrawal,
+/// release, staff changes); reads are not limited.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateConfig {
+    /// Writes per minute one client address may make (0: no limit).
+    #[arg(long = "rate-writes-per-minute", env = "BIDROOM_RATE_WRITES_PER_MINUTE", default_value_t = 600)]
+    pub writes_per_minute: u32,
+    /// Submissions per minute one bidder key may make (0: no limit).
+    #[arg(long = "rate-bidder-per-minute", env = "BIDROOM_RATE_BIDDER_PER_MINUTE", default_value_t = 30)]
+    pub bidder_writes_per_minute: u32,
+    /// Writes allowed at once before the per-minute pace applies.
+    #[arg(long = "rate-burst", env = "BIDROOM_RATE_BURST", default_value_t = 60)]
+    pub burst: u32,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        RateConfig { writes_per_minute: 600, bidder_writes_per_minute: 30, burst: 60 }
+    }
+}
+
+/// HTTPS and WSS: both files, or neither (plain HTTP). The files are read
+/// again on SIGHUP; connections already open keep their session.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first).
+    #[arg(long = "tls-cert", env = "BIDROOM_TLS_CERT", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of that certificate.
+    #[arg(long = "tls-key", env = "BIDROOM_TLS_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
 }

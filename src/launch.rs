@@ -18,11 +18,14 @@ use crate::app::documents::DownloadKey;
 use crate::app::tasks::{Faults, TaskHealth, supervise};
 use crate::app::tokens::{new_token, token_hash};
 use crate::app::{AppState, OpeningConfig};
-use crate::config::{HttpTimeouts, ServeConfig};
+use crate::config::{HttpTimeouts, RateConfig, ServeConfig};
 use crate::domain::tender::SERVER_CUSTODIAN;
 use crate::ledger::LogSigner;
 use crate::seal::CustodianSecretKey;
 use crate::store::{self, BlobStore, CustodianRecord, DynStore, LogContext, Staging};
+
+pub mod metrics;
+pub mod tls;
 
 /// A built server, ready to serve.
 pub struct App {
@@ -34,6 +37,14 @@ pub struct App {
     pub verifier_key: String,
     /// Read timeouts of the HTTP server.
     pub timeouts: HttpTimeouts,
+    /// Reverse proxies believed about client addresses.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Rate limits on writes.
+    pub rate: RateConfig,
+    /// HTTPS, when a certificate and key were given.
+    pub tls: Option<Arc<tls::Tls>>,
+    /// The metrics listener, bound (`--metrics-listen`).
+    pub metrics: Option<TcpListener>,
 }
 
 /// File in the data directory holding the log's Ed25519 key (PKCS#8).
@@ -102,6 +113,21 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 impl App {
     /// Opens the data directory and database, loads keys, sets up the admin.
     pub async fn build(cfg: &ServeConfig) -> anyhow::Result<App> {
+        // Read first: a bad certificate stops the start before anything else.
+        let tls = match (&cfg.tls.cert, &cfg.tls.key) {
+            (Some(cert), Some(key)) => Some(tls::Tls::load(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let metrics = match cfg.metrics_listen {
+            Some(addr) => {
+                metrics::install();
+                let l =
+                    TcpListener::bind(addr).await.with_context(|| format!("binding the metrics listener {addr}"))?;
+                Some(l)
+            }
+            None => None,
+        };
         std::fs::create_dir_all(&cfg.data_dir)
             .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
         let pkcs8 = load_or_create_secret(&cfg.data_dir.join(LOG_KEY_FILE), || Ok(LogSigner::generate_pkcs8()?))?;
@@ -191,7 +217,16 @@ impl App {
             ocds: crate::app::ocds::OcdsSettings::new(&cfg.ocds.prefix, &cfg.ocds.publisher)?,
             faults,
         };
-        Ok(App { state, new_admin_token, verifier_key, timeouts: cfg.timeouts.clone() })
+        Ok(App {
+            state,
+            new_admin_token,
+            verifier_key,
+            timeouts: cfg.timeouts.clone(),
+            trusted_proxies: cfg.trusted_proxies.clone(),
+            rate: cfg.rate.clone(),
+            tls,
+            metrics,
+        })
     }
 
     /// Serves on `listener` with the background tasks running, until
@@ -218,7 +253,17 @@ impl App {
             total: Duration::from_millis(t.body_ms.max(1)),
             idle: Duration::from_millis(t.upload_idle_ms.max(1)),
         };
-        let router = crate::http::router(state, body);
+        let proxies = crate::http::client_addr::TrustedProxies::new(self.trusted_proxies.clone());
+        let r = &self.rate;
+        let writes = crate::http::ratelimit::WriteLimits::new(r.writes_per_minute, r.bidder_writes_per_minute, r.burst);
+        let state_for_metrics = state.clone();
+        let router = crate::http::router(state, body, proxies, writes);
+        if let Some(listener) = self.metrics {
+            tasks.push(tokio::spawn(metrics::serve(listener, state_for_metrics, shutdown.clone())));
+        }
+        if let Some(tls) = &self.tls {
+            tasks.push(tokio::spawn(reload_on_hangup(tls.clone(), shutdown.clone())));
+        }
         let stop = shutdown.clone();
         let fatal = health.fatal().clone();
         let signal = async move {
@@ -230,7 +275,7 @@ impl App {
             // graceful drain does not wait for them.
             stop.cancel();
         };
-        serve_http(listener, router, Duration::from_millis(t.header_ms.max(1)), signal).await;
+        serve_http(listener, router, Duration::from_millis(t.header_ms.max(1)), self.tls, signal).await;
         shutdown.cancel();
         for task in tasks {
             let _ = task.await;
@@ -243,11 +288,13 @@ impl App {
 /// stops accepting and waits for the open connections to finish their
 /// requests. This is `axum::serve` plus what it cannot set: hyper's
 /// header-read timeout (with the timer it needs), so that a client sending
-/// its headers slowly, or never, is disconnected.
+/// its headers slowly, or never, is disconnected; and TLS when `tls` is
+/// set (the handshake under the same timeout).
 async fn serve_http<L>(
     mut listener: L,
     router: axum::Router,
     header_timeout: Duration,
+    tls: Option<Arc<tls::Tls>>,
     signal: impl Future<Output = ()>,
 ) where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
@@ -276,7 +323,23 @@ async fn serve_http<L>(
         });
         let service = hyper_util::service::TowerToHyperService::new(service);
         let (builder, mut stop_rx, done) = (builder.clone(), stop_tx.subscribe(), done_rx.clone());
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
+            use tokio_util::either::Either;
+            let io = match acceptor {
+                None => Either::Right(io),
+                Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(io)).await {
+                    Ok(Ok(stream)) => Either::Left(stream),
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%remote, "TLS handshake timed out");
+                        return;
+                    }
+                },
+            };
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             tokio::pin!(conn);
             let mut stopping = false;
@@ -301,6 +364,36 @@ async fn serve_http<L>(
     drop(stop_tx);
     drop(done_rx);
     done_tx.closed().await;
+}
+
+/// Reads the certificate and key again on each SIGHUP until shutdown; a
+/// file that does not load leaves the previous certificate in use.
+async fn reload_on_hangup(tls: Arc<tls::Tls>, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: the TLS certificate will not be reloaded");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = hangup.recv() => match tls.reload() {
+                    Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "SIGHUP: TLS certificate not reloaded; the previous one stays"),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tls;
+        shutdown.cancelled().await;
+    }
 }
 
 /// Starts `run(state, shutdown)` under [`supervise`].

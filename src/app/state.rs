@@ -77,6 +77,9 @@ impl AppState {
 /// Wakes the scheduler and the opening engine and feeds the live room with
 /// committed events (also used by the group committer, which has no state).
 pub fn announce(scheduler: &Notify, wake: &Notify, live: &Hub, events: &[Event]) {
+    for e in events {
+        metrics::counter!("bidroom_events_total", "kind" => e.kind.clone()).increment(1);
+    }
     if !events.is_empty() {
         scheduler.notify_one();
         wake.notify_one();

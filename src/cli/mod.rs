@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod backup;
 pub mod bidder;
 pub mod bidder_decrypt;
 pub mod common;
@@ -64,6 +65,10 @@ pub enum Command {
     /// Download a tender's evidence bundle: one file that `bidroom verify
     /// --bundle FILE` checks with no server.
     Evidence(evidence::EvidenceArgs),
+    /// Copy a running SQLite deployment's data directory into one archive.
+    Backup(backup::BackupArgs),
+    /// Unpack a backup archive into an empty data directory.
+    Restore(backup::RestoreArgs),
     /// Run a whole demo session against a running server: custodians, a
     /// 2-of-3 tender, bidders, the opening, the record, and verify.
     Demo(demo::DemoArgs),
@@ -92,6 +97,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Custodian(cmd) => custodian::run(cmd).await.map(drop),
         Command::Verify(args) => verify::run(args).await.map(drop),
         Command::Evidence(args) => evidence::run(args).await.map(drop),
+        Command::Backup(args) => {
+            let m = backup::backup(args).await?;
+            println!("backup written: the database, {} files, {} ciphertext files", m.files.len(), m.blobs);
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let m = backup::restore(args).await?;
+            println!("restored the backup of {}: {} files, {} ciphertext files", m.created, m.files.len(), m.blobs);
+            Ok(())
+        }
         Command::Demo(args) => demo::run(args).await.map(drop),
     }
 }

@@ -15,7 +15,11 @@ pub async fn run(cfg: ServeConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = app.state.store.backend(), data_dir = %cfg.data_dir.display(), "bidroom listening");
-    println!("bidroom listening on http://{addr}");
+    let scheme = if app.tls.is_some() { "https" } else { "http" };
+    println!("bidroom listening on {scheme}://{addr}");
+    if let Some(m) = app.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+        println!("metrics on http://{m}/metrics");
+    }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal(shutdown.clone()));
     app.serve(listener, shutdown).await

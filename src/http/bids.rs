@@ -8,16 +8,17 @@
 //! the envelope declares. The receipt is issued only after the files, the
 //! bid row and its log entry are durable.
 
-use axum::Json;
 use axum::extract::State;
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
+use super::ratelimit::WriteLimits;
 use crate::app::AppState;
 use crate::app::bids::{
     self as uc, Accepted, Begun, BidEnded, BidReceipt, BidSummary, MAX_ENVELOPE, Recorded, SubmitError, Withdrawal,
@@ -131,17 +132,36 @@ struct SubmissionParts {
 pub async fn submit(
     State(state): State<AppState>,
     ApiPath(tender_id): ApiPath<Uuid>,
+    Extension(limits): Extension<WriteLimits>,
     mut mp: Multipart,
-) -> SubmitAnswer<(StatusCode, Json<BidReceipt>)> {
-    let tender = uc::tender(&state, tender_id).await?;
-    let envelope_bytes = small_part(&mut mp, "envelope", MAX_ENVELOPE).await?;
-    let signature = small_part(&mut mp, "signature", 64).await?;
-    let mut bid = match uc::begin(&state, &tender, envelope_bytes, signature).await? {
+) -> Result<(StatusCode, Json<BidReceipt>), Response> {
+    let tender = uc::tender(&state, tender_id).await.map_err(refusal)?;
+    let envelope_bytes = small_part(&mut mp, "envelope", MAX_ENVELOPE).await.map_err(refusal)?;
+    let signature = small_part(&mut mp, "signature", 64).await.map_err(refusal)?;
+    let bid = match uc::begin(&state, &tender, envelope_bytes, signature).await.map_err(refusal)? {
         Begun::Existing(receipt) => return Ok((StatusCode::OK, Json(receipt))),
         Begun::New(bid) => *bid,
     };
-    let received = receive(&state, &mut mp, &mut bid).await;
-    Ok(recorded(uc::finish(&state, tender_id, bid, received).await?))
+    // Counted once the envelope's signature proved the key: a flood under
+    // one bidder's name stops here, before any ciphertext is read.
+    limits.check_bidder(&bid.envelope.bidder_public_key.key_id()).map_err(IntoResponse::into_response)?;
+    finish_submit(&state, tender_id, &mut mp, bid).await.map_err(IntoResponse::into_response)
+}
+
+/// Receives the ciphertexts of an accepted envelope and records the bid.
+async fn finish_submit(
+    state: &AppState,
+    tender_id: Uuid,
+    mp: &mut Multipart,
+    mut bid: Accepted,
+) -> SubmitAnswer<(StatusCode, Json<BidReceipt>)> {
+    let received = receive(state, mp, &mut bid).await;
+    Ok(recorded(uc::finish(state, tender_id, bid, received).await?))
+}
+
+/// A submission's refusal, answered.
+fn refusal(e: impl Into<Refusal>) -> Response {
+    e.into().into_response()
 }
 
 /// Receives the ciphertext parts into the blob store.

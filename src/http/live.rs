@@ -1,10 +1,9 @@
 //! `GET /api/v1/tenders/{id}/live`: checks, limits, the hello, the upgrade;
 //! the connection itself is `crate::live`'s.
 
-use std::net::SocketAddr;
-
+use axum::Extension;
+use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
@@ -49,7 +48,7 @@ pub async fn live(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(p): ApiQuery<LiveParams>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<super::client_addr::ClientAddr>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let hub = state.live.clone();
@@ -64,7 +63,7 @@ pub async fn live(
     }
     let upgrade =
         upgrade.map_err(|e| ApiError::new(StatusCode::UPGRADE_REQUIRED, "websocket_required", e.to_string()))?;
-    let slot = hub.admit(peer.ip()).ok_or_else(|| {
+    let slot = hub.admit(client.0).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_connections",

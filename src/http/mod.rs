@@ -14,6 +14,7 @@ pub use crate::app::AppState;
 pub mod auth;
 pub mod bidder_keys;
 pub mod bids;
+pub mod client_addr;
 mod close;
 pub mod downloads;
 pub mod error;
@@ -24,10 +25,12 @@ pub mod guard;
 mod health;
 pub mod live;
 pub mod log;
+pub mod metrics;
 pub mod ocds;
 mod openapi;
 pub mod opening;
 mod pages;
+pub mod ratelimit;
 pub mod registry;
 pub mod session;
 pub mod staff;
@@ -41,8 +44,14 @@ pub use error::{ApiError, ApiResult};
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Builds the router with its middleware; `timeouts` bound how long request
-/// bodies may take.
-pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
+/// bodies may take, `proxies` are believed about client addresses, and
+/// `writes` limit the pace of writes.
+pub fn router(
+    state: AppState,
+    timeouts: guard::BodyTimeouts,
+    proxies: client_addr::TrustedProxies,
+    writes: ratelimit::WriteLimits,
+) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/time", get(health::time))
@@ -101,6 +110,7 @@ pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
         .nest("/api/v1", api)
         .merge(pages::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(guard::json_errors))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(axum::middleware::from_fn(close::close_if_unread))
@@ -109,12 +119,20 @@ pub fn router(state: AppState, timeouts: guard::BodyTimeouts) -> Router {
             guard::body_timeout(timeouts, req, next)
         }))
         .layer(axum::middleware::from_fn(guard::bound_request))
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            ratelimit::limit_writes(writes.clone(), req, next)
+        }))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+            let client = req.extensions().get::<client_addr::ClientAddr>().map(|c| c.0.to_string());
+            let client = client.as_deref().unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, client = %client)
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            client_addr::resolve(proxies.clone(), req, next)
+        }))
 }
 
 /// Refuses a JSON request whose declared length is over the limit before

@@ -5,8 +5,10 @@ use std::time::Duration;
 /// Limits and timers of the live room.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LiveConfig {
-    /// Most live connections one client IP address may hold open.
-    #[arg(long = "live-max-per-ip", env = "BIDROOM_LIVE_MAX_PER_IP", default_value_t = 50)]
+    /// Most live connections one client address may hold open (0: no
+    /// limit). High enough for a carrier-grade NAT address or an office
+    /// behind one gateway; the cap only bounds one abuser's memory.
+    #[arg(long = "live-max-per-ip", env = "BIDROOM_LIVE_MAX_PER_IP", default_value_t = 1000)]
     pub max_per_ip: usize,
     /// Frames a viewer may fall behind the newest one before it is closed
     /// ("too slow") and has to resume. Must exceed the largest burst one
@@ -38,7 +40,7 @@ pub struct LiveConfig {
 impl Default for LiveConfig {
     fn default() -> Self {
         LiveConfig {
-            max_per_ip: 50,
+            max_per_ip: 1000,
             queue: 1024,
             write_timeout_ms: 10_000,
             close_timeout_ms: 5_000,

@@ -119,6 +119,11 @@ impl Hub {
         &self.inner.config
     }
 
+    /// Viewers connected to this node, over all rooms (for metrics).
+    pub fn viewers(&self) -> usize {
+        self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner()).values().map(|r| r.viewers()).sum()
+    }
+
     /// A bidder's pseudonym in a tender's room.
     pub(crate) fn pseudonym(&self, tender: Uuid, key_id: &str) -> String {
         self.inner.pseudonyms.pseudonym(tender, key_id)
@@ -239,7 +244,8 @@ impl Hub {
     pub(crate) fn admit(&self, ip: IpAddr) -> Option<IpSlot> {
         let mut per_ip = self.inner.per_ip.lock().unwrap_or_else(|p| p.into_inner());
         let n = per_ip.entry(ip).or_insert(0);
-        if *n >= self.inner.config.max_per_ip {
+        let max = self.inner.config.max_per_ip;
+        if max != 0 && *n >= max {
             return None;
         }
         *n += 1;

@@ -136,6 +136,8 @@ async fn commit(store: &DynStore, bids: &[NewBid], synced: std::time::Duration) 
         }
         other => other?,
     };
+    metrics::histogram!("bidroom_commit_batch_size").record(bids.len() as f64);
+    metrics::histogram!("bidroom_commit_duration_seconds").record(started.elapsed().as_secs_f64());
     tracing::debug!(
         bids = bids.len(),
         sync_us = synced.as_micros() as u64,

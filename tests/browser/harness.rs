@@ -14,6 +14,10 @@ pub use crate::support::server::ADMIN_TOKEN;
 /// The server the browser tests run against: the shared test server.
 pub use crate::support::server::TestApp as Server;
 
+/// A host name the browser resolves to the test server: an origin that is
+/// neither HTTPS nor localhost, hence not secure.
+pub const INSECURE_HOST: &str = "bidroom-insecure.test";
+
 /// One browser at a time: the machine is small and Chromium is heavy.
 static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -139,6 +143,9 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--window-size=1280,1000", format!("--lang={lang}"),
+                    // A name for the test server that is not localhost, so
+                    // a page seen through it is not a secure context.
+                    format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
                 "prefs": {"intl.accept_languages": lang},

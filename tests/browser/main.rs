@@ -16,6 +16,7 @@ mod accounts;
 mod bidder;
 mod bidder_held;
 mod crypto;
+mod insecure;
 mod live;
 mod public;
 mod session;

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The server's own store, for what no API does (e.g. custodian tokens).
     pub store: DynStore,
+    /// The metrics listener's address, when the tweak asked for one.
+    pub metrics: Option<SocketAddr>,
     tweak: Tweak,
     shutdown: CancellationToken,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
@@ -57,8 +59,9 @@ impl TestApp {
     pub async fn start(data_dir: tempfile::TempDir, backend: Backend, tweak: Tweak) -> TestApp {
         let mut cfg = config_for(data_dir.path(), &backend);
         tweak(&mut cfg);
-        let (addr, store, shutdown, handle) = launch(&cfg).await;
+        let (addr, store, metrics, shutdown, handle) = launch(&cfg).await;
         TestApp {
+            metrics,
             addr,
             base: format!("http://{addr}"),
             admin_token: ADMIN_TOKEN.to_string(),
@@ -87,7 +90,8 @@ impl TestApp {
 
     /// Starts again after [`stop`](Self::stop).
     pub async fn start_again(&mut self) {
-        let (addr, store, shutdown, handle) = launch(&self.config()).await;
+        let (addr, store, metrics, shutdown, handle) = launch(&self.config()).await;
+        self.metrics = metrics;
         // A fresh client: the new server may get the old one's port, and a
         // pooled connection to the stopped server would then be reused.
         self.client = reqwest::Client::new();
@@ -115,14 +119,17 @@ pub fn config_for(dir: &std::path::Path, backend: &Backend) -> ServeConfig {
     cfg
 }
 
-async fn launch(cfg: &ServeConfig) -> (SocketAddr, DynStore, CancellationToken, JoinHandle<anyhow::Result<()>>) {
+type Launched = (SocketAddr, DynStore, Option<SocketAddr>, CancellationToken, JoinHandle<anyhow::Result<()>>);
+
+async fn launch(cfg: &ServeConfig) -> Launched {
     let app = App::build(cfg).await.expect("server builds");
+    let metrics = app.metrics.as_ref().map(|l| l.local_addr().expect("metrics addr"));
     let store = app.state.store.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(app.serve(listener, shutdown.clone()));
-    (addr, store, shutdown, handle)
+    (addr, store, metrics, shutdown, handle)
 }
 
 /// Runs a test on a fresh SQLite database.

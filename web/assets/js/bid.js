@@ -4,7 +4,7 @@
 // the receipt verified here, withdrawal.
 
 import { b64url, concat, label, uuidBytes } from "./bytes.js";
-import { api, download, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
+import { api, requireSecureContext, download, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
 import { forgetPending, loadPending, savePending } from "./pending.js";
 import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
 import * as keys from "./keyfile.js";
@@ -381,6 +381,8 @@ function render() {
 
 async function start() {
   initPage();
+  // Sealing and decrypting need WebCrypto: say so plainly rather than fail later.
+  if (!requireSecureContext(main)) return;
   try {
     tender = await api("GET", `/tenders/${id}`);
     identity = (await keys.loadBidderKey().catch(() => undefined)) || null;

@@ -116,6 +116,26 @@ export function initPage() {
   applyI18n();
 }
 
+/**
+ * Whether this page may use WebCrypto, which browsers offer only on a
+ * secure origin (HTTPS, or localhost). If not, says in `target` what is
+ * wrong and what to do, and returns false.
+ */
+export function requireSecureContext(target) {
+  if (window.isSecureContext && globalThis.crypto && globalThis.crypto.subtle) return true;
+  const https = `https://${location.host}${location.pathname}`;
+  target.replaceChildren(
+    el(
+      "div",
+      { class: "error", role: "alert", id: "insecure-origin" },
+      el("p", {}, el("strong", {}, t("secure.title"))),
+      el("p", {}, t("secure.why", { origin: location.origin })),
+      el("p", {}, t("secure.todo", { https })),
+    ),
+  );
+  return false;
+}
+
 /** Shows an error message in `target` (role=alert). */
 export function showError(target, err) {
   const msg = err instanceof ApiError ? `${err.message}${err.field ? ` (${err.field})` : ""}` : String(err.message || err);

@@ -5,7 +5,7 @@
 // server challenge, HPKE-sealed to the registered key, opened here.
 
 import { b64url, concat, fromUtf8, hex, label, sha256, unb64url, utf8, uuidBytes } from "./bytes.js";
-import { api, el, initPage, nn, serverClock, showError, showStatus, tenderIdFromPath } from "./common.js";
+import { api, el, initPage, nn, requireSecureContext, serverClock, showError, showStatus, tenderIdFromPath } from "./common.js";
 import * as hpke from "./hpke.js";
 import { onLanguageChange, t } from "./i18n.js";
 import { WrongPassphrase, importCustodianKey } from "./keyfile.js";
@@ -117,6 +117,8 @@ function render() {
 
 async function start() {
   initPage();
+  // Sealing and decrypting need WebCrypto: say so plainly rather than fail later.
+  if (!requireSecureContext(main)) return;
   try {
     tender = await api("GET", `/tenders/${id}`);
   } catch (e) {

@@ -395,6 +395,9 @@ const STRINGS = {
     "host.terminate": "Terminate the opening",
     "host.terminate.reason": "Reason for terminating (shown to everyone):",
     "host.terminate.confirm": "Terminate the opening for good? This cannot be undone.",
+    "secure.title": "This page cannot seal or decrypt here: the connection is not secure.",
+    "secure.why": "Browsers allow the cryptography this page needs (WebCrypto) only on secure origins, that is HTTPS or localhost, and {origin} is neither. Nothing has been sent.",
+    "secure.todo": "Open the page over HTTPS ({https}). If that does not work, ask the platform's operator to enable HTTPS (bidroom serve --tls-cert and --tls-key, or a reverse proxy with a certificate).",
   },
   zh: {
     "site.name": "bidroom",
@@ -789,6 +792,9 @@ const STRINGS = {
     "host.terminate": "终止开标",
     "host.terminate.reason": "终止原因（将公开显示）：",
     "host.terminate.confirm": "确定终止本次开标吗？此操作不可撤销。",
+    "secure.title": "当前连接不安全，本页无法在此加密或解密。",
+    "secure.why": "浏览器仅在安全来源（HTTPS 或 localhost）上提供本页所需的加密功能（WebCrypto），而 {origin} 不属于安全来源。本页尚未发送任何数据。",
+    "secure.todo": "请通过 HTTPS 打开本页（{https}）。如仍无法打开，请联系平台运维人员启用 HTTPS（bidroom serve 的 --tls-cert 和 --tls-key 参数，或配置了证书的反向代理）。",
   },
 };
 
