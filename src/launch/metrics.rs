@@ -2,7 +2,7 @@
 //! default): `GET /metrics` in the text format. The figures are recorded
 //! where things happen (`metrics::counter!` and friends: requests in
 //! `http::metrics`, events as they are committed, committer batches); the
-//! ones that are states (viewers, tasks, log size) are read
+//! ones that are states (viewers, tasks, log size, openings under way) are read
 //! when scraped.
 
 use std::sync::OnceLock;
@@ -63,6 +63,9 @@ async fn render(State(state): State<AppState>) -> String {
     }
     if let Ok(Some(cp)) = state.store.latest_checkpoint().await {
         metrics::gauge!("bidroom_log_size").set(cp.size as f64);
+    }
+    if let Ok(open) = state.store.openings_under_way().await {
+        metrics::gauge!("bidroom_openings_in_progress").set(open.len() as f64);
     }
     handle.render()
 }

@@ -88,6 +88,14 @@ pub(crate) async fn run(mut ws: WebSocket, session: Session, hello: Utf8Bytes) {
     let viewer = hub.join(tender, last_seq);
     let mut last = after;
     let end = serve(&mut ws, &hub, tender, viewer, hello, &nonce, &mut last).await;
+    let why = match &end {
+        End::Gone => "gone",
+        End::Close(code::TOO_SLOW, _) => "too_slow",
+        End::Close(code::POLICY, _) => "policy",
+        End::Close(code::GOING_AWAY, _) => "going_away",
+        End::Close(_, _) => "internal",
+    };
+    metrics::counter!("bidroom_live_disconnects_total", "reason" => why).increment(1);
     if let End::Close(code, reason) = end {
         close(&mut ws, code, reason, hub.config().close_timeout()).await;
     }
@@ -244,6 +252,7 @@ async fn replay(ws: &mut WebSocket, hub: &Hub, tender: Uuid, last: &mut i64, wt:
             // it goes, so the page's bytes shrink while it is written.
             for f in batch {
                 ws.feed(Message::Text(f.text)).await?;
+                metrics::counter!("bidroom_live_frames_sent_total").increment(1);
                 *last = f.seq;
             }
             ws.flush().await
@@ -290,6 +299,7 @@ async fn deliver(
         }
         if frame.seq == 0 || frame.seq == *last + 1 {
             ws.feed(Message::Text(frame.text)).await?;
+            metrics::counter!("bidroom_live_frames_sent_total").increment(1);
             if frame.seq > 0 {
                 *last = frame.seq;
             }
@@ -318,6 +328,7 @@ async fn fill_gap(ws: &mut WebSocket, hub: &Hub, tender: Uuid, last: &mut i64, u
     for e in &events {
         if e.seq == *last + 1 {
             ws.feed(Message::Text(frames::event(e).text)).await?;
+            metrics::counter!("bidroom_live_frames_sent_total").increment(1);
             *last = e.seq;
         }
     }

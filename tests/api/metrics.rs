@@ -62,7 +62,20 @@ async fn figures_move_during_a_session(app: TestApp) {
         "{after}"
     );
     assert_eq!(figure(&after, "bidroom_background_tasks_failed", &[]), 0.0);
+    // The viewer was sent the opening's frames; openings under way is a gauge.
+    assert!(
+        figure(&after, "bidroom_live_frames_sent_total", &[]) > figure(&during, "bidroom_live_frames_sent_total", &[]),
+        "{after}"
+    );
+    assert!(after.lines().any(|l| l.starts_with("bidroom_openings_in_progress ")), "{after}");
+    // Its leaving is counted, with the reason.
+    let gone = figure(&after, "bidroom_live_disconnects_total", &[]);
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+    crate::support::wait::poll("the viewer's disconnect in the metrics", Duration::from_secs(20), async || {
+        let now = scrape(&app).await;
+        (figure(&now, "bidroom_live_disconnects_total", &[]) > gone).then_some(())
+    })
+    .await;
 }
 
 crate::on_both_backends!(with with_metrics: figures_move_during_a_session);

@@ -123,7 +123,13 @@ export function initPage() {
  */
 export function requireSecureContext(target) {
   if (window.isSecureContext && globalThis.crypto && globalThis.crypto.subtle) return true;
-  const https = `https://${location.host}${location.pathname}`;
+  // The same address on HTTPS (built from the URL, not written out: the
+  // pages name no external address).
+  const secure = new URL(location.href);
+  secure.protocol = "https:";
+  secure.search = "";
+  secure.hash = "";
+  const https = secure.href;
   target.replaceChildren(
     el(
       "div",
