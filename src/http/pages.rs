@@ -1,6 +1,7 @@
-//! The web pages: HTML shells and their static assets (`web/`), embedded in
-//! release builds and read from disk in debug builds. The pages are plain ES
-//! modules that talk to the JSON API; nothing here renders data.
+//! The web pages: one HTML shell (`web/page.html`) that loads each page's
+//! script, and the static assets (`web/assets/`), embedded in release builds
+//! and read from disk in debug builds. The pages are plain ES modules that
+//! talk to the JSON API; nothing here renders data.
 
 use axum::Router;
 use axum::extract::Path;
@@ -29,15 +30,51 @@ const ROOM_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self';
                         connect-src 'self'; media-src 'self' blob: https:; frame-src https:; object-src 'none'; \
                         base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The pages: each is the shell with its own script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Page {
+    List,
+    Staff,
+    Room,
+    Bid,
+    Custodian,
+    CustodianKey,
+}
+
+impl Page {
+    #[cfg(test)]
+    const ALL: [Page; 6] = [Page::List, Page::Staff, Page::Room, Page::Bid, Page::Custodian, Page::CustodianKey];
+
+    /// Its script, `web/assets/js/<name>.js`.
+    fn script(self) -> &'static str {
+        match self {
+            Page::List => "list",
+            Page::Staff => "staff",
+            Page::Room => "room",
+            Page::Bid => "bid",
+            Page::Custodian => "custodian",
+            Page::CustodianKey => "custodian_key",
+        }
+    }
+
+    /// Only the public room may show the staff's video stream.
+    fn csp(self) -> &'static str {
+        if self == Page::Room { ROOM_CSP } else { CSP }
+    }
+}
+
+/// Where the shell names the page's script.
+const SCRIPT_SLOT: &str = "__SCRIPT__";
+
 /// Routes of the pages and `/assets/`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|h: HeaderMap| async move { serve("index.html", &h) }))
-        .route("/staff", get(|h: HeaderMap| async move { serve("staff.html", &h) }))
-        .route("/tenders/{id}", get(|h: HeaderMap| async move { serve("room.html", &h) }))
-        .route("/tenders/{id}/bid", get(|h: HeaderMap| async move { serve("bid.html", &h) }))
-        .route("/tenders/{id}/custodian", get(|h: HeaderMap| async move { serve("custodian.html", &h) }))
-        .route("/custodians/new", get(|h: HeaderMap| async move { serve("custodian-key.html", &h) }))
+        .route("/", get(|h: HeaderMap| async move { page(Page::List, &h) }))
+        .route("/staff", get(|h: HeaderMap| async move { page(Page::Staff, &h) }))
+        .route("/tenders/{id}", get(|h: HeaderMap| async move { page(Page::Room, &h) }))
+        .route("/tenders/{id}/bid", get(|h: HeaderMap| async move { page(Page::Bid, &h) }))
+        .route("/tenders/{id}/custodian", get(|h: HeaderMap| async move { page(Page::Custodian, &h) }))
+        .route("/custodians/new", get(|h: HeaderMap| async move { page(Page::CustodianKey, &h) }))
         .route("/assets/{*path}", get(asset))
 }
 
@@ -64,26 +101,44 @@ fn content_type(path: &str) -> HeaderValue {
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("application/octet-stream"))
 }
 
-/// Serves one file of `web/` with an ETag (its SHA-256), revalidated on
-/// every use so a new release is picked up at once.
+/// Serves one file of `web/assets/`.
 fn serve(path: &str, headers: &HeaderMap) -> Response {
     let Some(file) = Web::get(path) else {
         return not_found();
     };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+    respond(file.data.into_owned(), &etag, content_type(path), None, headers)
+}
+
+/// Serves a page: the shell with the page's script.
+fn page(page: Page, headers: &HeaderMap) -> Response {
+    let Some((html, etag)) = shell(page) else {
+        return not_found();
+    };
+    respond(html.into_bytes(), &etag, content_type("page.html"), Some(page.csp()), headers)
+}
+
+/// The page's HTML and its ETag (the shell's hash and the script).
+fn shell(page: Page) -> Option<(String, String)> {
+    let file = Web::get("page.html")?;
+    let html = String::from_utf8_lossy(&file.data).replace(SCRIPT_SLOT, page.script());
+    Some((html, format!("\"{}-{}\"", hex::encode(&file.metadata.sha256_hash()[..12]), page.script())))
+}
+
+/// The answer with an ETag, revalidated on every use so a new release is
+/// picked up at once.
+fn respond(body: Vec<u8>, etag: &str, kind: HeaderValue, csp: Option<&'static str>, headers: &HeaderMap) -> Response {
     let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == etag);
-    let mut response =
-        if fresh { StatusCode::NOT_MODIFIED.into_response() } else { file.data.into_owned().into_response() };
+    let mut response = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { body.into_response() };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, content_type(path));
+    h.insert(header::CONTENT_TYPE, kind);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    if path.ends_with(".html") {
-        let csp = if path == "room.html" { ROOM_CSP } else { CSP };
+    if let Some(csp) = csp {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     }
     response
@@ -95,12 +150,16 @@ mod tests {
 
     #[test]
     fn every_page_and_its_scripts_exist() {
-        for page in ["index.html", "room.html", "bid.html", "custodian.html", "custodian-key.html", "staff.html"] {
-            let html = Web::get(page).unwrap_or_else(|| panic!("web/{page} is missing"));
-            let text = String::from_utf8(html.data.into_owned()).expect("utf-8");
-            for part in text.split("src=\"/assets/").skip(1) {
-                let asset = part.split('"').next().unwrap_or_default();
-                assert!(Web::get(&format!("assets/{asset}")).is_some(), "{page} loads missing assets/{asset}");
+        let file = Web::get("page.html").expect("web/page.html");
+        let template = String::from_utf8(file.data.into_owned()).expect("utf-8");
+        assert_eq!(template.matches(SCRIPT_SLOT).count(), 1, "the shell names the script once");
+        for p in Page::ALL {
+            let (html, _) = shell(p).expect("the shell");
+            assert!(!html.contains(SCRIPT_SLOT), "{p:?}");
+            let scripts: Vec<&str> = html.split("src=\"/assets/").skip(1).filter_map(|x| x.split('"').next()).collect();
+            assert_eq!(scripts, [format!("js/{}.js", p.script())], "{p:?}");
+            for asset in scripts {
+                assert!(Web::get(&format!("assets/{asset}")).is_some(), "{p:?} loads missing assets/{asset}");
             }
         }
     }
@@ -120,7 +179,7 @@ mod tests {
 
     #[test]
     fn pages_and_scripts_get_their_media_types() {
-        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("page.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("assets/app.css"), "text/css; charset=utf-8");
         assert_eq!(content_type("assets/js/live.js"), "text/javascript; charset=utf-8");
         assert_eq!(content_type("assets/unknown.bin"), "application/octet-stream");
