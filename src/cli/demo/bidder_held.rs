@@ -7,8 +7,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -97,24 +95,12 @@ async fn create(client: &Client, token: &str) -> anyhow::Result<Uuid> {
         "description": "Bidders hold one key share of their own bids and decrypt them at the opening.",
         "buyer": "City of Example",
         "currency": "CNY",
-        "lots": [{"id": "1", "title": "Old town", "fields": [
-            {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
-            {"key": "days", "label": {"zh": "工期", "en": "Days"}, "type": "integer", "required": true}
-        ]}],
+        "lots": [{"id": "1", "title": "Old town", "fields": super::demo_fields()}],
         "deadline": super::super::common::rfc3339(deadline),
         "opening_at": super::super::common::rfc3339(deadline + time::Duration::seconds(2)),
         "custody": {"threshold": 2, "custodians": ["server", "bidder"], "release_window_minutes": WINDOW_MINUTES},
         // Two bidders are this demonstration's minimum, stated in its terms.
         "session": {"min_bids": 2, "sign_in_minutes": 0, "confirmation_minutes": 0},
     });
-    let created = client
-        .staff_call(Method::POST, "api/v1/tenders", token, Some(&draft))
-        .await
-        .context("cannot create the tender")?;
-    let id: Uuid = created["id"].as_str().and_then(|s| s.parse().ok()).context("no tender id in the answer")?;
-    client
-        .staff_call(Method::POST, &format!("api/v1/tenders/{id}/publish"), token, None)
-        .await
-        .context("cannot publish the tender")?;
-    Ok(id)
+    super::publish_draft(client, token, &draft).await
 }

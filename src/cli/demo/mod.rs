@@ -181,17 +181,19 @@ async fn create_tender(client: &Client, token: &str, args: &DemoArgs, people: [&
         "description": "A demonstration tender run by `bidroom demo`.",
         "buyer": "City of Example",
         "currency": "CNY",
-        "lots": [{"id": "1", "title": "North district", "fields": [
-            {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
-            {"key": "days", "label": {"zh": "工期", "en": "Days"}, "type": "integer", "required": true}
-        ]}],
+        "lots": [{"id": "1", "title": "North district", "fields": demo_fields()}],
         "deadline": super::common::rfc3339(deadline),
         "opening_at": super::common::rfc3339(opening),
         "custody": {"threshold": 2, "custodians": ["server", people[0], people[1]], "release_window_minutes": 10},
         "session": session::demo_terms(),
     });
+    publish_draft(client, token, &draft).await
+}
+
+/// Creates a tender from `draft` and publishes it; its id.
+async fn publish_draft(client: &Client, token: &str, draft: &serde_json::Value) -> anyhow::Result<Uuid> {
     let created = client
-        .staff_call(Method::POST, "api/v1/tenders", token, Some(&draft))
+        .staff_call(Method::POST, "api/v1/tenders", token, Some(draft))
         .await
         .context("cannot create the tender")?;
     let id: Uuid = created["id"].as_str().and_then(|s| s.parse().ok()).context("no tender id in the answer")?;
@@ -200,6 +202,14 @@ async fn create_tender(client: &Client, token: &str, args: &DemoArgs, people: [&
         .await
         .context("cannot publish the tender")?;
     Ok(id)
+}
+
+/// The declared fields of every demo lot: the price and the days.
+fn demo_fields() -> serde_json::Value {
+    json!([
+        {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
+        {"key": "days", "label": {"zh": "工期", "en": "Days"}, "type": "integer", "required": true}
+    ])
 }
 
 /// Sleeps until the server's clock reaches `at`.

@@ -71,16 +71,11 @@ pub async fn failing_tender(client: &Client, scratch: &Scratch, token: &str) -> 
         "reference": format!("DEMO-{}", &Uuid::new_v4().simple().to_string()[..8]),
         "buyer": "City of Example",
         "currency": "CNY",
-        "lots": [{"id": "1", "title": "All shelters", "fields": [
-            {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
-            {"key": "days", "label": {"zh": "工期", "en": "Days"}, "type": "integer", "required": true}
-        ]}],
+        "lots": [{"id": "1", "title": "All shelters", "fields": super::demo_fields()}],
         "deadline": super::super::common::rfc3339(deadline),
         "session": {"min_bids": 3, "sign_in_minutes": 0},
     });
-    let created = client.staff_call(Method::POST, "api/v1/tenders", token, Some(&draft)).await?;
-    let id: Uuid = created["id"].as_str().and_then(|s| s.parse().ok()).context("no tender id in the answer")?;
-    client.staff_call(Method::POST, &format!("api/v1/tenders/{id}/publish"), token, None).await?;
+    let id = super::publish_draft(client, token, &draft).await?;
     let only = scratch.bidder("孤单工程 Lonely Works", "lonely.key").await?;
     scratch.seal(id, &only, "88000.00", 30, "lonely").await?;
     println!("published tender {id} with one bid; the minimum is three bidders");
