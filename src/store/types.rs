@@ -79,6 +79,9 @@ pub struct StoredCheckpoint {
     pub root: String,
     /// The signed note text (C2SP tlog-checkpoint).
     pub note: String,
+    /// When it was signed (store time); not part of the signed note.
+    #[serde(skip)]
+    pub at: OffsetDateTime,
 }
 
 /// A registered bidder identity.

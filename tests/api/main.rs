@@ -35,6 +35,7 @@ mod ocds;
 mod odd_input;
 mod opening;
 mod pace_nodes;
+mod partial_failure;
 mod replays;
 mod scheduler;
 mod seal_retry;

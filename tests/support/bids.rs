@@ -66,9 +66,21 @@ pub async fn seal(app: &TestApp, tender: &str, key: &BidderKey, price: &str, doc
 
 /// Seals a bid for lot 1 with `form` and the documents `docs`.
 pub async fn seal_form(app: &TestApp, tender: &str, key: &BidderKey, form: &Value, docs: &[&[u8]]) -> Sealed {
+    seal_for_lot(app, tender, key, "1", form, docs).await
+}
+
+/// Seals a bid for `lot` with `form` and the documents `docs`.
+pub async fn seal_for_lot(
+    app: &TestApp,
+    tender: &str,
+    key: &BidderKey,
+    lot: &str,
+    form: &Value,
+    docs: &[&[u8]],
+) -> Sealed {
     let tender_id: Uuid = tender.parse().expect("tender uuid");
     let bid_id = Uuid::new_v4();
-    let mut sealer = BidSealer::new(Binding::new(tender_id, bid_id), "1", &policy(app, tender).await).expect("sealer");
+    let mut sealer = BidSealer::new(Binding::new(tender_id, bid_id), lot, &policy(app, tender).await).expect("sealer");
     let mut documents = Vec::new();
     for (i, d) in docs.iter().enumerate() {
         let mut out = Vec::new();
