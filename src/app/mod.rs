@@ -13,6 +13,7 @@ pub mod decryption_keys;
 pub mod documents;
 pub mod error;
 pub mod evidence;
+pub mod fault_shares;
 pub mod log;
 pub mod ocds;
 pub mod opening;

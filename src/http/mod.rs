@@ -21,6 +21,7 @@ pub mod error;
 pub mod evidence;
 pub mod export;
 pub mod extract;
+pub mod fault_shares;
 pub mod guard;
 mod health;
 pub mod live;
@@ -75,6 +76,7 @@ pub fn router(
         .route("/tenders/{id}/bids/{bid}/documents/{index}/link", post(downloads::create))
         .route("/downloads/{token}", get(downloads::follow))
         .route("/tenders/{id}/envelopes", get(opening::envelopes))
+        .route("/tenders/{id}/bids/{bid}/shares", get(fault_shares::shares))
         .route("/tenders/{id}/opening/release", post(opening::release))
         .route("/tenders/{id}/record", get(opening::record))
         .route("/tenders/{id}/record.csv", get(export::record_csv))

@@ -23,6 +23,7 @@ pub mod bids;
 mod blame;
 pub mod bundle;
 pub mod close;
+mod fault_shares;
 pub mod log;
 pub mod report;
 pub mod session;
@@ -98,7 +99,11 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
     let problems = blame::unopened_blame(&ids, terms.custody.threshold, events);
     c.record(Check::UnopenedBlame, format!("{unopened} unopened bids checked against the releases"), problems);
     match client.envelopes(tender).await {
-        Ok(served) => bids::check_bids(&terms, &close, events, &served, &mut c),
+        Ok(served) => {
+            bids::check_bids(&terms, &close, events, &served, &mut c);
+            let (n, problems) = fault_shares::check(client, tender, events, &served).await;
+            c.record(Check::FaultShares, format!("{n} bids rejected for inconsistent shares checked"), problems);
+        }
         Err(e) => c.fail(Check::CloseRootFromEnvelopes, format!("cannot fetch the envelopes: {e}")),
     }
     match client.record(tender).await {

@@ -44,6 +44,10 @@ pub enum Check {
     /// bidder (a bad share is published and fails its commitment), and each
     /// bid the bidder kept closed is rejected for exactly that reason.
     BidderBlame,
+    /// Each bid rejected because its shares do not rebuild its key has its
+    /// shares published: each matches its commitment, and no k of them
+    /// rebuild the key.
+    FaultShares,
     /// The terms served are the logged `tender.published` with its logged
     /// amendments applied.
     TermsServed,
@@ -60,7 +64,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 18] = [
+    pub const ALL: [Check; 19] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -75,6 +79,7 @@ impl Check {
         Check::RecordServed,
         Check::UnopenedBlame,
         Check::BidderBlame,
+        Check::FaultShares,
         Check::TermsServed,
         Check::BidderNames,
         Check::SessionStages,
@@ -98,6 +103,7 @@ impl Check {
             Check::RecordServed => "served record equals the logged one",
             Check::UnopenedBlame => "unopened bids blame the right custodians",
             Check::BidderBlame => "bidder-held shares blame the right bidders",
+            Check::FaultShares => "inconsistent shares are published and prove it",
             Check::TermsServed => "served terms equal the logged ones",
             Check::BidderNames => "bidder names equal their registrations",
             Check::SessionStages => "session stages follow the terms and the clock",

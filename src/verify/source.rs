@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::client::{Bidder, Client, Event, PublicBid, Record};
+use crate::client::{Bidder, Client, Event, FaultShares, PublicBid, Record};
 use crate::ledger::Hash;
 
 /// The public reads verification needs. Errors are sentences for the
@@ -30,6 +30,11 @@ pub trait Source: Sync {
     async fn record(&self, tender: Uuid) -> Result<Record, String>;
     /// A bidder's registration.
     async fn bidder(&self, id: &str) -> Result<Bidder, String>;
+    /// The shares proving a bidder's fault for `bid` (`Ok(None)`: the
+    /// source says they are not public). Sources without them say so.
+    async fn fault_shares(&self, _tender: Uuid, _bid: Uuid) -> Result<Option<FaultShares>, String> {
+        Err("this source does not hold released shares".into())
+    }
     /// Earlier signed checkpoints the source holds, each to be checked
     /// against the latest (a live server keeps none to offer).
     fn earlier_checkpoints(&self) -> Vec<String> {
@@ -65,5 +70,8 @@ impl Source for Client {
     }
     async fn bidder(&self, id: &str) -> Result<Bidder, String> {
         Client::bidder(self, id).await.map_err(|e| e.to_string())
+    }
+    async fn fault_shares(&self, tender: Uuid, bid: Uuid) -> Result<Option<FaultShares>, String> {
+        Client::fault_shares(self, tender, bid).await.map_err(|e| e.to_string())
     }
 }

@@ -24,6 +24,7 @@ mod event_entries;
 mod evidence;
 mod export;
 mod extremes;
+mod fault_shares;
 mod flaky;
 mod group_commit;
 mod health;

@@ -3,19 +3,17 @@
 //! envelope served), the other lot opens as usual, and `bidroom verify`
 //! passes on the whole, and fails when a failed lot's envelope is served.
 
-use async_trait::async_trait;
-use bidroom::client::{Bidder, Client, Event, PublicBid, Record};
-use bidroom::ledger::{Hash, Verifier};
+use bidroom::client::{Client, PublicBid};
+use bidroom::ledger::Verifier;
 use bidroom::seal::b64;
-use bidroom::verify::source::Source;
 use bidroom::verify::{Check, Report, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::bids::{register, submit};
 use crate::common::{Draft, TestApp, events, wait_for_state};
 use crate::support::bids::{Sealed, seal_for_lot};
+use crate::support::source::Altered;
 
 async fn verify(app: &TestApp, tender: &str) -> Report {
     let client = Client::new(&app.base).expect("client");
@@ -48,46 +46,6 @@ async fn bid(app: &TestApp, tender: &str, name: &str, lot: &str, price: &str) ->
     let (s, v) = submit(app, tender, &sealed).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     sealed
-}
-
-/// The server's public data with one more envelope served: what a server
-/// that leaked a failed lot's bid would show.
-struct Leaky {
-    client: Client,
-    extra: PublicBid,
-}
-
-#[async_trait]
-impl Source for Leaky {
-    async fn events(&self, tender: Uuid) -> Result<(Vec<Event>, i64), String> {
-        Source::events(&self.client, tender).await
-    }
-    async fn checkpoint(&self) -> Result<String, String> {
-        Source::checkpoint(&self.client).await
-    }
-    async fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, String> {
-        Source::consistency(&self.client, old, new).await
-    }
-    async fn log_entry(&self, index: u64) -> Result<Vec<u8>, String> {
-        Source::log_entry(&self.client, index).await
-    }
-    async fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, String> {
-        Source::inclusion(&self.client, index, size).await
-    }
-    async fn tender_json(&self, tender: Uuid) -> Result<Value, String> {
-        Source::tender_json(&self.client, tender).await
-    }
-    async fn envelopes(&self, tender: Uuid) -> Result<Vec<PublicBid>, String> {
-        let mut served = Source::envelopes(&self.client, tender).await?;
-        served.push(self.extra.clone());
-        Ok(served)
-    }
-    async fn record(&self, tender: Uuid) -> Result<Record, String> {
-        Source::record(&self.client, tender).await
-    }
-    async fn bidder(&self, id: &str) -> Result<Bidder, String> {
-        Source::bidder(&self.client, id).await
-    }
 }
 
 async fn one_lot_fails_the_other_opens(app: TestApp) {
@@ -137,7 +95,8 @@ async fn one_lot_fails_the_other_opens(app: TestApp) {
         form: b64(&sealed_south.form),
         log_index: 0,
     };
-    let leaky = Leaky { client: Client::new(&app.base).expect("client"), extra };
+    let mut leaky = Altered::new(&app.base);
+    leaky.envelopes = Some(Box::new(move |served| served.push(extra.clone())));
     let verifier = Verifier::parse(&leaky.client.log_key().await.expect("log key")).expect("verifier key");
     let report = verify_tender(&leaky, tender.parse().expect("uuid"), &verifier, None).await;
     assert!(report.failed().contains(&Check::CloseRootFromEnvelopes), "{report}");

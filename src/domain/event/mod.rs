@@ -11,6 +11,7 @@ mod entry;
 mod payload;
 
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
+pub use payload::REASON_INCONSISTENT_SHARES;
 pub use payload::{
     BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, BidderReleased, BidderShare,
     Blame, CustodianReleased, CustodianTokenRotated, Digest, DocumentsAccessed, EventPayload, OpeningStarted,

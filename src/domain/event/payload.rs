@@ -274,6 +274,13 @@ pub struct BidOpened {
     pub above_ceiling: Option<bool>,
 }
 
+/// The `reason` of a `bid.rejected` whose released shares all match their
+/// commitments while no k of them rebuild the committed key: the bidder
+/// sealed them inconsistently. Such a bid's shares are published once the
+/// record is final (`GET …/bids/{bid}/shares`), and `verify` checks them.
+pub const REASON_INCONSISTENT_SHARES: &str =
+    "the released shares match their commitments but do not rebuild the committed bid key";
+
 /// `bid.rejected`: the bidder's fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BidRejected {
