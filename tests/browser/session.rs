@@ -41,6 +41,8 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
     input.send_keys(&doc_path.display().to_string()).await.expect("attach");
     b.click("#seal").await;
+    b.wait_for("document.getElementById('seal-confirm')", 10).await;
+    b.click("#seal-confirm").await;
     b.wait_for("((document.getElementById('receipt-status') || {}).innerText || '').startsWith('✓')", 60).await;
     server.rust_bid(&id, "Harbour Works", r#"{"price":"812000.00","days":100}"#).await;
     server.rust_bid(&id, "Deep Sea Ltd", r#"{"price":"799500.50","days":95}"#).await;
@@ -97,8 +99,11 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     assert!(verify.contains("(3 bid(s))"), "{verify}");
     let table = b.text("#record-table").await;
     assert_eq!(table.matches("✓ decrypted and matches").count(), 3, "{table}");
-    assert!(table.contains("Browser Dredging Co") && table.contains("777000.00") && table.contains("120"), "{table}");
-    assert!(table.contains("Deep Sea Ltd") && table.contains("799500.50"), "{table}");
+    assert!(
+        table.contains("Browser Dredging Co") && table.contains("CNY 777,000.00") && table.contains("120"),
+        "{table}"
+    );
+    assert!(table.contains("Deep Sea Ltd") && table.contains("CNY 799,500.50"), "{table}");
     assert!(b.text("#record").await.contains("The record is final"));
     assert!(b.text("#state").await.contains("Opened"));
     let record = server.get_ok(&format!("/api/v1/tenders/{id}/record")).await;

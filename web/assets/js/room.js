@@ -9,7 +9,7 @@ import { awaitingBidders } from "./decrypt.js";
 import { fmtDuration, fmtTime, onLanguageChange, pick, t, viewerZone } from "./i18n.js";
 import { bidderName, describe } from "./events.js";
 import { LiveFeed } from "./live.js";
-import { verifyOpenedBid } from "./record.js";
+import { recordTables, verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
 import { LogFollower } from "./verify.js";
 import { followStage, touchesSession } from "./stage.js";
@@ -135,19 +135,6 @@ function renderClock() {
   document.getElementById("zone").textContent = t("room.zone", { zone: viewerZone(), server: serverClock.zone });
 }
 
-function fieldText(row) {
-  const lot = state.tender.lots.find((l) => l.id === row.lot);
-  const values = row.fields || {};
-  // In the lot's field order, as on the paper 开标记录表.
-  const keys = [...(lot ? lot.fields.map((f) => f.key) : []), ...Object.keys(values)].filter((k, i, all) => k in values && all.indexOf(k) === i);
-  return keys
-    .map((k) => {
-      const f = lot && lot.fields.find((x) => x.key === k);
-      return `${f ? pick(f.label) : k}: ${values[k]}`;
-    })
-    .join("; ");
-}
-
 function renderRecord() {
   const box = document.getElementById("record");
   const r = state.record;
@@ -159,34 +146,20 @@ function renderRecord() {
   box.hidden = false;
   const reading = state.stage && state.stage.view && state.stage.view.stage === "announcement" ? r.rows.filter((x) => x.status === "opened").pop() : null;
   const prices = ((state.tender.session || {}).prices || []).map((p) => el("p", { class: "price", dataset: { kind: p.kind } }, t(`record.${p.kind}`, { lot: p.lot, amount: p.amount })));
-  const rows = r.rows.map((row) => {
-    const check = state.rowChecks.get(row.bid_id);
-    const checkText = row.status !== "opened" ? "—" : !check ? "…" : check.ok ? t("record.check.ok") : t("record.check.fail", { reason: check.error });
-    return el(
-      "tr",
-      { dataset: { bid: row.bid_id, status: row.status, above: row.above_ceiling ? "true" : null }, class: row === reading ? "reading" : null, "aria-current": row === reading ? "true" : null },
-      el("td", {}, String(row.position)),
-      el("td", {}, bidderName(row.bidder)),
-      el("td", {}, row.lot),
-      el("td", {}, fmtTime(row.received_at)),
-      el("td", {}, t(`record.status.${row.status}`)),
-      el("td", { class: "fields" }, row.status === "opened" ? fieldText(row) : row.reason || "", row.above_ceiling ? el("strong", { class: "above" }, ` (${t("record.above")})`) : null),
-      el("td", { class: `check ${check ? (check.ok ? "ok" : "bad") : ""}` }, checkText),
-    );
-  });
+  const check = {
+    head: t("record.check"),
+    cls: "check",
+    cell: (row) => {
+      const c = state.rowChecks.get(row.bid_id);
+      if (row.status !== "opened") return "—";
+      if (!c) return "…";
+      return el("span", { class: c.ok ? "ok" : "bad" }, c.ok ? t("record.check.ok") : t("record.check.fail", { reason: c.error }));
+    },
+  };
   box.replaceChildren(
     el("h2", {}, t("record.title")),
     ...prices,
-    el(
-      "div",
-      { class: "table-wrap" },
-      el(
-        "table",
-        { id: "record-table" },
-        el("thead", {}, el("tr", {}, ["record.no", "record.bidder", "record.lot", "record.received", "record.status", "room.lots", "record.check"].map((k) => el("th", { scope: "col" }, k === "room.lots" ? pick({ zh: "开标记录表字段", en: "Fields" }) : t(k))))),
-        el("tbody", {}, rows),
-      ),
-    ),
+    recordTables({ id: "record-table", tender: state.tender, rows: r.rows, bidderName, reading, extra: [check] }),
     el("p", { class: "help" }, r.complete ? t("record.final") : t("record.pending", { n: r.pending })),
   );
 }
