@@ -155,9 +155,11 @@ export function errorContent(err) {
     const msg = err instanceof ApiError ? `${err.message}${err.field ? ` (${err.field})` : ""}` : String((err && err.message) || err);
     return [el("p", { class: "error", role: "alert" }, t("error.sentence", { msg }))];
   }
-  const field = err.field ? (known(`field.${err.field}`) ? t(`field.${err.field}`) : err.field) : null;
+  // A sentence for this code and field if there is one ("the address must be https://"), else the code's and the field's name.
+  const specific = err.field && known(`code.${err.code}.${err.field}`);
+  const field = err.field && !specific ? (known(`field.${err.field}`) ? t(`field.${err.field}`) : err.field) : null;
   return [
-    el("p", { class: "error", role: "alert", dataset: { code: err.code } }, t(`code.${err.code}`), field ? ` ${t("error.field", { field })}` : ""),
+    el("p", { class: "error", role: "alert", dataset: { code: err.code } }, specific ? t(`code.${err.code}.${err.field}`) : t(`code.${err.code}`), field ? ` ${t("error.field", { field })}` : ""),
     el("details", { class: "error-detail" }, el("summary", {}, t("error.details")), el("p", {}, err.message)),
   ];
 }

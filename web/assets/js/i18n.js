@@ -516,6 +516,11 @@ const STRINGS = {
     "field.name": "Name",
     "field.envelope.lot": "Lot",
     "mybids.value": "{label}: {value}",
+    "code.invalid_field.url": "The stream address must be an https:// address.",
+    "code.invalid_field.custody.threshold": "The threshold must be between 1 and the number of custodians.",
+    "code.invalid_field.deadline": "The submission deadline is not valid.",
+    "code.invalid_field.opening_at": "The opening time is not valid.",
+    "code.invalid_field.envelope.lot": "The tender has no such lot.",
   },
   zh: {
     "site.name": "bidroom",
@@ -1031,6 +1036,11 @@ const STRINGS = {
     "field.name": "名称",
     "field.envelope.lot": "标段",
     "mybids.value": "{label}：{value}",
+    "code.invalid_field.url": "直播地址须以 https:// 开头。",
+    "code.invalid_field.custody.threshold": "开启门限须在 1 至保管人人数之间。",
+    "code.invalid_field.deadline": "投标截止时间无效。",
+    "code.invalid_field.opening_at": "开标时间无效。",
+    "code.invalid_field.envelope.lot": "本项目没有该标段。",
   },
 };
 
