@@ -16,6 +16,7 @@ mod accounts;
 mod bidder;
 mod bidder_held;
 mod crypto;
+mod custodian;
 mod insecure;
 mod live;
 mod mybids;

@@ -82,7 +82,18 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.wait_for("document.getElementById('key-status')", 20).await;
     assert!(b.text("#key-status").await.contains("custodian 2 of this tender"), "{}", b.text("#key-status").await);
     b.fill("#release-token", &token).await;
+    // Facts as the CLI prints them, then a question before anything is released.
+    assert_eq!(b.text("#cust-bids").await, "3");
+    assert!(b.text("#cust-countdown").await.contains("shares can be released now"));
     b.click("#release").await;
+    b.wait_for("document.getElementById('release-cancel')", 30).await;
+    assert!(b.text("#release-question").await.contains("Release 3 key share(s) for “Harbour dredging”?"));
+    b.screenshot("2-custodian-question").await;
+    b.click("#release-cancel").await;
+    b.wait_for("document.getElementById('release-cancelled')", 5).await;
+    b.click("#release").await;
+    b.wait_for("document.getElementById('release-confirm')", 30).await;
+    b.click("#release-confirm").await;
     b.wait_for("document.getElementById('released')", 30).await;
     assert!(b.text("#released").await.contains("3 share(s) accepted"), "{}", b.text("#released").await);
     b.screenshot("2-custodian-released").await;
