@@ -23,6 +23,7 @@ mod mybids;
 mod public;
 mod record;
 mod session;
+mod signin;
 mod staff;
 mod stage;
 mod upload;

@@ -10,6 +10,7 @@ import { forgetPending, loadPending, savePending } from "./pending.js";
 import { fmtDuration, fmtTime, lang, onLanguageChange, pick, t } from "./i18n.js";
 import { fmtMoney } from "./amount.js";
 import { myBidsSection, rememberBid } from "./mybids.js";
+import { signInSection } from "./signin.js";
 import * as keys from "./keyfile.js";
 import { decryptSection } from "./decrypt.js";
 import { sealBid } from "./seal.js";
@@ -416,10 +417,11 @@ function render() {
     el("p", { id: "deadline-countdown", class: "countdown-line", "aria-live": "off" }),
     identitySection(),
     registerSection(),
-    myBids,
     decryptSection({ tender, identity, bidder }) || "",
     bidSection(),
     el("section", { class: "panel", id: "receipt", hidden: true, "aria-live": "polite" }),
+    myBids,
+    signInSection({ tender, identity, bidder }),
   );
   tick();
   ticker ||= setInterval(tick, 1000);
