@@ -20,6 +20,7 @@ mod custodian;
 mod insecure;
 mod live;
 mod mybids;
+mod pages;
 mod public;
 mod record;
 mod session;

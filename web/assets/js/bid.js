@@ -179,7 +179,7 @@ function fieldInputs(lot) {
     return el(
       "div",
       { class: "form-field" },
-      el("label", { for: input.id }, pick(f.label), f.required ? ` (${t("room.required")})` : "", ` — ${t(`type.${f.type}`)}`),
+      el("label", { for: input.id }, pick(f.label), f.required ? t("ui.required.mark") : "", ` — ${t(`type.${f.type}`)}`),
       input,
       el("p", { class: "field-error", id: `err-${f.key}`, "aria-live": "polite" }),
     );

@@ -36,7 +36,7 @@ function item(tender, now) {
     el(
       "div",
       { class: "meta" },
-      `${tender.reference} · ${tender.buyer} · ${t("list.deadline")}: ${fmtTime(tender.deadline)} · ${t("list.opening")}: ${fmtTime(tender.opening_at)}`,
+      `${tender.reference} · ${tender.buyer} · ${t("ui.pair", { label: t("list.deadline"), value: fmtTime(tender.deadline) })} · ${t("ui.pair", { label: t("list.opening"), value: fmtTime(tender.opening_at) })}`,
     ),
   );
 }

@@ -60,7 +60,7 @@ function renderFacts() {
         el(
           "ul",
           {},
-          lot.fields.map((f) => el("li", {}, pick(f.label), f.required ? ` (${t("room.required")})` : "", " — ", t(`type.${f.type}`))),
+          lot.fields.map((f) => el("li", {}, pick(f.label), f.required ? t("ui.required.mark") : "", " — ", t(`type.${f.type}`))),
         ),
       ),
     ),
@@ -125,13 +125,13 @@ function renderClock() {
     heading = t("room.countdown.deadline");
     value = fmtDuration(deadline - now);
   } else if (now < opening) {
-    heading = `${t("room.countdown.closed")} ${t("room.countdown.opening")}`;
+    heading = t("room.countdown.closed.opening");
     value = fmtDuration(opening - now);
   } else if (x.state === "opened") heading = t("room.countdown.opened");
   else heading = x.state === "published" ? t("room.countdown.closed") : t("room.countdown.due");
   document.getElementById("countdown-label").textContent = heading;
   document.getElementById("countdown").textContent = value;
-  document.getElementById("servertime").textContent = `${t("room.servertime")}: ${fmtTime(new Date(now))}`;
+  document.getElementById("servertime").textContent = t("room.servertime.at", { at: fmtTime(new Date(now)) });
   document.getElementById("zone").textContent = t("room.zone", { zone: viewerZone(), server: serverClock.zone });
 }
 
@@ -205,7 +205,7 @@ function renderTimeline() {
       { class: cls, dataset: { seq: ev.seq, type: ev.type } },
       el("time", { datetime: ev.at }, `#${ev.seq} · ${fmtTime(ev.at)}`),
       el("span", {}, describe(ev, state.custodians)),
-      check ? el("span", { class: "check" }, ` — ${check.ok ? "✓ " + t("room.verify.event.ok") : "✗ " + t("room.verify.event.fail") + ": " + check.error}`) : null,
+      check ? el("span", { class: "check" }, ` — ${check.ok ? "✓ " + t("room.verify.event.ok") : "✗ " + t("ui.pair", { label: t("room.verify.event.fail"), value: check.error })}`) : null,
     );
   });
   document.getElementById("timeline").replaceChildren(

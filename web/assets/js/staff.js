@@ -85,10 +85,15 @@ function fieldRow(f = { key: "", label: { zh: "", en: "" }, type: "money", requi
 
 function lotBox(lot = { id: "1", title: "", fields: [{ key: "price", label: { zh: "投标报价", en: "Price" }, type: "money", required: true }] }) {
   const fields = el("div", { class: "fields" }, lot.fields.map(fieldRow));
+  // The legend names the lot ("标段 2"), not just "标段", so lots are told apart.
+  const legendFor = (e) => {
+    const set = e.target.closest("fieldset.lot");
+    if (e.target.classList.contains("lot-id") && set) set.querySelector("legend").textContent = t("staff.form.lot.legend", { id: e.target.value.trim() || "?" });
+  };
   const box = el(
     "fieldset",
-    { class: "lot" },
-    el("legend", {}, t("staff.form.lots")),
+    { class: "lot", oninput: legendFor },
+    el("legend", {}, t("staff.form.lot.legend", { id: lot.id })),
     el(
       "div",
       { class: "row" },
@@ -314,7 +319,7 @@ function tenderRow(x) {
     el("strong", {}, x.title),
     " ",
     el("span", { class: `badge ${x.state}` }, t(`state.${x.state}`)),
-    el("div", { class: "meta" }, `${x.reference} · ${t("list.deadline")}: ${fmtTime(x.deadline)} · ${t("list.opening")}: ${fmtTime(x.opening_at)}`),
+    el("div", { class: "meta" }, `${x.reference} · ${t("ui.pair", { label: t("list.deadline"), value: fmtTime(x.deadline) })} · ${t("ui.pair", { label: t("list.opening"), value: fmtTime(x.opening_at) })}`),
     el("div", { class: "actions" }, act),
     extra,
   );
