@@ -741,7 +741,7 @@ const STRINGS = {
     "staff.all": "全部项目",
     "staff.new": "新建招标项目",
     "staff.edit": "编辑草稿",
-    "staff.form.title": "标题",
+    "staff.form.title": "项目名称",
     "staff.form.reference": "项目编号",
     "staff.form.description": "说明",
     "staff.form.buyer": "招标人",
