@@ -251,6 +251,14 @@ impl Browser {
         v.as_str().unwrap_or_else(|| panic!("no element {css}")).to_string()
     }
 
+    /// All the text under `css`, also what is folded away (`<details>`).
+    pub async fn all_text(&self, css: &str) -> String {
+        let v = self
+            .js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", vec![json!(css)])
+            .await;
+        v.as_str().unwrap_or_else(|| panic!("no element {css}")).to_string()
+    }
+
     /// Saves a screenshot as `<test name>-<label>.png`.
     pub async fn screenshot(&self, label: &str) {
         match self.client.screenshot().await {

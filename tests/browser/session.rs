@@ -102,11 +102,11 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.goto(&server.url(&format!("/tenders/{id}"))).await;
     b.wait_for("document.querySelector('#events li[data-type=\"record.published\"]')", 60).await;
     b.wait_for(
-        "document.getElementById('verify').dataset.status === 'verified' && document.getElementById('record-verified').innerText.includes('(3 bid(s))')",
+        "document.getElementById('verify').dataset.status === 'verified' && document.getElementById('record-verified').textContent.includes('(3 bid(s))')",
         30,
     )
     .await;
-    let verify = b.text("#verify").await;
+    let verify = b.all_text("#verify").await;
     assert!(verify.contains("(3 bid(s))"), "{verify}");
     let table = b.text("#record-table").await;
     assert_eq!(table.matches("✓ decrypted and matches").count(), 3, "{table}");

@@ -559,6 +559,7 @@ const STRINGS = {
     "staff.form.lot.legend": "Lot {id}",
     "ui.pair": "{label}: {value}",
     "ui.required.mark": " (required)",
+    "room.verify.how": "How this was checked",
   },
   zh: {
     "site.name": "bidroom",
@@ -1117,6 +1118,7 @@ const STRINGS = {
     "staff.form.lot.legend": "标段 {id}",
     "ui.pair": "{label}：{value}",
     "ui.required.mark": "（必填）",
+    "room.verify.how": "验证方法",
   },
 };
 

@@ -255,11 +255,17 @@ function renderVerify() {
   } else if (n > 0 && state.checks.size === n && cp) {
     box.className = "verify ok";
     box.dataset.status = "verified";
+    // One plain sentence; how it was checked is folded away (it would fill a phone's first screen).
     box.replaceChildren(
-      ...nn(el("p", { class: "mark" }, "✓ " + t("room.verify.ok", { n })),
-      el("p", {}, t("room.verify.detail", { size: cp.size, log: state.follower.verifier.name })),
-      state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null,
-      opened ? el("p", { id: "record-verified" }, t("room.verify.record", { n: opened })) : null),
+      el("p", { class: "mark" }, "✓ " + t("room.verify.ok", { n })),
+      el(
+        "details",
+        { id: "verify-details" },
+        el("summary", {}, t("room.verify.how")),
+        ...nn(el("p", {}, t("room.verify.detail", { size: cp.size, log: state.follower.verifier.name })),
+        state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null,
+        opened ? el("p", { id: "record-verified" }, t("room.verify.record", { n: opened })) : null),
+      ),
     );
   } else {
     box.className = "verify";
