@@ -79,6 +79,7 @@ async fn list_search_and_a_room_that_verifies_itself() {
         "{custody_text}"
     );
     assert_eq!(b.text("#bid-count").await, "2");
+    assert!(b.text("#bids-note").await.starts_with("Only the number is public until the opening"));
     let timeline = b.text("#events").await;
     assert!(timeline.contains("Clarification of lot 1") && timeline.matches("✓ verified").count() == 4, "{timeline}");
     let countdown = b.text("#countdown").await;

@@ -109,6 +109,13 @@ async fn record_prints_one_table_per_lot_in_the_tenders_words() {
         at.second()
     );
     assert_eq!(b.text("#record-lot-2 td.time").await, want);
+    // After the opening the count note no longer says "only the number is public",
+    // and the timeline runs newest first.
+    assert_eq!(b.text("#bids-note").await, "已开标：投标人及开标结果见开标记录表。");
+    let order =
+        b.js("return [...document.querySelectorAll('#events li')].map((li) => Number(li.dataset.seq));", vec![]).await;
+    let seqs: Vec<i64> = order.as_array().expect("seqs").iter().filter_map(Value::as_i64).collect();
+    assert!(seqs.len() > 3 && seqs.windows(2).all(|w| w[0] > w[1]), "newest first: {seqs:?}");
     b.screenshot("1-record-zh").await;
 
     // English on a desktop: no header, amount or time broken over lines.

@@ -560,6 +560,7 @@ const STRINGS = {
     "ui.pair": "{label}: {value}",
     "ui.required.mark": " (required)",
     "room.verify.how": "How this was checked",
+    "room.bids.note.after": "The bids are being opened: the opening record shows who bid and what.",
   },
   zh: {
     "site.name": "bidroom",
@@ -1119,6 +1120,7 @@ const STRINGS = {
     "ui.pair": "{label}：{value}",
     "ui.required.mark": "（必填）",
     "room.verify.how": "验证方法",
+    "room.bids.note.after": "已开标：投标人及开标结果见开标记录表。",
   },
 };
 

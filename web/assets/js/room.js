@@ -197,7 +197,8 @@ async function checkRows() {
 }
 
 function renderTimeline() {
-  const items = state.events.map((ev) => {
+  // Newest first: a viewer joining late sees what just happened at the top.
+  const items = state.events.slice().reverse().map((ev) => {
     const check = state.checks.get(ev.seq);
     const cls = check ? (check.ok ? "ok" : "bad") : "";
     return el(
@@ -210,7 +211,7 @@ function renderTimeline() {
   });
   document.getElementById("timeline").replaceChildren(
     el("h2", {}, t("room.timeline")),
-    items.length ? el("ol", { class: "timeline", id: "events" }, items) : el("p", {}, t("room.timeline.none")),
+    items.length ? el("ol", { class: "timeline", id: "events", reversed: true }, items) : el("p", {}, t("room.timeline.none")),
   );
 }
 
@@ -219,7 +220,12 @@ function renderBids() {
   document.getElementById("bids").replaceChildren(
     ...nn(el("h2", {}, t("room.bids")),
     el("p", { class: "bigcount", id: "bid-count" }, state.bids === null ? "…" : String(state.bids)),
-    el("p", { class: "help" }, t("room.bids.note")),
+    // Before the opening only the count is public; once it runs, the record says who.
+    ["draft", "published", "closed"].includes(state.tender.state)
+      ? el("p", { class: "help", id: "bids-note" }, t("room.bids.note"))
+      : ["opening", "opened"].includes(state.tender.state)
+        ? el("p", { class: "help", id: "bids-note" }, t("room.bids.note.after"))
+        : null,
     p ? el("p", { id: "presence" }, t("room.presence", { viewers: p.viewers, bidders: p.bidders })) : null),
   );
 }
