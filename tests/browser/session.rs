@@ -55,6 +55,12 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.wait_for("document.querySelector('#events li[data-type=\"opening.started\"]')", 30).await;
     b.wait_for("document.querySelector('#events li[data-type=\"custodian.released\"]')", 30).await;
     b.wait_for("document.querySelector('#record-table')", 30).await;
+    // While waiting for custodians the room says who still has to release, how many are missing, how long is left.
+    b.wait_for("document.querySelector('#releases li[data-custodian=alice][data-released=false]')", 20).await;
+    assert!(b.text("#releases li[data-custodian=server]").await.starts_with("✓"));
+    assert_eq!(b.text("#releases-missing").await, "1 more custodian(s) must release before the bids open (2 needed).");
+    b.wait_for("(document.getElementById('release-left') || {}).innerText", 10).await;
+    assert!(b.text("#release-left").await.starts_with("Release window: 00:0"), "{}", b.text("#release-left").await);
     b.screenshot("1-room-opening").await;
     assert!(b.text("#live-status").await.contains("Live"), "the room follows the socket");
 

@@ -561,6 +561,13 @@ const STRINGS = {
     "ui.required.mark": " (required)",
     "room.verify.how": "How this was checked",
     "room.bids.note.after": "The bids are being opened: the opening record shows who bid and what.",
+    "room.releases": "Key shares released so far",
+    "room.releases.done": "released",
+    "room.releases.waiting": "not yet",
+    "room.releases.missing": "{missing} more custodian(s) must release before the bids open ({k} needed).",
+    "room.releases.enough": "Enough custodians have released: the bids are being opened.",
+    "room.releases.left": "Release window: {left} left (until {at}).",
+    "room.releases.over": "The release window is over; bids without enough shares stay unopened.",
   },
   zh: {
     "site.name": "bidroom",
@@ -1121,6 +1128,13 @@ const STRINGS = {
     "ui.required.mark": "（必填）",
     "room.verify.how": "验证方法",
     "room.bids.note.after": "已开标：投标人及开标结果见开标记录表。",
+    "room.releases": "密钥分片释放情况",
+    "room.releases.done": "已释放",
+    "room.releases.waiting": "尚未释放",
+    "room.releases.missing": "还需 {missing} 位保管人释放，投标文件方可开启（门限为 {k} 位）。",
+    "room.releases.enough": "已释放的保管人已达门限，正在开启投标文件。",
+    "room.releases.left": "释放期限：剩余 {left}（至 {at}）。",
+    "room.releases.over": "释放期限已过，分片不足的投标文件将不予开启。",
   },
 };
 

@@ -89,7 +89,7 @@ export function recordTables({ id, tender, rows, bidderName, reading = null, ext
       );
     })
     .filter(Boolean);
-  return el("div", { class: "record-tables", id }, tables, el("p", { class: "help record-zone" }, t("record.zone", { zone: zoneName(zone, lang) })));
+  return el("div", { class: "record-tables", id }, tables, tables.length ? el("p", { class: "help record-zone" }, t("record.zone", { zone: zoneName(zone, lang) })) : null);
 }
 
 /** Verifies one `bid.opened` row against the public bid from `/envelopes`; throws saying what failed. */
