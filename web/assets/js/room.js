@@ -470,9 +470,10 @@ async function start() {
     el("h1", { id: "title" }, state.tender.title),
     el("section", { class: "panel stage", id: "stage", hidden: true, "aria-live": "polite" }),
     el("div", { id: "net" }),
-    el("section", { class: "verify", id: "verify", "aria-live": "polite" }),
+    // As the broadcast it is: stage and countdown, the video, the record being read, then the rest.
     el("section", { class: "panel", id: "stream", hidden: true }),
     el("section", { class: "panel", id: "record", hidden: true, "aria-live": "polite" }),
+    el("section", { class: "verify", id: "verify", "aria-live": "polite" }),
     el(
       "section",
       { class: "panel", id: "clock", "aria-labelledby": "countdown-label" },
