@@ -14,7 +14,7 @@ const CHECK: &str = "\
     const keys = new Set([...text.matchAll(/^\\s+\"([a-z][a-z0-9_]*(?:\\.[a-z0-9_]+)+)\":/gm)].map((m) => m[1]));\n\
     const body = document.body.innerText;\n\
     const shown = [...body.matchAll(/[a-z][a-z0-9_]*(?:\\.[a-z0-9_]+)+/g)].map((m) => m[0]).filter((w) => keys.has(w));\n\
-    const punct = args[0] === 'zh' ? [...body.matchAll(/.{0,8}(?:[\\u4e00-\\u9fff][,;:!?()]|[,;:!?()][\\u4e00-\\u9fff]).{0,8}/g)].map((m) => m[0]) : [];\n\
+    const punct = args[0] === 'zh' ? [...body.matchAll(/.{0,8}(?:[\\u4e00-\\u9fff][,;:!?()]|[,;:!?()][\\u4e00-\\u9fff]| \\([^()\\s]{1,30}\\)).{0,8}/g)].map((m) => m[0]) : [];\n\
     return {keys: shown, punct, wide: document.documentElement.scrollWidth > window.innerWidth + 1};";
 
 async fn settle(b: &Browser) {

@@ -568,6 +568,7 @@ const STRINGS = {
     "room.releases.enough": "Enough custodians have released: the bids are being opened.",
     "room.releases.left": "Release window: {left} left (until {at}).",
     "room.releases.over": "The release window is over; bids without enough shares stay unopened.",
+    "list.group.count": "{label} ({n})",
   },
   zh: {
     "site.name": "bidroom",
@@ -1135,6 +1136,7 @@ const STRINGS = {
     "room.releases.enough": "已释放的保管人已达门限，正在开启投标文件。",
     "room.releases.left": "释放期限：剩余 {left}（至 {at}）。",
     "room.releases.over": "释放期限已过，分片不足的投标文件将不予开启。",
+    "list.group.count": "{label}（{n}）",
   },
 };
 

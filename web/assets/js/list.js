@@ -57,7 +57,7 @@ function render() {
       el(
         "section",
         { "aria-labelledby": `h-${key}`, id: `group-${key}` },
-        el("h2", { id: `h-${key}` }, `${t(label)} (${list.length})`),
+        el("h2", { id: `h-${key}` }, t("list.group.count", { label: t(label), n: list.length })),
         list.length ? el("ul", { class: "tenders" }, list.map((x) => item(x, now))) : el("p", { class: "help" }, t("list.none")),
       ),
     );

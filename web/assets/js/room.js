@@ -38,7 +38,7 @@ function custodyText(tender) {
     if (cid === "server") return t("room.custody.server");
     if (cid === "bidder") return t("room.custody.bidder");
     const c = state.custodians.find((x) => x.id === cid);
-    return c && c.name ? `${c.name} (${cid})` : cid;
+    return c && c.name ? t("custodian.named", { name: c.name, id: cid }) : cid;
   });
   const list = names.join(", ");
   const k = policy.threshold;

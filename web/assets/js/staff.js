@@ -130,7 +130,7 @@ function tenderForm(draft) {
   // "bidder" is not a registered custodian: each bid's own bidder (bidder-held custody).
   const custodianBoxes = [...custodians, { id: "bidder" }].map((c) => {
     const box = el("input", { type: "checkbox", class: "custodian", value: c.id, checked: chosen.includes(c.id), id: `cust-${c.id}` });
-    const name = c.id === "server" ? t("room.custody.server") : c.id === "bidder" ? t("room.custody.bidder") : `${c.name} (${c.id})`;
+    const name = c.id === "server" ? t("room.custody.server") : c.id === "bidder" ? t("room.custody.bidder") : t("custodian.named", { name: c.name, id: c.id });
     return el("div", {}, el("label", { class: "inline", for: box.id }, box, name));
   });
   const lots = el("div", { id: "lots" }, (v.lots || [undefined]).map((l) => lotBox(l)));
