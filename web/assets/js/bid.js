@@ -189,7 +189,7 @@ function fieldInputs(lot) {
 function bidSection() {
   const box = el("section", { class: "panel", id: "bid", "aria-labelledby": "h-bid" });
   box.append(el("h2", { id: "h-bid" }, t("bid.form")));
-  if (tender.state !== "published" || Date.now() > Date.parse(tender.deadline) + 60000) {
+  if (tender.state !== "published" || serverClock.now() > Date.parse(tender.deadline) + 60000) {
     box.append(el("p", { class: "warn" }, t("bid.closed")));
     return box;
   }
