@@ -78,7 +78,7 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     assert!(
         review.contains("1 — North district")
             && review.contains("CNY 1,234.50")
-            && review.contains("offer.pdf（147 KB）"),
+            && review.contains("offer.pdf (147 KB)"),
         "{review}"
     );
     assert!(!review.contains("will replace it"), "no bid stands yet: {review}");

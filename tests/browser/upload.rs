@@ -142,7 +142,7 @@ async fn a_sealed_bid_survives_a_reload() {
     let note = b.wait_for("(document.getElementById('pending-note') || {}).innerText", 20).await;
     assert!(note.as_str().unwrap_or_default().contains("has not reached the server"), "{note}");
     assert!(
-        note.as_str().unwrap_or_default().contains("It is for lot 1 (North district), Price CNY 51,000.00."),
+        note.as_str().unwrap_or_default().contains("It is for lot 1 (North district), Price: CNY 51,000.00."),
         "the note names lot and amount: {note}"
     );
     b.screenshot("2-pending-after-reload").await;

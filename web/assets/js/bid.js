@@ -9,6 +9,7 @@ import { api, requireSecureContext, download, el, initPage, nn, serverClock, sho
 import { forgetPending, loadPending, savePending } from "./pending.js";
 import { fmtDuration, fmtTime, lang, onLanguageChange, pick, t } from "./i18n.js";
 import { fmtMoney } from "./amount.js";
+import { fieldInputs, parseValue, reviewContent } from "./bid_form.js";
 import { myBidsSection, rememberBid } from "./mybids.js";
 import { signInSection } from "./signin.js";
 import * as keys from "./keyfile.js";
@@ -24,37 +25,6 @@ let identity = null;
 let bidder = null;
 let myBids = null;
 
-
-/** A number as people type it: thousands separators (, ， and spaces) and
- * full-width digits accepted; the canonical form is what is sealed. */
-function canonicalNumber(v) {
-  const half = v.replace(/[０-９．－]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
-  const bare = half.replace(/[,，\s\u00a0\u2009\u202f]/g, "");
-  // Separators only between digits of the integer part, in groups of three.
-  const grouped = /^-?\d{1,3}([,，\s\u00a0\u2009\u202f]\d{3})+(\.\d+)?$/.test(half);
-  return grouped || bare === half ? bare : half;
-}
-
-/** Checks one value against its field type; returns [value, error key]. */
-function parseValue(field, raw) {
-  const typed = raw.trim();
-  if (!typed) return [undefined, field.required ? "bid.invalid.required" : null];
-  const v = ["money", "integer", "decimal"].includes(field.type) ? canonicalNumber(typed) : typed;
-  switch (field.type) {
-    case "money":
-      return /^\d{1,18}(\.\d{1,2})?$/.test(v) ? [v, null] : [undefined, "bid.invalid.money"];
-    case "integer":
-      return /^-?\d{1,15}$/.test(v) ? [Number(v), null] : [undefined, "bid.invalid.integer"];
-    case "decimal":
-      return /^-?\d{1,18}(\.\d{1,18})?$/.test(v) ? [v, null] : [undefined, "bid.invalid.decimal"];
-    case "date": {
-      const ok = /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v);
-      return ok ? [v, null] : [undefined, "bid.invalid.date"];
-    }
-    default:
-      return [...raw].length <= 2000 ? [raw, null] : [undefined, "bid.invalid.text"];
-  }
-}
 
 function identitySection() {
   const box = el("section", { class: "panel", id: "identity", "aria-labelledby": "h-identity" });
@@ -163,27 +133,6 @@ function registerSection() {
   });
   box.append(form);
   return box;
-}
-
-function fieldInputs(lot) {
-  return lot.fields.map((f) => {
-    const input = el("input", {
-      id: `field-${f.key}`,
-      name: f.key,
-      required: f.required,
-      inputmode: f.type === "money" || f.type === "decimal" ? "decimal" : f.type === "integer" ? "numeric" : null,
-      type: f.type === "date" ? "date" : "text",
-      "aria-describedby": `err-${f.key}`,
-      dataset: { type: f.type },
-    });
-    return el(
-      "div",
-      { class: "form-field" },
-      el("label", { for: input.id }, pick(f.label), f.required ? t("ui.required.mark") : "", ` — ${t(`type.${f.type}`)}`),
-      input,
-      el("p", { class: "field-error", id: `err-${f.key}`, "aria-live": "polite" }),
-    );
-  });
 }
 
 function bidSection() {
@@ -312,25 +261,9 @@ function bidSection() {
     // Review before sealing: once sealed and sent, only a new bid changes it.
     const files = [...docs.files];
     const standing = myBids && document.querySelector(`#my-lot-${CSS.escape(lot.id)} li[data-fate="stands"]`);
-    const kb = (n) => (n < 1048576 ? t("bid.size.kb", { n: Math.max(1, Math.ceil(n / 1024)) }) : t("bid.size.mb", { n: (n / 1048576).toFixed(1) }));
     const confirmBtn = el("button", { type: "button", id: "seal-confirm", onclick: () => { review.hidden = true; seal(lot, values, files); } }, t("bid.review.go"));
-    review.replaceChildren(
-      el("h3", {}, t("bid.review")),
-      el(
-        "dl",
-        { class: "facts" },
-        el("dt", {}, t("bid.lot")),
-        el("dd", { id: "review-lot" }, `${lot.id} — ${lot.title}`),
-        lot.fields.flatMap((f) => [
-          el("dt", {}, pick(f.label)),
-          el("dd", { class: "review-value" }, values[f.key] === undefined ? "—" : f.type === "money" ? fmtMoney(values[f.key], tender.currency, lang) : String(values[f.key])),
-        ]),
-        el("dt", {}, t("bid.documents")),
-        el("dd", { id: "review-files" }, files.length ? el("ul", { class: "docs" }, files.map((f) => el("li", {}, `${f.name}（${kb(f.size)}）`))) : t("bid.review.nofiles")),
-      ),
-      standing ? el("p", { class: "warn", id: "review-replaces" }, t("bid.review.replaces", { lot: lot.id })) : null,
-      el("div", { class: "actions" }, confirmBtn, el("button", { type: "button", class: "secondary", id: "review-back", onclick: () => { review.hidden = true; submit.focus(); } }, t("bid.review.back"))),
-    );
+    const back = el("button", { type: "button", class: "secondary", id: "review-back", onclick: () => { review.hidden = true; submit.focus(); } }, t("bid.review.back"));
+    review.replaceChildren(...reviewContent({ tender, lot, values, files, replaces: !!standing, actions: [confirmBtn, back] }));
     review.hidden = false;
     confirmBtn.focus();
   });
@@ -344,7 +277,7 @@ function bidSection() {
       const discard = el("button", { type: "button", class: "secondary", id: "discard-pending" }, t("bid.pending.discard"));
       const meta = kept.meta || {};
       const keptLot = tender.lots.find((l) => l.id === meta.lot);
-      const money = keptLot ? keptLot.fields.filter((f) => f.type === "money" && meta.fields && meta.fields[f.key] !== undefined).map((f) => `${pick(f.label)} ${fmtMoney(meta.fields[f.key], tender.currency, lang)}`).join("，") : "";
+      const money = keptLot ? keptLot.fields.filter((f) => f.type === "money" && meta.fields && meta.fields[f.key] !== undefined).map((f) => t("mybids.value", { label: pick(f.label), value: fmtMoney(meta.fields[f.key], tender.currency, lang) })).join(lang === "zh" ? "，" : ", ") : "";
       const what = keptLot ? t("bid.pending.what", { lot: keptLot.id, title: keptLot.title, money: money || "—" }) : "";
       const note = el("p", { class: "warn", id: "pending-note", role: "status" }, t("bid.pending", { at: fmtTime(new Date(kept.sealedAt)) }), what ? ` ${what}` : "", " ", discard);
       discard.addEventListener("click", async () => {

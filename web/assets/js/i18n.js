@@ -569,6 +569,7 @@ const STRINGS = {
     "room.releases.left": "Release window: {left} left (until {at}).",
     "room.releases.over": "The release window is over; bids without enough shares stay unopened.",
     "list.group.count": "{label} ({n})",
+    "bid.review.file": "{name} ({size})",
   },
   zh: {
     "site.name": "bidroom",
@@ -1137,6 +1138,7 @@ const STRINGS = {
     "room.releases.left": "释放期限：剩余 {left}（至 {at}）。",
     "room.releases.over": "释放期限已过，分片不足的投标文件将不予开启。",
     "list.group.count": "{label}（{n}）",
+    "bid.review.file": "{name}（{size}）",
   },
 };
 
