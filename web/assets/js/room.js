@@ -7,7 +7,8 @@
 import { api, el, initPage, nn, serverClock, showError, tenderIdFromPath } from "./common.js";
 import { awaitingBidders } from "./decrypt.js";
 import { fmtDuration, fmtTime, onLanguageChange, pick, t, viewerZone } from "./i18n.js";
-import { bidderName, custodianLabel, describe } from "./events.js";
+import { bidderName, describe } from "./events.js";
+import { renderReleases, tickReleases } from "./releases.js";
 import { LiveFeed } from "./live.js";
 import { recordTables, verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
@@ -100,41 +101,9 @@ function renderFacts() {
   renderAwaiting();
 }
 
-/** During the opening: which custodians have released, how many are still needed, and until when. */
-function renderReleases() {
-  const box = document.getElementById("custody");
-  let div = document.getElementById("releases");
-  if (!box || !state.tender || state.tender.state !== "opening") return div?.remove();
-  const policy = state.tender.custody;
-  const released = new Set(state.events.filter((e) => e.type === "custodian.released").map((e) => e.data.custodian));
-  const people = policy.custodians.filter((c) => c !== "bidder");
-  const missing = Math.max(0, policy.threshold - people.filter((c) => released.has(c)).length);
-  if (!div) box.append((div = el("div", { id: "releases" })));
-  div.replaceChildren(
-    el("h3", {}, t("room.releases")),
-    el(
-      "ul",
-      { class: "releases" },
-      people.map((c) => el("li", { dataset: { custodian: c, released: String(released.has(c)) } }, released.has(c) ? "✓ " : "○ ", custodianLabel(c, state.custodians), " — ", t(released.has(c) ? "room.releases.done" : "room.releases.waiting"))),
-    ),
-    el("p", { id: "releases-missing", class: missing ? "warn" : "ok" }, missing ? t("room.releases.missing", { missing, k: policy.threshold }) : t("room.releases.enough")),
-    el("p", { id: "release-left", class: "help" }),
-  );
-  tickReleases();
-}
-
-/** The release window's time left, on the server clock. */
-function tickReleases() {
-  const line = document.getElementById("release-left");
-  const until = state.stage && state.stage.view && state.stage.view.release_until;
-  if (!line || !until) return;
-  const left = Date.parse(until) - serverClock.now();
-  line.textContent = left > 0 ? t("room.releases.left", { left: fmtDuration(left), at: fmtTime(until) }) : t("room.releases.over");
-}
-
 /** Bidder-held custody: how many bids still wait for their bidder to decrypt (decrypt.js). */
 function renderAwaiting() {
-  renderReleases();
+  renderReleases(state);
   const box = document.getElementById("custody");
   if (!box || !state.tender) return;
   const held = state.tender.state === "opening" && state.tender.custody.custodians.includes("bidder");
@@ -498,7 +467,7 @@ async function start() {
     state.failure = e.message;
   }
   setInterval(renderClock, 250);
-  setInterval(tickReleases, 1000);
+  setInterval(() => tickReleases(state), 1000);
   setInterval(() => serverClock.sync().catch(() => {}), 60000);
   state.feed = new LiveFeed(id, handlers).start();
 }
