@@ -10,7 +10,7 @@ export function custodianLabel(cid, custodians) {
   if (cid === "server") return t("room.custody.server");
   if (cid === "bidder") return t("room.custody.bidder");
   const c = custodians.find((x) => x.id === cid);
-  return c && c.name ? `${c.name} (${cid})` : cid;
+  return c && c.name ? t("custodian.named", { name: c.name, id: cid }) : cid;
 }
 
 /** A bidder as the record names it. */
@@ -38,7 +38,9 @@ export function describe(ev, custodians = []) {
     case "custodian.released":
       return d.bad_shares && d.bad_shares.length
         ? t("ev.custodian.released.bad", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares, bad: d.bad_shares.length })
-        : t("ev.custodian.released", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares });
+        : d.custodian === "server"
+          ? t("ev.custodian.released.server", { shares: d.shares })
+          : t("ev.custodian.released", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares });
     case "bidder.released":
       return t(d.good ? "ev.bidder.released" : "ev.bidder.released.bad", { hash });
     case "bid.rejected":
