@@ -12,7 +12,7 @@ use crate::support::wait::wait_for_state;
 
 async fn bid(server: &Server, id: &str, name: &str, lot: &str, form: Value) {
     let key = bids::register(server, name).await;
-    let sealed = bids::seal_lot(server, id, &key, lot, &form).await;
+    let sealed = bids::seal_for_lot(server, id, &key, lot, &form, &[]).await;
     let (s, v) = bids::submit(server, id, &sealed).await;
     assert!(s.is_success(), "{s} {v}");
 }

@@ -98,21 +98,6 @@ pub async fn seal_for_lot(
     }
 }
 
-/// Seals a bid for `lot` with `form` and no documents.
-pub async fn seal_lot(app: &TestApp, tender: &str, key: &BidderKey, lot: &str, form: &Value) -> Sealed {
-    let tender_id: Uuid = tender.parse().expect("tender uuid");
-    let bid_id = Uuid::new_v4();
-    let sealer = BidSealer::new(Binding::new(tender_id, bid_id), lot, &policy(app, tender).await).expect("sealer");
-    let form = serde_json::to_vec(form).expect("form json");
-    let sealed = sealer.seal(&form, key, time::OffsetDateTime::now_utc()).expect("seal");
-    Sealed {
-        bid_id,
-        envelope: sealed.envelope,
-        signature: sealed.signature.to_vec(),
-        form: sealed.form_ciphertext,
-        documents: Vec::new(),
-    }
-}
 
 /// The multipart submission of a sealed bid.
 pub fn multipart(s: &Sealed) -> Form {
