@@ -7,6 +7,7 @@
 mod price;
 mod run;
 pub mod seed;
+mod tender;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ use crate::domain::text::{Lines, Text};
 
 pub use price::{PriceResult, Rounding, coefficient_units, format_cents};
 pub use run::{DrawOutcome, DrawResult, OpenedBid, outcome};
+pub use tender::{DrawRun, DrawState, earliest};
 
 /// Most draws a tender may declare.
 pub const MAX_DRAWS: usize = 16;
