@@ -203,7 +203,7 @@ impl DrawTerms {
             let choices = d.kind.choices();
             let min = if matches!(d.kind, DrawKind::Order { .. }) { 2 } else { 1 };
             if !(min..=MAX_CHOICES).contains(&choices.len()) {
-                return Err(DomainError::invalid(format!("{f}"), format!("list {min} to {MAX_CHOICES} choices")));
+                return Err(DomainError::invalid(f, format!("list {min} to {MAX_CHOICES} choices")));
             }
             for (j, c) in choices.iter().enumerate() {
                 Text::required(&format!("{f}.choices[{j}]"), c, 100, Lines::Single)?;
