@@ -11,6 +11,7 @@ pub mod bidder_release;
 pub mod bids;
 pub mod decryption_keys;
 pub mod documents;
+pub mod draws;
 pub mod error;
 pub mod evidence;
 pub mod fault_shares;

@@ -34,6 +34,8 @@ mod pages;
 pub mod ratelimit;
 pub mod registry;
 pub mod session;
+// --- draws ---
+pub mod draws;
 pub mod staff;
 pub mod stream;
 pub mod tenders;
@@ -102,6 +104,9 @@ pub fn router(
         .route("/tenders/{id}/ocds", get(ocds::tender))
         .route("/ocds/releases", get(ocds::releases))
         .route("/tenders/{id}/evidence", get(evidence::bundle))
+        // --- draws ---
+        .route("/tenders/{id}/draws", get(draws::get))
+        .route("/tenders/{id}/draws/reveal", post(draws::reveal))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
     Router::new()
         .route("/healthz", get(health::healthz))

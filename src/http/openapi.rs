@@ -67,6 +67,9 @@ mod complete;
         super::ocds::tender,
         super::ocds::releases,
         super::evidence::bundle,
+        // --- draws ---
+        super::draws::get,
+        super::draws::reveal,
     ),
     components(schemas(super::error::ErrorBody))
 )]

@@ -24,6 +24,8 @@ mod blame;
 pub mod bundle;
 pub mod close;
 mod fault_shares;
+// --- draws ---
+pub mod draws;
 pub mod log;
 pub mod report;
 pub mod session;
@@ -126,6 +128,18 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
         format!("{} bidders of the record against their registrations", named.len()),
         problems,
     );
+    // --- draws ---
+    match draws::recompute(tender, events) {
+        Some((summary, problems)) => c.record(Check::DrawResults, summary, problems),
+        None => c.record(Check::DrawResults, "the tender declares no draws and logs none", Vec::new()),
+    }
+    match draws::result_of(events) {
+        Some(r) => {
+            let problems = draws::record_head(client, r, &facts.checkpoint).await;
+            c.record(Check::DrawRecordHead, format!("the record's log head at size {}", r.record_size), problems);
+        }
+        None => c.record(Check::DrawRecordHead, "no draw result is logged", Vec::new()),
+    }
     report(c, state)
 }
 

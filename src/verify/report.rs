@@ -60,11 +60,16 @@ pub enum Check {
     /// Lots below the minimum of bidders failed (流标) and stayed sealed;
     /// no lot above it did.
     MinimumBidders,
+    /// The draws: the commitment, the reveal (or the overt fallback), the
+    /// nonces from the form keys, the seed, each result and reference price.
+    DrawResults,
+    /// The draws' record head is the log's root just after `record.published`.
+    DrawRecordHead,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 19] = [
+    pub const ALL: [Check; 21] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -84,6 +89,8 @@ impl Check {
         Check::BidderNames,
         Check::SessionStages,
         Check::MinimumBidders,
+        Check::DrawResults,
+        Check::DrawRecordHead,
     ];
 
     /// The name shown to people.
@@ -108,6 +115,8 @@ impl Check {
             Check::BidderNames => "bidder names equal their registrations",
             Check::SessionStages => "session stages follow the terms and the clock",
             Check::MinimumBidders => "the minimum of bidders was applied",
+            Check::DrawResults => "draws and reference prices recomputed",
+            Check::DrawRecordHead => "the draws' record head is the log's",
         }
     }
 }

@@ -17,6 +17,8 @@ mod bids;
 mod cli;
 mod crash;
 mod custody_takeover;
+// --- draws ---
+mod draws;
 mod edge;
 mod engine;
 mod errors;

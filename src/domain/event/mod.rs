@@ -18,6 +18,7 @@ pub use payload::{
     PayloadError, RecordPublished, RecordRow, RecordSummary, RoomSignIn, StaffRef, StreamChanged, TenderAmended,
     TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
+pub use payload::{DrawCommitted, DrawFailed, DrawHost, DrawNonce, DrawResultLogged, DrawRevealed};
 pub use payload::{
     LotCount, SessionExtended, SessionHeld, SessionResumed, SessionStageEntered, SessionTerminated, TenderFailed,
 };
@@ -98,6 +99,18 @@ pub enum EventKind {
     /// Too few bidders (流标): the failed lots stay sealed.
     #[serde(rename = "tender.failed")]
     TenderFailed,
+    /// The host's commitment to its draw secret, at publish.
+    #[serde(rename = "draw.committed")]
+    DrawCommitted,
+    /// The host revealed its draw secret after the record.
+    #[serde(rename = "draw.revealed")]
+    DrawRevealed,
+    /// The draws and reference prices, with their seed and inputs.
+    #[serde(rename = "draw.result")]
+    DrawResult,
+    /// The host did not reveal in time; the stated fallback follows.
+    #[serde(rename = "draw.failed")]
+    DrawFailed,
 }
 
 impl EventKind {
@@ -128,12 +141,16 @@ impl EventKind {
             EventKind::SessionSuspended => "session.suspended",
             EventKind::SessionTerminated => "session.terminated",
             EventKind::TenderFailed => "tender.failed",
+            EventKind::DrawCommitted => "draw.committed",
+            EventKind::DrawRevealed => "draw.revealed",
+            EventKind::DrawResult => "draw.result",
+            EventKind::DrawFailed => "draw.failed",
         }
     }
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 24] = [
+pub const ALL_KINDS: [EventKind; 28] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -158,6 +175,10 @@ pub const ALL_KINDS: [EventKind; 24] = [
     EventKind::SessionSuspended,
     EventKind::SessionTerminated,
     EventKind::TenderFailed,
+    EventKind::DrawCommitted,
+    EventKind::DrawRevealed,
+    EventKind::DrawResult,
+    EventKind::DrawFailed,
 ];
 
 impl EventKind {

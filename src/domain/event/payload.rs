@@ -30,6 +30,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::EventKind;
+use crate::domain::draw::{DrawResult, PriceResult};
 use crate::domain::session::{HoldKind, Stage};
 use crate::domain::tender::{PriceLimit, SessionTerms, Stream, Tender, TenderState};
 
@@ -536,6 +537,84 @@ pub struct TenderFailed {
     pub at: OffsetDateTime,
 }
 
+// --- draws ---
+
+/// `draw.committed`: the host's commitment, logged with the publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawCommitted {
+    /// SHA-256(L("bidroom/v1/draw-commitment") ‖ secret).
+    pub commitment: Digest,
+    /// Minutes after the record the host has to reveal.
+    pub reveal_minutes: u32,
+    /// The declared draws' ids, in order.
+    pub draws: Vec<String>,
+    /// The formulas' ids.
+    pub formulas: Vec<String>,
+}
+
+/// `draw.revealed`: the host's secret, after the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawRevealed {
+    /// The 32-byte secret, hex.
+    pub secret: Digest,
+    /// Who revealed it.
+    pub by: StaffRef,
+    /// Server time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Whose secret went into the seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawHost {
+    /// The host's revealed secret.
+    Revealed,
+    /// The stated fallback: no secret (flag 0x00).
+    Fallback,
+}
+
+/// An opened bid's draw nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawNonce {
+    /// The bid.
+    pub bid_id: Uuid,
+    /// HKDF(form key, L("bidroom/v1/draw-nonce")).
+    pub nonce: Digest,
+}
+
+/// `draw.result`: the inputs by reference, the seed, every result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawResultLogged {
+    /// Log size just after `record.published`.
+    pub record_size: u64,
+    /// The log's root at that size.
+    pub record_head: Digest,
+    /// Revealed secret or fallback.
+    pub host: DrawHost,
+    /// One nonce per opened bid, in row order.
+    pub nonces: Vec<DrawNonce>,
+    /// The seed.
+    pub seed: Digest,
+    /// One result per declared draw.
+    pub draws: Vec<DrawResult>,
+    /// One result per formula.
+    pub prices: Vec<PriceResult>,
+}
+
+/// `draw.failed`: the host did not reveal in time; the fallback follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawFailed {
+    /// Why, for the record.
+    pub reason: String,
+    /// When the reveal was due.
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
+    /// Server time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// Every event's payload, tagged by its kind's wire name (`event`) with the
 /// variant's struct as its `data`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -614,6 +693,18 @@ pub enum EventPayload {
     /// See [`EventKind::TenderFailed`].
     #[serde(rename = "tender.failed")]
     TenderFailed(TenderFailed),
+    /// See [`EventKind::DrawCommitted`].
+    #[serde(rename = "draw.committed")]
+    DrawCommitted(DrawCommitted),
+    /// See [`EventKind::DrawRevealed`].
+    #[serde(rename = "draw.revealed")]
+    DrawRevealed(DrawRevealed),
+    /// See [`EventKind::DrawResult`].
+    #[serde(rename = "draw.result")]
+    DrawResult(DrawResultLogged),
+    /// See [`EventKind::DrawFailed`].
+    #[serde(rename = "draw.failed")]
+    DrawFailed(DrawFailed),
 }
 
 impl EventPayload {
@@ -644,6 +735,10 @@ impl EventPayload {
             EventPayload::SessionSuspended(_) => EventKind::SessionSuspended,
             EventPayload::SessionTerminated(_) => EventKind::SessionTerminated,
             EventPayload::TenderFailed(_) => EventKind::TenderFailed,
+            EventPayload::DrawCommitted(_) => EventKind::DrawCommitted,
+            EventPayload::DrawRevealed(_) => EventKind::DrawRevealed,
+            EventPayload::DrawResult(_) => EventKind::DrawResult,
+            EventPayload::DrawFailed(_) => EventKind::DrawFailed,
         }
     }
 

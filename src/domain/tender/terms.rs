@@ -39,6 +39,9 @@ pub struct SessionTerms {
     /// Ceiling (最高投标限价) or reference (标底) prices, per lot.
     #[serde(default)]
     pub prices: Vec<PriceLimit>,
+    /// Draws and reference-price formulas (`docs/DRAWS.md`), fixed at publish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draws: Option<crate::domain::draw::DrawTerms>,
 }
 
 fn default_sign_in() -> u32 {
@@ -63,6 +66,7 @@ impl Default for SessionTerms {
             min_bids: default_min_bids(),
             sign_in_required: false,
             prices: Vec::new(),
+            draws: None,
         }
     }
 }
@@ -102,6 +106,7 @@ impl SessionTerms {
             min_bids: 1,
             sign_in_required: false,
             prices: Vec::new(),
+            draws: None,
         }
     }
 
@@ -122,6 +127,9 @@ impl SessionTerms {
         minutes("confirmation_minutes", self.confirmation_minutes, 0)?;
         if !(1..=MAX_MIN_BIDS).contains(&self.min_bids) {
             return Err(DomainError::invalid("session.min_bids", format!("must be 1 to {MAX_MIN_BIDS}")));
+        }
+        if let Some(draws) = &self.draws {
+            draws.validate(lots)?;
         }
         if self.prices.len() > lots.len() * 2 {
             return Err(DomainError::invalid("session.prices", "give at most a ceiling and a reference per lot"));

@@ -77,6 +77,15 @@ export function describe(ev, custodians = []) {
       const lots = (d.lots || []).map((l) => t("ev.tender.failed.lot", { lot: l.lot, count: l.bidders }));
       return t("ev.tender.failed", { lots: lots.join(lang === "zh" ? "；" : "; "), min: d.min_bids });
     }
+    // --- draws ---
+    case "draw.committed":
+      return t("ev.draw.committed", { c: (d.commitment || "").slice(0, 16), minutes: d.reveal_minutes });
+    case "draw.revealed":
+      return t("ev.draw.revealed", { by: (d.by || {}).name });
+    case "draw.result":
+      return t("ev.draw.result", { results: (d.draws || []).map((r) => `${r.id} = ${r.values.join(" → ")}`).concat((d.prices || []).map((p) => `${p.id} = ${p.amount ?? "—"}`)).join(lang === "zh" ? "；" : "; ") });
+    case "draw.failed":
+      return t("ev.draw.failed");
     default:
       return t("ev.other", { type: ev.type });
   }

@@ -14,6 +14,7 @@ import { recordTables, verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
 import { LogFollower } from "./verify.js";
 import { followStage, touchesSession } from "./stage.js";
+import { followDraws } from "./draws.js";
 
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
@@ -460,6 +461,7 @@ async function start() {
   );
   initPage();
   state.stage = followStage(document.getElementById("stage"), id);
+  followDraws(main, id);
   renderAll();
   try {
     await state.follower.init();

@@ -6,6 +6,7 @@
 import { api, el, initPage, showError, showStatus } from "./common.js";
 import { fmtTime, onLanguageChange, t, viewerZone } from "./i18n.js";
 import { openSession } from "./session.js";
+import { drawForm, drawSession } from "./draw_form.js";
 import { admissionForm, custodiansPanel, may, staffAccountsPanel } from "./accounts.js";
 
 const main = document.getElementById("main");
@@ -185,6 +186,7 @@ function tenderForm(draft) {
     status,
   );
   describe();
+  drawForm(form, draft);
   for (const x of [inputs.threshold, ...custodianBoxes.map((d) => d.querySelector("input"))]) {
     x.addEventListener("input", describe);
     x.addEventListener("change", describe);
@@ -219,6 +221,7 @@ function tenderForm(draft) {
         release_window_minutes: Number(inputs.window.value),
       },
       registration: inputs.registration.value,
+      ...drawSession(form),
     };
     const opening = fromLocal(inputs.opening.value);
     if (opening) body.opening_at = opening;
