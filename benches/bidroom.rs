@@ -31,6 +31,7 @@ const TOKEN: &str = "bench-admin-token-0123456789";
 
 struct Server {
     base: String,
+    state: bidroom::app::AppState,
     client: reqwest::Client,
     dir: tempfile::TempDir,
     shutdown: CancellationToken,
@@ -55,11 +56,12 @@ async fn start_with(pg: Option<String>, group_commit: bool) -> Server {
         cfg.database_schema = Some(schema);
     }
     let app = App::build(&cfg).await.expect("build");
+    let state = app.state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let shutdown = CancellationToken::new();
     tokio::spawn(app.serve(listener, shutdown.clone()));
-    Server { base, client: reqwest::Client::new(), dir, shutdown }
+    Server { base, state, client: reqwest::Client::new(), dir, shutdown }
 }
 
 impl Server {
@@ -206,6 +208,7 @@ async fn submit_all(
         let bids = bids.clone();
         let server = Server {
             base: server.base.clone(),
+            state: server.state.clone(),
             client: server.client.clone(),
             dir: tempfile::tempdir().expect("d"),
             shutdown: server.shutdown.clone(),
@@ -267,18 +270,69 @@ async fn files_only(bids: &[Sealed], concurrency: usize) -> f64 {
     bids.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Per backend: the baseline (`single`: the committer with batches of one,
-/// so each submission is its own transaction) and then group commit, on
-/// fresh servers; and once, the files-only floor of the same bids.
+/// The database floor: the same bids' checks that need no database (the
+/// envelope parsed and its ECDSA signature verified) and one insert each
+/// through the server's own group committer (its small ciphertexts as rows
+/// of the batch), at the same concurrency: no HTTP, no multipart, no
+/// per-request reads. Returns bids per second and the sorted latencies.
+async fn database_floor(server: &Server, tender: &str, bids: Vec<Sealed>, concurrency: usize) -> (f64, Vec<Duration>) {
+    let tender_id: Uuid = tender.parse().expect("uuid");
+    let n = bids.len();
+    let bids = std::sync::Arc::new(tokio::sync::Mutex::new(bids));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (bids, state) = (bids.clone(), server.state.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let Some(s) = bids.lock().await.pop() else { break };
+                let t = Instant::now();
+                let (envelope, hash) = bidroom::app::bids::verify_envelope(&s.envelope, &s.signature).expect("valid");
+                let (env_hex, form_hex) = (hex::encode(hash), hex::encode(envelope.form.sha256));
+                let new = bidroom::store::NewBid {
+                    id: envelope.bid_id,
+                    tender_id,
+                    bidder_id: envelope.bidder_public_key.key_id(),
+                    lot: envelope.lot.clone(),
+                    envelope_hash: hash,
+                    signature: s.signature,
+                    blobs: vec![env_hex.clone(), form_hex.clone()],
+                    total_bytes: (s.envelope.len() + s.form.len()) as i64,
+                    inline: vec![(env_hex, s.envelope), (form_hex, s.form)],
+                };
+                state.committer.submit(new).await.expect("committed");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    all.sort();
+    (n as f64 / start.elapsed().as_secs_f64(), all)
+}
+
+/// Per backend: the database floor, then group commit over HTTP (and with
+/// `BENCH_SINGLE=1` first the baseline `single`: the committer with batches
+/// of one, so each submission is its own transaction), each on a fresh
+/// server; and once, the files-only floor of the same bids.
 async fn receipts(n: usize) {
     let concurrency: usize = std::env::var("BENCH_CONCURRENCY").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
     let mut floor_done = false;
+    let modes: &[(&str, bool)] = if std::env::var("BENCH_SINGLE").is_ok_and(|v| v == "1") {
+        &[("single", false), ("db-floor", true), ("group", true)]
+    } else {
+        &[("db-floor", true), ("group", true)]
+    };
     for (name, pg) in [("sqlite", None), ("postgres", std::env::var("TEST_DATABASE_URL").ok())] {
         if name == "postgres" && pg.is_none() {
             println!("postgres: skipped (set TEST_DATABASE_URL)");
             continue;
         }
-        for (mode, group_commit) in [("single", false), ("group", true)] {
+        for &(mode, group_commit) in modes {
             let server = start_with(pg.clone(), group_commit).await;
             let tender = server.tender(3600, 7200, json!({"threshold": 1, "custodians": ["server"]})).await;
             let t = Instant::now();
@@ -290,6 +344,16 @@ async fn receipts(n: usize) {
                     "receipts files-only floor: n={n} concurrency={concurrency} {:.0} bids/s (2 files each, no HTTP or database)",
                     files_only(&bids, concurrency).await
                 );
+            }
+            if mode == "db-floor" {
+                let (rate, lat) = database_floor(&server, &tender, bids, concurrency).await;
+                println!(
+                    "receipts {name} database floor: n={n} concurrency={concurrency} {rate:.0} bids/s p50={:.1}ms p99={:.1}ms (signature check + group-committed insert, no HTTP)",
+                    percentile(&lat, 0.5).as_secs_f64() * 1e3,
+                    percentile(&lat, 0.99).as_secs_f64() * 1e3,
+                );
+                server.shutdown.cancel();
+                continue;
             }
             let (wall, lat, checkpoints) = submit_all(&server, &tender, bids, concurrency).await;
             println!(
