@@ -11,7 +11,7 @@ use crate::opening::verify;
 use crate::support::bids::{blob_files, register, seal, submit};
 
 async fn small_ciphertexts_are_rows_large_documents_files(app: TestApp) {
-    let tender = Draft::on(&app, 3).await.opening_at_deadline().published(&app).await;
+    let tender = Draft::on(&app, 8).await.opening_at_deadline().published(&app).await;
     let key = register(&app, "Small Ltd").await;
     let before = blob_files(&app);
     let small = seal(&app, &tender, &key, "10.00", &[b"a short offer"]).await;
@@ -37,6 +37,15 @@ async fn small_ciphertexts_are_rows_large_documents_files(app: TestApp) {
     }
     assert!(!found.contains_key(&file), "the large document is not a row");
     assert_eq!(found[&rows[1]], large.form, "the row holds the exact bytes");
+
+    // The opening engine reads pending bids a page at a time, by log index.
+    let id = tender.parse().unwrap();
+    let first = app.store.pending_page(id, -1, 1).await.unwrap();
+    assert_eq!(first.iter().map(|(b, _)| b.id).collect::<Vec<_>>(), [small.bid_id]);
+    let second = app.store.pending_page(id, first[0].0.log_index, 1).await.unwrap();
+    assert_eq!(second.iter().map(|(b, _)| b.id).collect::<Vec<_>>(), [large.bid_id]);
+    assert!(app.store.pending_page(id, second[0].0.log_index, 1).await.unwrap().is_empty());
+    assert_eq!(app.store.pending_page(id, -1, 10).await.unwrap().len(), 2);
 
     wait_for_state(&app, &tender, "opened", 20).await;
     let served = Client::new(&app.base).unwrap().envelopes(tender.parse().unwrap()).await.unwrap();
