@@ -137,6 +137,17 @@ pub struct NewBid {
     pub blobs: Vec<String>,
     /// Ciphertext bytes uploaded.
     pub total_bytes: i64,
+    /// The ciphertexts of `blobs` kept in the database (at most
+    /// [`super::INLINE_MAX`] bytes each): hex hash and bytes, recorded with
+    /// the bid. The others are files, durable before the bid is recorded.
+    pub inline: Vec<(String, Vec<u8>)>,
+}
+
+impl NewBid {
+    /// Is this ciphertext of the bid kept in the database?
+    pub fn is_inline(&self, hash: &str) -> bool {
+        self.inline.iter().any(|(h, _)| h == hash)
+    }
 }
 
 /// A stored bid.

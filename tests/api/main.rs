@@ -43,6 +43,8 @@ mod replays;
 mod scheduler;
 mod seal_retry;
 mod session;
+// --- perf ---
+mod small_ciphertexts;
 mod store_rules;
 mod stream;
 mod tasks;
