@@ -155,7 +155,7 @@ export function errorContent(err) {
     const msg = err instanceof ApiError ? `${err.message}${err.field ? ` (${err.field})` : ""}` : String((err && err.message) || err);
     return [el("p", { class: "error", role: "alert" }, t("error.sentence", { msg }))];
   }
-  // A sentence for this code and field if there is one ("the address must be https://"), else the code's and the field's name.
+  // A sentence for this code and field if there is one (for example that an address must use HTTPS), else the code's and the field's name.
   const specific = err.field && known(`code.${err.code}.${err.field}`);
   const field = err.field && !specific ? (known(`field.${err.field}`) ? t(`field.${err.field}`) : err.field) : null;
   return [
