@@ -8,6 +8,7 @@
 
 mod bidder_keys;
 mod error;
+mod objections;
 mod opening;
 mod resumable;
 mod types;

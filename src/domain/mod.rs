@@ -5,6 +5,9 @@
 pub mod bid;
 pub mod error;
 pub mod event;
+pub mod objection;
+mod objection_session;
+pub mod record;
 pub mod session;
 pub mod staff;
 pub mod tender;

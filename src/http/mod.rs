@@ -32,6 +32,7 @@ pub mod opening;
 mod pages;
 pub mod ratelimit;
 pub mod registry;
+pub mod objections;
 pub mod session;
 pub mod staff;
 pub mod stream;
@@ -80,6 +81,12 @@ pub fn router(
         .route("/tenders/{id}/record.csv", get(export::record_csv))
         .route("/tenders/{id}/stream", axum::routing::put(stream::set).delete(stream::remove))
         .route("/tenders/{id}/session", get(session::get).post(session::control))
+        // --- session (issue 12) ---
+        .route("/tenders/{id}/objections", post(objections::raise))
+        .route("/tenders/{id}/objections/{objection}/answer", post(objections::answer))
+        .route("/tenders/{id}/record/confirm", post(objections::confirm))
+        .route("/tenders/{id}/record/final", get(objections::final_record))
+        .route("/tenders/{id}/announcements", post(objections::announce))
         .route("/bidders", post(registry::register_bidder))
         .route("/bidders/{id}", get(registry::get_bidder))
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))

@@ -30,6 +30,11 @@ pub trait Source: Sync {
     async fn record(&self, tender: Uuid) -> Result<Record, String>;
     /// A bidder's registration.
     async fn bidder(&self, id: &str) -> Result<Bidder, String>;
+    /// The sealed final record (`GET …/record/final`); `Ok(None)` when the
+    /// source has none.
+    async fn final_record(&self, _tender: Uuid) -> Result<Option<serde_json::Value>, String> {
+        Ok(None)
+    }
     /// Earlier signed checkpoints the source holds, each to be checked
     /// against the latest (a live server keeps none to offer).
     fn earlier_checkpoints(&self) -> Vec<String> {
@@ -65,5 +70,8 @@ impl Source for Client {
     }
     async fn bidder(&self, id: &str) -> Result<Bidder, String> {
         Client::bidder(self, id).await.map_err(|e| e.to_string())
+    }
+    async fn final_record(&self, tender: Uuid) -> Result<Option<serde_json::Value>, String> {
+        Client::final_record(self, tender).await.map(Some).map_err(|e| e.to_string())
     }
 }

@@ -97,6 +97,22 @@ pub enum EventKind {
     /// Too few bidders (流标): the failed lots stay sealed.
     #[serde(rename = "tender.failed")]
     TenderFailed,
+    // --- session (issue 12) ---
+    /// A signed-in bidder raised an objection (异议), signed.
+    #[serde(rename = "objection.raised")]
+    ObjectionRaised,
+    /// The host answered an objection.
+    #[serde(rename = "objection.answered")]
+    ObjectionAnswered,
+    /// A bidder confirmed the record (无异议), signing its hash.
+    #[serde(rename = "record.confirmed")]
+    RecordConfirmed,
+    /// The host posted an announcement to the room.
+    #[serde(rename = "announcement.posted")]
+    AnnouncementPosted,
+    /// The session ended; the final record is sealed by its hash.
+    #[serde(rename = "session.ended")]
+    SessionEnded,
 }
 
 impl EventKind {
@@ -127,12 +143,17 @@ impl EventKind {
             EventKind::SessionSuspended => "session.suspended",
             EventKind::SessionTerminated => "session.terminated",
             EventKind::TenderFailed => "tender.failed",
+            EventKind::ObjectionRaised => "objection.raised",
+            EventKind::ObjectionAnswered => "objection.answered",
+            EventKind::RecordConfirmed => "record.confirmed",
+            EventKind::AnnouncementPosted => "announcement.posted",
+            EventKind::SessionEnded => "session.ended",
         }
     }
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 24] = [
+pub const ALL_KINDS: [EventKind; 29] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -157,6 +178,11 @@ pub const ALL_KINDS: [EventKind; 24] = [
     EventKind::SessionSuspended,
     EventKind::SessionTerminated,
     EventKind::TenderFailed,
+    EventKind::ObjectionRaised,
+    EventKind::ObjectionAnswered,
+    EventKind::RecordConfirmed,
+    EventKind::AnnouncementPosted,
+    EventKind::SessionEnded,
 ];
 
 impl EventKind {

@@ -39,6 +39,19 @@ pub struct SessionTerms {
     /// Ceiling (最高投标限价) or reference (标底) prices, per lot.
     #[serde(default)]
     pub prices: Vec<PriceLimit>,
+    /// Does a bidder that neither confirms nor objects within the
+    /// confirmation stage accept the record (the Chinese practice)? Written
+    /// only when false, so terms logged before it keep their bytes.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub silence_is_acceptance: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 fn default_sign_in() -> u32 {
@@ -63,6 +76,7 @@ impl Default for SessionTerms {
             min_bids: default_min_bids(),
             sign_in_required: false,
             prices: Vec::new(),
+            silence_is_acceptance: true,
         }
     }
 }
@@ -102,6 +116,7 @@ impl SessionTerms {
             min_bids: 1,
             sign_in_required: false,
             prices: Vec::new(),
+            silence_is_acceptance: true,
         }
     }
 
