@@ -156,6 +156,12 @@ fn signed_in(state: &AppState, tender: Uuid, bidder: &str, facts: &[Fact]) -> bo
     facts.iter().any(|f| matches!(&f.payload, EventPayload::RoomSignIn(s) if s.bidder == pseudonym))
 }
 
+/// Has `bidder` signed in to the room of `tender`? (`sign_in_required`
+/// holds bidder-held decryption to it.)
+pub(crate) async fn has_signed_in(state: &AppState, tender: Uuid, bidder: &str) -> AppResult<bool> {
+    Ok(signed_in(state, tender, bidder, &facts(state, tender).await?))
+}
+
 fn wrong_stage(e: crate::domain::DomainError) -> AppError {
     conflict("wrong_stage", e.to_string())
 }

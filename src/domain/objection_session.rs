@@ -130,7 +130,8 @@ impl Tender {
         } else {
             ends
         };
-        ended.at = at;
+        // The event says when it was sealed; the closed stage begins by the terms.
+        ended.at = if ended.by.is_some() { at } else { now };
         let mut events = vec![EventPayload::SessionEnded(ended).into()];
         events.push(self.stage_event(Stage::Closed, at, None, now));
         Ok(events)
