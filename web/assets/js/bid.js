@@ -9,6 +9,7 @@ import { forgetPending, loadPending, savePending } from "./pending.js";
 import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
 import * as keys from "./keyfile.js";
 import { decryptSection } from "./decrypt.js";
+import { mountBidObjections } from "./objections.js";
 import { sealBid } from "./seal.js";
 import { resumableUpload } from "./upload.js";
 import { parseVerifierKey, verifyReceipt } from "./verify.js";
@@ -374,6 +375,7 @@ function render() {
     bidSection(),
     el("section", { class: "panel", id: "receipt", hidden: true, "aria-live": "polite" }),
   );
+  mountBidObjections(main, id, () => identity);
   const saved = localStorage.getItem(BID_KEY);
   if (saved) showReceipt(JSON.parse(saved));
 

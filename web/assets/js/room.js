@@ -13,6 +13,7 @@ import { verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
 import { LogFollower } from "./verify.js";
 import { followStage, touchesSession } from "./stage.js";
+import { mountRoomObjections } from "./objections.js";
 
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
@@ -471,6 +472,7 @@ async function start() {
     el("section", { class: "panel", id: "facts", "aria-labelledby": "h-facts" }),
   );
   initPage();
+  mountRoomObjections(main, id);
   state.stage = followStage(document.getElementById("stage"), id);
   renderAll();
   try {
