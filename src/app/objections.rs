@@ -238,12 +238,19 @@ fn refusal(e: StoreError) -> AppError {
 }
 
 /// The host answers an objection.
-pub async fn answer(state: &AppState, staff: &Staff, tender_id: Uuid, objection: Uuid, text: String) -> AppResult<Logged> {
+pub async fn answer(
+    state: &AppState,
+    staff: &Staff,
+    tender_id: Uuid,
+    objection: Uuid,
+    text: String,
+) -> AppResult<Logged> {
     require_host(staff)?;
     let tender = visible_tender(state, tender_id, Some(staff)).await?.tender;
     if !tender.session_state.open_objections.contains(&objection) {
         let facts = facts(state, tender_id).await?;
-        let raised = facts.iter().any(|f| matches!(&f.payload, EventPayload::ObjectionRaised(o) if o.objection == objection));
+        let raised =
+            facts.iter().any(|f| matches!(&f.payload, EventPayload::ObjectionRaised(o) if o.objection == objection));
         return Err(if raised {
             conflict("already_answered", "this objection has been answered")
         } else {
@@ -254,7 +261,8 @@ pub async fn answer(state: &AppState, staff: &Staff, tender_id: Uuid, objection:
     let f = Box::new(move |t: &mut crate::domain::Tender, c: &crate::store::TransitionContext| {
         t.answer_objection(objection, text, by, c.now)
     });
-    let (_, events) = state.store.update_tender(tender_id, &staff.id.to_string(), "objection.answer", f).await.map_err(refusal)?;
+    let (_, events) =
+        state.store.update_tender(tender_id, &staff.id.to_string(), "objection.answer", f).await.map_err(refusal)?;
     state.after_change(&events);
     logged(&events, Some(objection))
 }
@@ -303,12 +311,15 @@ pub async fn announce(state: &AppState, staff: &Staff, tender_id: Uuid, text: St
     let f = Box::new(move |t: &mut crate::domain::Tender, c: &crate::store::TransitionContext| {
         t.post_announcement(id, text, by, c.now)
     });
-    let (_, events) = state.store.update_tender(tender_id, &staff.id.to_string(), "announcement.post", f).await.map_err(|e| match e {
-        StoreError::Domain(d @ crate::domain::DomainError::Transition { .. }) => {
-            conflict("not_in_session", d.to_string())
-        }
-        other => other.into(),
-    })?;
+    let (_, events) =
+        state.store.update_tender(tender_id, &staff.id.to_string(), "announcement.post", f).await.map_err(
+            |e| match e {
+                StoreError::Domain(d @ crate::domain::DomainError::Transition { .. }) => {
+                    conflict("not_in_session", d.to_string())
+                }
+                other => other.into(),
+            },
+        )?;
     state.after_change(&events);
     logged(&events, Some(id))
 }

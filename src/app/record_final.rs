@@ -82,7 +82,10 @@ pub async fn end(state: &AppState, id: Uuid, by: Option<StaffRef>) -> AppResult<
             return Err(AppError::new(
                 ErrorKind::Conflict,
                 "objections_open",
-                format!("{} objection(s) wait for an answer; answer them before ending the session", s.open_objections.len()),
+                format!(
+                    "{} objection(s) wait for an answer; answer them before ending the session",
+                    s.open_objections.len()
+                ),
             ));
         }
         let facts = facts(state, id).await?;
@@ -153,7 +156,11 @@ pub async fn load(state: &AppState, id: Uuid) -> AppResult<(Tender, FinalRecord)
             _ => None,
         })
         .ok_or_else(|| {
-            AppError::new(ErrorKind::Conflict, "not_final", "the session has not ended; the final record is not sealed yet")
+            AppError::new(
+                ErrorKind::Conflict,
+                "not_final",
+                "the session has not ended; the final record is not sealed yet",
+            )
         })?;
     let covered: Vec<Fact> = facts.iter().filter(|f| f.seq <= ended.through_seq).cloned().collect();
     let record = final_record(&header(&tender), &covered, &names(state, id, &covered));

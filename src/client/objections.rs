@@ -24,7 +24,9 @@ impl Client {
         on_record: bool,
         signed_at: i64,
     ) -> Result<Value, ClientError> {
-        let sig = key.sign(&objection_message(tender, text, signed_at)).map_err(|e| ClientError::Unexpected(format!("cannot sign: {e}")))?;
+        let sig = key
+            .sign(&objection_message(tender, text, signed_at))
+            .map_err(|e| ClientError::Unexpected(format!("cannot sign: {e}")))?;
         let body = json!({
             "bidder": key.public_key().key_id(), "text": text, "on_record": on_record,
             "signed_at": signed_at, "signature": b64(&sig),
@@ -41,8 +43,9 @@ impl Client {
         record_hash: &[u8; 32],
         signed_at: i64,
     ) -> Result<Value, ClientError> {
-        let sig =
-            key.sign(&confirm_message(tender, record_hash, signed_at)).map_err(|e| ClientError::Unexpected(format!("cannot sign: {e}")))?;
+        let sig = key
+            .sign(&confirm_message(tender, record_hash, signed_at))
+            .map_err(|e| ClientError::Unexpected(format!("cannot sign: {e}")))?;
         let body = json!({
             "bidder": key.public_key().key_id(), "record_hash": hex::encode(record_hash),
             "signed_at": signed_at, "signature": b64(&sig),

@@ -260,10 +260,7 @@ pub fn final_record(h: &Header, facts: &[Fact], names: &BTreeMap<String, BidderR
     doc.insert("objections".into(), Value::Array(objections(facts)));
     doc.insert("confirmations".into(), Value::Array(of(facts, |p| matches!(p, EventPayload::RecordConfirmed(_)))));
     doc.insert("responses".into(), serde_json::to_value(responses(facts)).unwrap_or(Value::Null));
-    doc.insert(
-        "announcements".into(),
-        Value::Array(of(facts, |p| matches!(p, EventPayload::AnnouncementPosted(_)))),
-    );
+    doc.insert("announcements".into(), Value::Array(of(facts, |p| matches!(p, EventPayload::AnnouncementPosted(_)))));
     doc.insert(
         "stages".into(),
         Value::Array(of(facts, |p| {

@@ -26,13 +26,13 @@ mod health;
 pub mod live;
 pub mod log;
 pub mod metrics;
+pub mod objections;
 pub mod ocds;
 mod openapi;
 pub mod opening;
 mod pages;
 pub mod ratelimit;
 pub mod registry;
-pub mod objections;
 pub mod session;
 pub mod staff;
 pub mod stream;
@@ -116,6 +116,8 @@ pub fn router(
         .route("/log/tile/{*rest}", get(log::tile))
         .nest("/api/v1", api)
         .merge(pages::routes())
+        // --- session (issue 12): the printable final record ---
+        .route("/tenders/{id}/record/print", get(objections::print_page))
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(guard::json_errors))

@@ -2,11 +2,11 @@
 //! record over HTTP: extract, call `app::objections` / `app::record_final`,
 //! map the answer.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -101,4 +101,21 @@ pub async fn announce(
 #[utoipa::path(get, path = "/api/v1/tenders/{id}/record/final", responses((status = 200, body = FinalRecord)))]
 pub async fn final_record(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<FinalRecord>> {
     Ok(Json(record_final::load(&state, id).await?.1))
+}
+
+/// Content-Security-Policy of the printable record: own origin only.
+const PRINT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The printable final record (`/tenders/{id}/record/print`): A4, zh and
+/// en; the script renders `GET …/record/final` with its log index and link.
+pub async fn print_page() -> Response {
+    let html = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>bidroom</title>\n\
+        <link rel=\"icon\" href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/assets/print_record.css\">\n\
+        <script type=\"module\" src=\"/assets/js/print_record.js\"></script>\n</head>\n\
+        <body>\n<main id=\"main\"><p>Loading…</p></main>\n</body>\n</html>\n";
+    let mut r = axum::response::Html(html).into_response();
+    r.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PRINT_CSP));
+    r
 }

@@ -49,7 +49,11 @@ fn verify(key: Option<&BidderPublicKey>, msg: &[u8], signature: &str) -> Result<
 
 /// Objection and confirmation signatures; each confirmation's hash is the
 /// record's at that point of the log. `keys`: the signers' registered keys.
-pub fn signatures(tender: Uuid, events: &[LoggedEvent], keys: &BTreeMap<String, BidderPublicKey>) -> (String, Vec<String>) {
+pub fn signatures(
+    tender: Uuid,
+    events: &[LoggedEvent],
+    keys: &BTreeMap<String, BidderPublicKey>,
+) -> (String, Vec<String>) {
     let facts = facts(events);
     let mut problems = Vec::new();
     let (mut objections, mut confirmations) = (0, 0);
@@ -105,7 +109,11 @@ pub fn answers(events: &[LoggedEvent]) -> (String, Vec<String>) {
             EventPayload::SessionEnded(s) => {
                 let open: Vec<_> = raised.difference(&answered).collect();
                 if !open.is_empty() {
-                    problems.push(format!("seq {}: the session ended with {} unanswered objection(s)", e.seq, open.len()));
+                    problems.push(format!(
+                        "seq {}: the session ended with {} unanswered objection(s)",
+                        e.seq,
+                        open.len()
+                    ));
                 }
                 if s.through_seq >= e.seq {
                     problems.push(format!("seq {}: seals events through {}, not before it", e.seq, s.through_seq));
@@ -149,7 +157,11 @@ pub fn final_record(tender: Uuid, events: &[LoggedEvent], served: Option<&Value>
                 | EventPayload::AnnouncementPosted(_)
                 | EventPayload::BidOpened(_)
         ) {
-            problems.push(format!("seq {} ({}) falls between the sealed record and its seal", e.seq, e.kind().as_str()));
+            problems.push(format!(
+                "seq {} ({}) falls between the sealed record and its seal",
+                e.seq,
+                e.kind().as_str()
+            ));
         }
     }
     // The parts anyone can rebuild from the log must be exactly the log's.
@@ -159,22 +171,23 @@ pub fn final_record(tender: Uuid, events: &[LoggedEvent], served: Option<&Value>
             title: record["title"].as_str().unwrap_or_default().into(),
             reference: record["reference"].as_str().unwrap_or_default().into(),
             buyer: record["buyer"].as_str().unwrap_or_default().into(),
-            lots: record["lots"].as_array().map_or_else(Vec::new, |l| {
-                l.iter().filter_map(|x| x["lot"].as_str().map(str::to_owned)).collect()
-            }),
+            lots: record["lots"]
+                .as_array()
+                .map_or_else(Vec::new, |l| l.iter().filter_map(|x| x["lot"].as_str().map(str::to_owned)).collect()),
         },
         &covered,
         &BTreeMap::new(),
     );
-    for part in ["lots", "objections", "confirmations", "responses", "announcements", "stages", "record_hash", "through_seq"] {
+    for part in
+        ["lots", "objections", "confirmations", "responses", "announcements", "stages", "record_hash", "through_seq"]
+    {
         if rebuilt[part] != record[part] {
             problems.push(format!("the final record's {part} differ from the logged events"));
         }
     }
     let pseudonyms = |v: &Value| -> Vec<(Value, Value)> {
-        v.as_array().map_or_else(Vec::new, |a| {
-            a.iter().map(|x| (x["pseudonym"].clone(), x["signed_in_at"].clone())).collect()
-        })
+        v.as_array()
+            .map_or_else(Vec::new, |a| a.iter().map(|x| (x["pseudonym"].clone(), x["signed_in_at"].clone())).collect())
     };
     if pseudonyms(&rebuilt["attendance"]) != pseudonyms(&record["attendance"]) {
         problems.push("the final record's attendance differs from the logged sign-ins".into());

@@ -82,7 +82,8 @@ async fn end(app: &TestApp, tender: &str) -> (StatusCode, Value) {
 /// Three bidders' bids read, the tender in its confirmation stage; the
 /// first two bidders signed in.
 pub(crate) async fn in_confirmation(app: &TestApp) -> (String, Vec<BidderKey>) {
-    let tender = Draft::on(app, 3).await.opening_in(4).session(json!({"confirmation_minutes": 30})).published(app).await;
+    let tender =
+        Draft::on(app, 3).await.opening_in(4).session(json!({"confirmation_minutes": 30})).published(app).await;
     let mut keys = Vec::new();
     for (i, name) in ["甲建设有限公司", "乙工程有限公司", "丙路桥有限公司"].iter().enumerate() {
         let key = register(app, name).await;
@@ -116,7 +117,10 @@ async fn a_confirmation_stage_is_sealed_in_the_final_record(app: TestApp) {
     // Refusals.
     for (text, field) in [("", "text"), ("  ", "text"), ("a\0b", "text"), (&"异".repeat(2_001)[..], "text")] {
         let (s, v) = raise(&app, &tender, &objection(&app, &tender, &keys[0], text).await).await;
-        assert_eq!((s, code(&v), v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some(field)));
+        assert_eq!(
+            (s, code(&v), v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some(field))
+        );
     }
     let (s, v) = raise(&app, &tender, &objection(&app, &tender, &keys[2], "未签到").await).await;
     assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "not_signed_in"), "{v}");
@@ -244,7 +248,8 @@ async fn changed_objections_and_confirmations_fail_verify(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, _) = answer(&app, &tender, v["id"].as_str().unwrap(), "已答复").await;
     assert_eq!(s, StatusCode::CREATED);
-    let hash = app.get_ok(&format!("/api/v1/tenders/{tender}/record")).await["record_hash"].as_str().unwrap().to_string();
+    let hash =
+        app.get_ok(&format!("/api/v1/tenders/{tender}/record")).await["record_hash"].as_str().unwrap().to_string();
     let (s, v) = confirm(&app, &tender, &confirm_body(&app, &tender, &keys[1], &hash).await).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert!(verify(&app, &tender).await.passed());

@@ -8,6 +8,7 @@
 
 pub mod bidder_held;
 mod bidders;
+mod objections;
 mod session;
 pub mod table;
 
@@ -99,6 +100,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
 
     heading("签到 sign-in: the room is open to bidders a minute before the opening");
     session::show(&client, &token, tender).await?;
+    objections::sign_in(&scratch, tender, &[&huadong, &northern, &bluesky]).await?;
 
     heading("the deadline");
     let late = scratch.bidder("Late Builders", "late.key").await?;
@@ -146,6 +148,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     }
 
     session::show(&client, &token, tender).await?;
+    heading("确认 confirmation: an objection answered on the spot, the bidders confirm, the record is sealed");
+    objections::run(&client, &scratch, &token, tender, &huadong, &[&huadong, &northern]).await?;
 
     heading("a second tender with fewer bidders than its minimum (流标)");
     session::failing_tender(&client, &scratch, &token).await?;

@@ -39,9 +39,7 @@ impl Tender {
             (TenderState::Published | TenderState::Closed, None) => self.sign_in_at(),
             // An unanswered objection holds the stage open; the answer
             // that clears the last one makes it due again.
-            (TenderState::Opened, Some(Stage::Confirmation)) if !s.held() && s.open_objections.is_empty() => {
-                s.ends_at
-            }
+            (TenderState::Opened, Some(Stage::Confirmation)) if !s.held() && s.open_objections.is_empty() => s.ends_at,
             _ => None,
         }
     }
