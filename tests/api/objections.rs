@@ -289,3 +289,45 @@ crate::on_both_backends!(
     changed_objections_and_confirmations_fail_verify,
     objections_are_rate_limited_per_bidder,
 );
+
+/// Log entries of the kinds of this issue as this server writes them, for
+/// the golden files of `event_entries.rs`.
+async fn capture(app: TestApp) {
+    let (tender, keys) = in_confirmation(&app).await;
+    let (_, v) = raise(&app, &tender, &objection(&app, &tender, &keys[0], "唱标价格与投标文件不符").await).await;
+    answer(&app, &tender, v["id"].as_str().expect("id"), "经核对无误。").await;
+    let hash =
+        app.get_ok(&format!("/api/v1/tenders/{tender}/record")).await["record_hash"].as_str().unwrap().to_string();
+    confirm(&app, &tender, &confirm_body(&app, &tender, &keys[0], &hash).await).await;
+    let mut body = objection(&app, &tender, &keys[1], "对记录有异议").await;
+    body["on_record"] = json!(true);
+    let (_, v) = raise(&app, &tender, &body).await;
+    answer(&app, &tender, v["id"].as_str().expect("id"), "记录无误。").await;
+    let note = json!({"text": "请签字确认。"});
+    app.admin(Method::POST, &format!("/api/v1/tenders/{tender}/announcements"), Some(&note)).await;
+    let (s, v) = end(&app, &tender).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/event-entries.new");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ours = ["objection.raised", "objection.answered", "record.confirmed", "announcement.posted", "session.ended"];
+    for e in events(&app, &tender).await {
+        let kind = e["type"].as_str().expect("type");
+        if !ours.contains(&kind) {
+            continue;
+        }
+        let (_, v) = app.get(&format!("/api/v1/log/entries/{}", e["log_index"])).await;
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(v["entry"].as_str().expect("entry")).expect("b64");
+        let mut n = 1;
+        while dir.join(format!("{kind}.{n}.json")).exists() {
+            n += 1;
+        }
+        std::fs::write(dir.join(format!("{kind}.{n}.json")), bytes).expect("write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes golden entries of the objection kinds; run by name when adding a kind or shape"]
+async fn capture_objection_entries() {
+    crate::support::server::run_sqlite(capture).await
+}

@@ -43,7 +43,8 @@ pub async fn run(
         Ok(_) => anyhow::bail!("the session ended while an objection waited"),
         Err(e) => println!("the host cannot end the session yet: {e}"),
     }
-    let answer = json!({"answer": "经核对，第二行工期与解密后的投标文件一致。 Checked: row 2 matches the decrypted offer."});
+    let answer =
+        json!({"answer": "经核对，第二行工期与解密后的投标文件一致。 Checked: row 2 matches the decrypted offer."});
     let answered = client
         .staff_call(Method::POST, &format!("api/v1/tenders/{tender}/objections/{id}/answer"), token, Some(&answer))
         .await?;
@@ -57,7 +58,11 @@ pub async fn run(
     for path in confirming {
         let key = scratch.key_args(path).unlock_bidder().await?;
         let v = client.confirm_record(tender, &key, &hash, client.server_time().await?.unix_timestamp()).await?;
-        println!("无异议: bidder {} signed record hash {hash_hex}, log index {}", key.public_key().key_id(), v["log_index"]);
+        println!(
+            "无异议: bidder {} signed record hash {hash_hex}, log index {}",
+            key.public_key().key_id(),
+            v["log_index"]
+        );
     }
     println!("one bidder does nothing: it is recorded as not responding (silence counts as acceptance here)");
     client.staff_call(Method::POST, &path, token, Some(&json!({"action": "end"}))).await?;
@@ -68,9 +73,19 @@ pub async fn run(
 
 fn print_final(fin: &Value) {
     let r = &fin["record"];
-    println!("开标记录表 final record {} ({}), sealed hash {}", r["reference"].as_str().unwrap_or(""), r["title"].as_str().unwrap_or(""), fin["final_hash"].as_str().unwrap_or(""));
+    println!(
+        "开标记录表 final record {} ({}), sealed hash {}",
+        r["reference"].as_str().unwrap_or(""),
+        r["title"].as_str().unwrap_or(""),
+        fin["final_hash"].as_str().unwrap_or("")
+    );
     for a in r["attendance"].as_array().into_iter().flatten() {
-        println!("  签到 {} {} at {}", a["name"].as_str().unwrap_or("?"), a["pseudonym"].as_str().unwrap_or(""), a["signed_in_at"].as_str().unwrap_or(""));
+        println!(
+            "  签到 {} {} at {}",
+            a["name"].as_str().unwrap_or("?"),
+            a["pseudonym"].as_str().unwrap_or(""),
+            a["signed_in_at"].as_str().unwrap_or("")
+        );
     }
     for o in r["objections"].as_array().into_iter().flatten() {
         println!("  异议 {}: {}", o["bidder"]["name"].as_str().unwrap_or("?"), o["text"].as_str().unwrap_or(""));
@@ -79,5 +94,10 @@ fn print_final(fin: &Value) {
     for x in r["responses"].as_array().into_iter().flatten() {
         println!("  {}: {}", x["name"].as_str().unwrap_or("?"), x["response"].as_str().unwrap_or(""));
     }
-    println!("  sealed by log entry {} ({}), checkpoint size {}", fin["log_index"], fin["entry_url"].as_str().unwrap_or(""), fin["tree_size"]);
+    println!(
+        "  sealed by log entry {} ({}), checkpoint size {}",
+        fin["log_index"],
+        fin["entry_url"].as_str().unwrap_or(""),
+        fin["tree_size"]
+    );
 }
