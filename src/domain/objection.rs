@@ -45,7 +45,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// `"bidroom/v1/objection" ‖ 0x00 ‖ tender (16) ‖ SHA-256(text as UTF-8)
-/// (32) ‖ signed at (8, big-endian two's-complement Unix seconds)`: 93 bytes
+/// (32) ‖ signed at (8, big-endian two's-complement Unix seconds)`: 77 bytes
 /// whatever the text's length.
 pub fn objection_message(tender: Uuid, text: &str, signed_at: i64) -> Vec<u8> {
     labeled(LABEL_OBJECTION, &[tender.as_bytes(), &sha256(text.as_bytes()), &signed_at.to_be_bytes()])
@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn objection_message_matches_the_documented_vector() {
         let msg = objection_message(TENDER, "唱标价格与投标文件不符", 1_796_112_000);
-        assert_eq!(msg.len(), 93);
+        assert_eq!(msg.len(), 77);
         assert_eq!(&msg[..21], b"bidroom/v1/objection\0");
         assert_eq!(&msg[21..37], TENDER.as_bytes());
         assert_eq!(&msg[37..69], &sha256("唱标价格与投标文件不符".as_bytes()));
