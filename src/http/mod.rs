@@ -116,8 +116,8 @@ pub fn router(
         .route("/log/tile/{*rest}", get(log::tile))
         .nest("/api/v1", api)
         .merge(pages::routes())
-        // --- session (issue 12): the printable final record ---
-        .route("/tenders/{id}/record/print", get(objections::print_page))
+        // --- session (issue 12): the printable final record (a page) ---
+        .merge(objections::page_routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(guard::json_errors))

@@ -103,6 +103,11 @@ pub async fn final_record(State(state): State<AppState>, ApiPath(id): ApiPath<Uu
     Ok(Json(record_final::load(&state, id).await?.1))
 }
 
+/// The page routes: the printable final record.
+pub fn page_routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/tenders/{id}/record/print", axum::routing::get(print_page))
+}
+
 /// Content-Security-Policy of the printable record: own origin only.
 const PRINT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                          connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
