@@ -55,6 +55,10 @@ pub async fn tick(state: &AppState) -> Result<Duration, StoreError> {
         }
     }
     for id in state.store.session_due(now).await? {
+        // The draws' fallback shares the column; a failure is retried next pass.
+        if let Err(e) = crate::app::draws::fallback(state, id, now).await {
+            tracing::warn!(tender = %id, error = %e, "draw fallback failed; retrying");
+        }
         // The confirmation's end seals the final record, built from the log.
         if let Some(t) = state.store.get_tender(id).await?
             && t.tender.session_state.stage == Some(Stage::Confirmation)

@@ -17,7 +17,7 @@ use crate::domain::bid::{BidStatus, check_accepting, check_declared};
 use crate::domain::tender::{Registration, Tender};
 use crate::ledger::Receipt;
 use crate::seal::{BidderPublicKey, Binding, BlobRef, Envelope, SealError, unb64, withdraw_message};
-use crate::store::{BlobStore, NewBid, StoreError, StoredBid, Submitted};
+use crate::store::{BlobStore, INLINE_MAX, NewBid, StoreError, StoredBid, Submitted};
 
 /// Largest envelope accepted (shares and manifest for many custodians fit).
 pub const MAX_ENVELOPE: usize = 256 * 1024;
@@ -127,8 +127,18 @@ pub struct Accepted {
     pub bidder_id: String,
     /// Declared ciphertext bytes.
     pub total: u64,
-    /// Blobs this submission wrote that no bid references yet (deleted if it fails).
-    pub written: Vec<String>,
+    /// What this submission stored so far.
+    pub written: Written,
+}
+
+/// The ciphertexts a submission has received.
+#[derive(Default)]
+pub struct Written {
+    /// Files it wrote that no bid references yet (deleted if it fails).
+    pub files: Vec<String>,
+    /// Small ciphertexts held for the database row (hex hash, bytes):
+    /// nothing to delete if it fails, they are written with the bid.
+    pub inline: Vec<(String, Vec<u8>)>,
 }
 
 /// The start of a one-request submission: the envelope again (its receipt),
@@ -221,19 +231,16 @@ pub async fn begin(
         envelope_hash,
         bidder_id,
         total,
-        written: Vec::new(),
+        written: Written::default(),
     })))
 }
 
-/// Writes one ciphertext from `chunks` to the blob store, refusing bytes
-/// beyond what the envelope declared and a hash that does not match. The
-/// directory entry is synced with the rest of the batch before the commit.
-pub async fn write_blob<S>(
-    blobs: &BlobStore,
-    expected: &BlobRef,
-    mut chunks: S,
-    written: &mut Vec<String>,
-) -> AppResult<()>
+/// Receives one ciphertext from `chunks`, refusing bytes beyond what the
+/// envelope declared and a hash that does not match. One of at most
+/// [`INLINE_MAX`] bytes is kept for the bid's database row; a larger one is
+/// written to the blob store, its directory entry synced with the rest of
+/// the batch before the commit.
+pub async fn write_blob<S>(blobs: &BlobStore, expected: &BlobRef, mut chunks: S, written: &mut Written) -> AppResult<()>
 where
     S: Stream<Item = AppResult<Bytes>> + Unpin,
 {
@@ -250,6 +257,14 @@ where
         }
         if bytes.len() as u64 != expected.length {
             return Err(mismatch());
+        }
+        if expected.length <= INLINE_MAX {
+            let sha256 = ring::digest::digest(&ring::digest::SHA256, &bytes);
+            if sha256.as_ref() != expected.sha256 {
+                return Err(mismatch());
+            }
+            written.inline.push((hex::encode(sha256), bytes));
+            return Ok(());
         }
         blobs.put_deferred(bytes).await.map_err(AppError::storage)?
     } else {
@@ -274,7 +289,7 @@ where
         return Err(mismatch());
     }
     if !info.existed {
-        written.push(hex_hash);
+        written.files.push(hex_hash);
     }
     Ok(())
 }
@@ -288,19 +303,15 @@ pub async fn finish(
     received: AppResult<()>,
 ) -> SubmitResult<Recorded> {
     let new = match received {
-        Ok(()) => envelope_blob(state, &mut bid).await.map(|blobs| new_bid(tender_id, &bid, blobs)),
+        Ok(()) => envelope_blob(state, &mut bid).await.map(|blobs| new_bid(tender_id, &mut bid, blobs)),
         Err(e) => Err(e),
     };
-    record(state, new, &bid.written).await
+    record(state, new, &bid.written.files).await
 }
 
 /// Stores the envelope itself; returns the bid's blob list (envelope, form, documents).
 async fn envelope_blob(state: &AppState, bid: &mut Accepted) -> AppResult<Vec<String>> {
-    let env = state.blobs.put_deferred(bid.envelope_bytes.clone()).await.map_err(AppError::storage)?;
-    let env_hex = hex::encode(env.sha256);
-    if !env.existed {
-        bid.written.push(env_hex.clone());
-    }
+    let env_hex = keep_envelope(state, bid).await?;
     let mut blobs = Vec::with_capacity(2 + bid.envelope.documents.len());
     blobs.push(env_hex);
     blobs.push(hex::encode(bid.envelope.form.sha256));
@@ -308,8 +319,24 @@ async fn envelope_blob(state: &AppState, bid: &mut Accepted) -> AppResult<Vec<St
     Ok(blobs)
 }
 
-/// The bid row to record.
-pub fn new_bid(tender_id: Uuid, bid: &Accepted, blobs: Vec<String>) -> NewBid {
+/// Keeps the envelope's bytes: in the bid's row when small (as always
+/// for a few custodians), else as a file; returns its hex hash.
+pub async fn keep_envelope(state: &AppState, bid: &mut Accepted) -> AppResult<String> {
+    if bid.envelope_bytes.len() as u64 <= INLINE_MAX {
+        let env_hex = hex::encode(bid.envelope_hash);
+        bid.written.inline.push((env_hex.clone(), bid.envelope_bytes.clone()));
+        return Ok(env_hex);
+    }
+    let env = state.blobs.put_deferred(bid.envelope_bytes.clone()).await.map_err(AppError::storage)?;
+    let env_hex = hex::encode(env.sha256);
+    if !env.existed {
+        bid.written.files.push(env_hex.clone());
+    }
+    Ok(env_hex)
+}
+
+/// The bid row to record (taking the small ciphertexts held for it).
+pub fn new_bid(tender_id: Uuid, bid: &mut Accepted, blobs: Vec<String>) -> NewBid {
     NewBid {
         id: bid.envelope.bid_id,
         tender_id,
@@ -319,6 +346,7 @@ pub fn new_bid(tender_id: Uuid, bid: &Accepted, blobs: Vec<String>) -> NewBid {
         signature: bid.signature.clone(),
         blobs,
         total_bytes: i64::try_from(bid.total.saturating_add(bid.envelope_bytes.len() as u64)).unwrap_or(i64::MAX),
+        inline: std::mem::take(&mut bid.written.inline),
     }
 }
 

@@ -159,7 +159,12 @@ pub async fn open_document(state: &AppState, me: &Staff, id: Uuid, bid: Uuid, in
     let blob = usize::try_from(index).ok().and_then(|i| i.checked_add(2)).and_then(|i| stored.blobs.get(i));
     let blob = blob.ok_or_else(|| AppError::not_found("document"))?;
     let decryptor = crate::seal::document_decryptor(&envelope, &key, index).map_err(AppError::internal)?;
-    let file = tokio::fs::File::open(state.blobs.path(blob)).await.map_err(AppError::internal)?;
+    // A document below 64 KiB is a database row, a larger one a file.
+    let small = state.store.small_ciphertexts(std::slice::from_ref(blob)).await?.remove(blob);
+    let file: Box<dyn tokio::io::AsyncRead + Send + Unpin> = match small {
+        Some(bytes) => Box::new(std::io::Cursor::new(bytes)),
+        None => Box::new(tokio::fs::File::open(state.blobs.path(blob)).await.map_err(AppError::internal)?),
+    };
     let envelope_hash = Digest::from_hex(&stored.envelope_hash)
         .map_err(|e| AppError::internal(format!("stored envelope hash: {e}")))?;
     let draft = EventDraft::of(EventPayload::DocumentsAccessed(DocumentsAccessed {
@@ -212,8 +217,8 @@ const CHUNK: usize = 64 * 1024 + 16;
 
 /// Decrypts `file` as it is read. A tampered or truncated file ends the
 /// stream with an error, so the client never receives a silent partial file.
-pub fn decrypting_stream(
-    file: tokio::fs::File,
+pub fn decrypting_stream<R: tokio::io::AsyncRead + Unpin>(
+    file: R,
     decryptor: StreamDecryptor,
 ) -> impl Stream<Item = std::io::Result<Bytes>> {
     futures_util::stream::unfold(Some((file, decryptor)), |st| async move {

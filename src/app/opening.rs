@@ -9,11 +9,11 @@ use super::error::{AppError, AppResult, ErrorKind};
 use super::registry::{ChallengeAnswer, answer_use, bad_proof};
 use super::state::AppState;
 use super::tenders::visible_tender;
-use super::work::check_released;
+use super::work::{Ciphertexts, check_released};
 use crate::domain::event::{CustodianReleased, Digest, EventPayload, RecordRow};
 use crate::domain::{EventDraft, EventKind, Tender, TenderState};
 use crate::seal::{ChallengePurpose, Share, b64, unb64};
-use crate::store::{CustodianRecord, Event, ReleasedShare};
+use crate::store::{CustodianRecord, Event, ReleasedShare, StoredBid};
 
 /// Refuses reads that only exist from the opening on.
 pub fn opening_or_later(state: TenderState) -> AppResult<()> {
@@ -52,27 +52,24 @@ pub async fn envelopes(state: &AppState, id: Uuid) -> AppResult<Vec<PublicBid>> 
     opening_or_later(tender.state)?;
     let mut out = Vec::new();
     // A failed lot's (流标) envelopes are never made public.
-    for bid in state.store.bids_at_close(id).await?.into_iter().filter(|b| !tender.failed_lots.contains(&b.lot)) {
-        let read = |i: usize| {
-            let path = bid.blobs.get(i).map(|h| state.blobs.path(h));
-            async move {
-                match path {
-                    Some(p) => tokio::fs::read(p).await.map_err(AppError::internal),
-                    None => Err(AppError::internal("bid blob missing")),
-                }
-            }
-        };
-        let envelope = read(0).await?;
-        let form = read(1).await?;
-        let signature = state.store.bid_signature(bid.id).await?;
-        out.push(PublicBid {
-            bid_id: bid.id,
-            envelope_hash: bid.envelope_hash.clone(),
-            envelope: b64(&envelope),
-            signature: b64(&signature),
-            form: b64(&form),
-            log_index: bid.log_index,
-        });
+    let bids: Vec<StoredBid> =
+        state.store.bids_at_close(id).await?.into_iter().filter(|b| !tender.failed_lots.contains(&b.lot)).collect();
+    for page in bids.chunks(256) {
+        let loaded = Ciphertexts::of_bids(state, page, true).await.map_err(AppError::internal)?;
+        for bid in page {
+            let envelope = bid.blobs.first().map(|h| loaded.get(h)).transpose().map_err(AppError::internal)?;
+            let envelope = envelope.ok_or_else(|| AppError::internal("bid blob missing"))?;
+            let form = loaded.form(bid).map_err(AppError::internal)?;
+            let signature = state.store.bid_signature(bid.id).await?;
+            out.push(PublicBid {
+                bid_id: bid.id,
+                envelope_hash: bid.envelope_hash.clone(),
+                envelope: b64(envelope),
+                signature: b64(&signature),
+                form: b64(form),
+                log_index: bid.log_index,
+            });
+        }
     }
     Ok(out)
 }

@@ -49,6 +49,11 @@ pub struct ReleaseArgs {
     pub yes: bool,
 }
 
+/// Shares per release request: one body stays below the server's 1 MiB
+/// JSON limit (about 104 bytes a share), and 100,000 shares take 13 pages,
+/// within the 20 challenges a custodian may ask for each minute.
+pub const RELEASE_PAGE: usize = 8_000;
+
 /// What a release did.
 #[derive(Debug, Clone)]
 pub struct Released {
@@ -140,13 +145,28 @@ pub async fn release(args: ReleaseArgs) -> anyhow::Result<Released> {
         return Ok(Released { index, shares: shares.len(), unopenable, result: None });
     }
     let count = shares.len();
-    // The release is tied to this key, not only to the token: the server
-    // asks for a fresh challenge sealed to the registered key to be opened.
-    let proof = client
-        .prove_custodian(&custodian.id, &key, ChallengePurpose::Release, Some(tender.id))
-        .await
-        .context("cannot prove possession of the custodian key")?;
-    let result = client.release(tender.id, &token, &proof, shares).await.context("the release failed")?;
+    let pages = count.div_ceil(RELEASE_PAGE);
+    let mut result = ReleaseResult { accepted: 0, bad: Vec::new(), duplicates: 0 };
+    let mut shares = shares.into_iter();
+    for page in 1..=pages {
+        let chunk: Vec<ReleaseShare> = shares.by_ref().take(RELEASE_PAGE).collect();
+        // Each page is tied to this key, not only to the token: the server
+        // asks for a fresh challenge sealed to the registered key to be opened.
+        let proof = client
+            .prove_custodian(&custodian.id, &key, ChallengePurpose::Release, Some(tender.id))
+            .await
+            .context("cannot prove possession of the custodian key")?;
+        let done = client
+            .release(tender.id, &token, &proof, chunk)
+            .await
+            .with_context(|| format!("the release failed at page {page} of {pages}"))?;
+        if pages > 1 {
+            println!("page {page} of {pages}: {} accepted", done.accepted);
+        }
+        result.accepted += done.accepted;
+        result.duplicates += done.duplicates;
+        result.bad.extend(done.bad);
+    }
     println!(
         "released: {} accepted, {} already released or opened, {} refused as bad",
         result.accepted,

@@ -9,6 +9,7 @@
 mod bidder_keys;
 mod error;
 mod objections;
+mod fault_shares;
 mod opening;
 mod resumable;
 mod types;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 pub use bidder_keys::{BidderReleaseAnswer, BidderReleaseRequest, DecryptionKey, DecryptionKeyRequest};
 pub use error::ClientError;
+pub use fault_shares::{FaultShare, FaultShares};
 pub use opening::{ChallengeProof, Event, PublicBid, Record, ReleaseResult, ReleaseShare};
 pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};
 pub use types::{BidEnded, BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};

@@ -3,6 +3,7 @@
 //! the current time and persist what comes out.
 
 pub mod bid;
+pub mod draw;
 pub mod error;
 pub mod event;
 pub mod objection;

@@ -192,6 +192,9 @@ pub struct Tender {
     /// Lots that failed for too few bidders (流标): their bids stay sealed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_lots: Vec<String>,
+    /// Where the tender's draws are (set when the record is published).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw_state: Option<crate::domain::draw::DrawState>,
 }
 
 /// A change of times after publication.
@@ -300,6 +303,7 @@ impl Tender {
             session: Some(draft.session),
             session_state: SessionState::default(),
             failed_lots: Vec::new(),
+            draw_state: None,
             custody_keys: None,
             created_at: now,
             published_at: None,
@@ -344,7 +348,9 @@ impl Tender {
         self.custody_keys = Some(keys);
         self.state = TenderState::Published;
         self.published_at = Some(now);
-        Ok(vec![EventPayload::TenderPublished(TenderPublished { tender: self.clone() }).into()])
+        let mut events = vec![EventPayload::TenderPublished(TenderPublished { tender: self.clone() }).into()];
+        events.extend(self.draw_committed());
+        Ok(events)
     }
 
     /// Moves the deadline or opening time, before the deadline only.
@@ -364,6 +370,7 @@ impl Tender {
         }
         if let Some(terms) = &amendment.session {
             terms.validate(&self.lots)?;
+            self.keep_draws(terms)?;
         }
         let old_deadline = self.deadline;
         let old_opening = self.opening_at;
@@ -501,6 +508,7 @@ impl Tender {
             return Err(DomainError::Transition { action: "publish the record of", state: "held" });
         }
         self.state = TenderState::Opened;
+        self.arm_draws(now);
         let mut events = vec![EventPayload::RecordPublished(RecordPublished { summary, published_at: now }).into()];
         events.extend(self.enter_confirmation(now));
         Ok(events)

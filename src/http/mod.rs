@@ -21,6 +21,7 @@ pub mod error;
 pub mod evidence;
 pub mod export;
 pub mod extract;
+pub mod fault_shares;
 pub mod guard;
 mod health;
 pub mod live;
@@ -34,6 +35,8 @@ mod pages;
 pub mod ratelimit;
 pub mod registry;
 pub mod session;
+// --- draws ---
+pub mod draws;
 pub mod staff;
 pub mod stream;
 pub mod tenders;
@@ -76,6 +79,7 @@ pub fn router(
         .route("/tenders/{id}/bids/{bid}/documents/{index}/link", post(downloads::create))
         .route("/downloads/{token}", get(downloads::follow))
         .route("/tenders/{id}/envelopes", get(opening::envelopes))
+        .route("/tenders/{id}/bids/{bid}/shares", get(fault_shares::shares))
         .route("/tenders/{id}/opening/release", post(opening::release))
         .route("/tenders/{id}/record", get(opening::record))
         .route("/tenders/{id}/record.csv", get(export::record_csv))
@@ -107,6 +111,9 @@ pub fn router(
         .route("/tenders/{id}/ocds", get(ocds::tender))
         .route("/ocds/releases", get(ocds::releases))
         .route("/tenders/{id}/evidence", get(evidence::bundle))
+        // --- draws ---
+        .route("/tenders/{id}/draws", get(draws::get))
+        .route("/tenders/{id}/draws/reveal", post(draws::reveal))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint") });
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -49,6 +49,7 @@ mod complete;
         super::log::consistency,
         super::log::entry,
         super::opening::envelopes,
+        super::fault_shares::shares,
         super::opening::release,
         super::opening::record,
         super::export::record_csv,
@@ -72,6 +73,9 @@ mod complete;
         super::ocds::tender,
         super::ocds::releases,
         super::evidence::bundle,
+        // --- draws ---
+        super::draws::get,
+        super::draws::reveal,
     ),
     components(schemas(super::error::ErrorBody))
 )]

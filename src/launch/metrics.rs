@@ -63,6 +63,12 @@ async fn render(State(state): State<AppState>) -> String {
     }
     if let Ok(Some(cp)) = state.store.latest_checkpoint().await {
         metrics::gauge!("bidroom_log_size").set(cp.size as f64);
+        // On the store's clock, like the checkpoint's own time, so node
+        // clock skew does not show as age.
+        if let Ok(now) = state.store.now().await {
+            let age = (now - cp.at).as_seconds_f64().max(0.0);
+            metrics::gauge!("bidroom_log_checkpoint_age_seconds").set(age);
+        }
     }
     if let Ok(open) = state.store.openings_under_way().await {
         metrics::gauge!("bidroom_openings_in_progress").set(open.len() as f64);

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::event::{BidderShare, Blame};
+use crate::domain::event::{BidderShare, Blame, REASON_INCONSISTENT_SHARES};
 use crate::domain::tender::Lot;
 use crate::seal::{CustodyPolicy, Envelope, SealError, Share, SymmetricKey, form_key, open_form, rebuild_key};
 
@@ -29,11 +29,7 @@ pub fn evaluate(envelope: &Envelope, good_shares: &[Share], form_ciphertext: &[u
     let reject = |reason: String| Evaluation::Rejected { reason };
     let key = match rebuild_key(envelope, good_shares) {
         Ok(k) => k,
-        Err(SealError::KeyCommitmentMismatch) => {
-            return reject(
-                "the released shares match their commitments but do not rebuild the committed bid key".into(),
-            );
-        }
+        Err(SealError::KeyCommitmentMismatch) => return reject(REASON_INCONSISTENT_SHARES.into()),
         Err(e) => return reject(format!("the bid key cannot be rebuilt: {e}")),
     };
     let fk: SymmetricKey = match form_key(&envelope.binding(), &key) {

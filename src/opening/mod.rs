@@ -17,13 +17,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::app::work::parallel_map;
+use crate::app::work::{Ciphertexts, parallel_map};
 use crate::domain::event::{
     BidOpened, BidRejected, BidRow, BidderRef, Blame, CustodianReleased, Digest, EventPayload, RecordSummary,
 };
 use crate::domain::tender::{SERVER_CUSTODIAN, SessionTerms, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
-use crate::seal::{Envelope, Share, b64};
+use crate::seal::{Share, b64};
 use crate::store::{Outcome, Recorded, ReleasedShare, StoreError, StoredBid, StoredShare};
 
 mod blame;
@@ -73,7 +73,15 @@ fn bidder_ref(id: &str, name: Option<&str>) -> BidderRef {
 /// Outcomes written per transaction when opening all at once.
 const BATCH: usize = 256;
 
-/// One pass over a tender under way.
+/// Bids read from the store at a time: what the engine holds (bids, their
+/// shares, the server's released shares) is bounded by a page, not by the
+/// number of bids in the tender.
+const PAGE: i64 = 2048;
+
+/// One pass over a tender under way, a page of bids at a time: first the
+/// server's own shares are released and the bids counted, then the bids
+/// with k good shares are opened (the others wait, or are recorded
+/// unopened once the window is over).
 async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<(), OpeningError> {
     let Some(stored) = state.store.get_tender(id).await? else { return Ok(()) };
     let tender = stored.tender;
@@ -87,71 +95,49 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
     }
     let policy =
         tender.custody_keys.clone().ok_or_else(|| OpeningError::Corrupt("tender without custody keys".into()))?;
-    // Bids of a failed lot (流标) are never touched: no share, no outcome.
-    let mut pending = session::standing(&tender, state.store.pending_openings(id).await?);
     let k = usize::from(policy.threshold);
-    if pending.is_empty() {
+    let server = policy.custodians.iter().find(|c| c.id == SERVER_CUSTODIAN).map(|c| c.index);
+    let (mut after, mut any, mut all_in) = (-1, false, true);
+    while let Some(mut page) = next_page(state, &tender, &mut after).await? {
+        if page.is_empty() {
+            continue;
+        }
+        any = true;
+        if let Some(index) = server {
+            auto_release(state, &tender, index, &mut page).await?;
+        }
+        all_in &= page.iter().all(|(_, shares)| shares.iter().filter(|s| s.good).count() >= k);
+    }
+    if !any {
         session::announce_when_decrypted(state, &tender, true).await?;
         return finish(state, &tender).await;
     }
-    let mut envelopes = HashMap::new();
-    if let Some(server) = policy.custodians.iter().find(|c| c.id == SERVER_CUSTODIAN) {
-        envelopes = auto_release(state, &tender, server.index, &mut pending).await?;
-    }
     let window_over = tender.window_over(state.store.now().await?);
-    let all_in = pending.iter().all(|(_, shares)| shares.iter().filter(|s| s.good).count() >= k);
     if !session::announce_when_decrypted(state, &tender, all_in || window_over).await? {
         return Ok(());
     }
     let names = state.store.bidder_names(id).await?;
     let who = |bid: &StoredBid| bidder_ref(&bid.bidder_id, names.get(&bid.bidder_id).map(String::as_str));
-    // In order of receipt: bids with k good shares open, the others wait
-    // for releases, or are recorded unopened once the window is over.
-    let mut todo = Vec::new();
-    let mut waiting = 0;
-    for (bid, shares) in pending {
-        let good: Vec<Share> =
-            shares.iter().filter(|s| s.good).filter_map(|s| Share::from_bytes(&s.share).ok()).collect();
-        if good.len() >= k {
-            let envelope = envelopes.remove(&bid.id).map(Box::new);
-            todo.push(Todo::Open { who: who(&bid), bid: Box::new(bid), good, envelope });
-        } else if window_over {
-            // Whose fault: the bidder's own share or a custodian's (blame.rs).
-            let row = bid_row(&bid, who(&bid))?;
-            todo.push(Todo::Unopened(blame::after_window(row, &shares, &policy)));
-        } else {
-            waiting += 1;
-        }
-    }
-    let pace = state.opening.pace;
-    if pace.is_zero() {
-        // All at once: each batch is evaluated on every core, then written
-        // in one transaction.
-        while !todo.is_empty() {
-            let rest = todo.split_off(todo.len().min(BATCH));
-            let batch = std::mem::replace(&mut todo, rest);
-            let outcomes = prepare(state, &tender, batch).await?;
-            record(state, id, outcomes, pace, stop).await?;
-        }
-    } else {
-        for item in todo {
-            let opened = matches!(item, Todo::Open { .. });
-            let outcomes = prepare(state, &tender, vec![item]).await?;
-            let written = record(state, id, outcomes, pace, stop).await?;
-            if !written && session::held(state, id).await? {
-                // Paused or suspended between two bids: stop here; resume
-                // picks up the next bid, which has no outcome yet.
-                return Ok(());
+    let (mut after, mut waiting) = (-1, 0);
+    while let Some(page) = next_page(state, &tender, &mut after).await? {
+        // In order of receipt: bids with k good shares open, the others
+        // wait for releases, or are recorded unopened once the window is over.
+        let mut todo = Vec::new();
+        for (bid, shares) in page {
+            let good: Vec<Share> =
+                shares.iter().filter(|s| s.good).filter_map(|s| Share::from_bytes(&s.share).ok()).collect();
+            if good.len() >= k {
+                todo.push(Todo::Open { who: who(&bid), bid: Box::new(bid), good });
+            } else if window_over {
+                // Whose fault: the bidder's own share or a custodian's (blame.rs).
+                let row = bid_row(&bid, who(&bid))?;
+                todo.push(Todo::Unopened(blame::after_window(row, &shares, &policy)));
+            } else {
+                waiting += 1;
             }
-            if written && opened {
-                // The store keeps the pace (across nodes); sleeping it here
-                // too means the next bid's write is normally due at once
-                // instead of costing a transaction that waits.
-                tokio::select! {
-                    () = stop.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(pace) => {}
-                }
-            }
+        }
+        if !open_all(state, &tender, todo, stop).await? {
+            return Ok(());
         }
     }
     if waiting == 0 {
@@ -160,24 +146,86 @@ async fn step(state: &AppState, id: Uuid, stop: &CancellationToken) -> Result<()
     Ok(())
 }
 
+/// The next page of pending bids after log index `after` (moved on past
+/// it), without those of failed lots; `None` when none is left.
+async fn next_page(
+    state: &AppState,
+    tender: &Tender,
+    after: &mut i64,
+) -> Result<Option<Vec<(StoredBid, Vec<StoredShare>)>>, OpeningError> {
+    let raw = state.store.pending_page(tender.id, *after, PAGE).await?;
+    let Some(last) = raw.last().map(|(b, _)| b.log_index) else { return Ok(None) };
+    *after = last;
+    // Bids of a failed lot (流标) are never touched: no share, no outcome.
+    Ok(Some(session::standing(tender, raw)))
+}
+
+/// Gives a page's bids their outcomes: all at once in batches evaluated on
+/// every core, or one by one at the pace. False when the session was held
+/// between two bids (the step stops there; resume picks up the next bid).
+async fn open_all(
+    state: &AppState,
+    tender: &Tender,
+    mut todo: Vec<Todo>,
+    stop: &CancellationToken,
+) -> Result<bool, OpeningError> {
+    let (id, pace) = (tender.id, state.opening.pace);
+    if pace.is_zero() {
+        while !todo.is_empty() {
+            let rest = todo.split_off(todo.len().min(BATCH));
+            let batch = std::mem::replace(&mut todo, rest);
+            let outcomes = prepare(state, tender, batch).await?;
+            record(state, id, outcomes, pace, stop).await?;
+        }
+        return Ok(true);
+    }
+    for item in todo {
+        let opened = matches!(item, Todo::Open { .. });
+        let outcomes = prepare(state, tender, vec![item]).await?;
+        let written = record(state, id, outcomes, pace, stop).await?;
+        if !written && session::held(state, id).await? {
+            return Ok(false);
+        }
+        if written && opened {
+            // The store keeps the pace (across nodes); sleeping it here
+            // too means the next bid's write is normally due at once
+            // instead of costing a transaction that waits.
+            tokio::select! {
+                () = stop.cancelled() => return Ok(false),
+                () = tokio::time::sleep(pace) => {}
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// A bid the step will give an outcome.
 enum Todo {
     /// k good shares: open it.
-    Open { bid: Box<StoredBid>, good: Vec<Share>, envelope: Option<Box<Envelope>>, who: BidderRef },
+    Open { bid: Box<StoredBid>, good: Vec<Share>, who: BidderRef },
     /// The window ended without k good shares.
     Unopened(Outcome),
 }
 
 /// Turns a batch into outcomes, in its order, opening bids on every core.
 async fn prepare(state: &AppState, tender: &Tender, batch: Vec<Todo>) -> Result<Vec<Outcome>, OpeningError> {
-    let blobs = state.blobs.clone();
+    // Envelopes and forms of the bids to open (owned: an outcome is not `Sync`).
+    let hashes: Vec<String> = batch
+        .iter()
+        .filter_map(|t| match t {
+            Todo::Open { bid, .. } => Some(bid.blobs.iter().take(2).cloned()),
+            Todo::Unopened(_) => None,
+        })
+        .flatten()
+        .collect();
+    let loaded = Arc::new(Ciphertexts::load(state, hashes).await?);
     let lots = Arc::new(tender.lots.clone());
     let terms = Arc::new(tender.terms());
     parallel_map(batch, move |item| match item {
         Todo::Unopened(outcome) => Ok(outcome),
-        Todo::Open { bid, good, envelope, who } => {
+        Todo::Open { bid, good, who } => {
             let lot = lots.iter().find(|l| l.id == bid.lot);
-            let evaluation = work::open_bid(&blobs, lot, &bid, &good, envelope.map(|e| *e))?;
+            let evaluation = work::open_bid(&loaded, lot, &bid, &good)?;
             opened_outcome(&bid, who, evaluation, &terms)
         }
     })
@@ -186,34 +234,41 @@ async fn prepare(state: &AppState, tender: &Tender, batch: Vec<Todo>) -> Result<
     .collect()
 }
 
-/// The server releases its own shares as soon as the opening starts; they
-/// are added to `pending` in memory (the server's share of a bid is always
-/// the same bytes, so a copy released by another node is identical). Returns
-/// the envelopes it parsed, for the evaluation.
+/// The server releases its own shares of a page of bids as soon as the
+/// opening starts; they are added to `pending` in memory (the server's
+/// share of a bid is always the same bytes, so a copy released by another
+/// node is identical). One `custodian.released` event per page.
 async fn auto_release(
     state: &AppState,
     tender: &Tender,
     index: u8,
     pending: &mut [(StoredBid, Vec<StoredShare>)],
-) -> Result<HashMap<Uuid, Envelope>, OpeningError> {
+) -> Result<(), OpeningError> {
     let missing: Vec<StoredBid> =
         pending.iter().filter(|(_, shares)| !shares.iter().any(|s| s.index == index)).map(|(b, _)| b.clone()).collect();
     if missing.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(());
     }
-    let (blobs, key) = (state.blobs.clone(), state.opening.server_key.clone());
-    let opened = parallel_map(missing, move |bid| work::server_share(&blobs, &key, index, &bid)).await?;
-    let mut released = Vec::with_capacity(opened.len());
-    let mut envelopes = HashMap::with_capacity(opened.len());
-    let mut bad = Vec::new();
-    for result in opened {
-        let (share, envelope) = result?;
-        if !share.good {
-            bad.push(envelope_hash_of(pending, share.bid_id)?);
+    let key = state.opening.server_key.clone();
+    let mut released = Vec::with_capacity(missing.len());
+    let mut missing = missing.into_iter();
+    loop {
+        // A batch's ciphertexts at a time.
+        let chunk: Vec<StoredBid> = missing.by_ref().take(BATCH).collect();
+        if chunk.is_empty() {
+            break;
         }
-        envelopes.insert(share.bid_id, envelope);
-        released.push(share);
+        let loaded = Ciphertexts::of_bids(state, &chunk, false).await?;
+        let key = key.clone();
+        for share in parallel_map(chunk, move |bid| work::server_share(&loaded, &key, index, &bid)).await? {
+            released.push(share?);
+        }
     }
+    let bad = released
+        .iter()
+        .filter(|s| !s.good)
+        .map(|s| envelope_hash_of(pending, s.bid_id))
+        .collect::<Result<Vec<_>, _>>()?;
     let draft = EventDraft::of(EventPayload::CustodianReleased(CustodianReleased {
         custodian: SERVER_CUSTODIAN.to_string(),
         index,
@@ -224,7 +279,7 @@ async fn auto_release(
     match state.store.release_shares(tender.id, SERVER_CUSTODIAN, index, &released, draft).await {
         Ok(event) => state.after_change(event.as_slice()),
         // The window can close under us; then there is nothing to release.
-        Err(StoreError::Domain(_)) => return Ok(envelopes),
+        Err(StoreError::Domain(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     }
     let mut by_bid: HashMap<Uuid, ReleasedShare> = released.into_iter().map(|s| (s.bid_id, s)).collect();
@@ -234,7 +289,7 @@ async fn auto_release(
             shares.sort_by_key(|s| s.index);
         }
     }
-    Ok(envelopes)
+    Ok(())
 }
 
 fn envelope_hash_of(pending: &[(StoredBid, Vec<StoredShare>)], bid: Uuid) -> Result<Digest, OpeningError> {

@@ -43,7 +43,7 @@ pub use challenge::{CHALLENGE_LABEL, ChallengePurpose, NONCE_LEN, answer_challen
 pub use encoding::{b64, unb64};
 pub use envelope::{
     BIDDER_CUSTODIAN, BlobRef, Custodian, CustodyPolicy, DocumentRef, ENVELOPE_TYPE, Envelope, ShareEntry, Suite,
-    verify_blob, verify_signature,
+    share_aad, share_commitment, share_info, verify_blob, verify_signature,
 };
 pub use error::SealError;
 pub use form::{open_form_raw, seal_form};

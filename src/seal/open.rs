@@ -52,6 +52,13 @@ pub fn verify_share(envelope: &Envelope, share: &Share) -> Result<(), SealError>
 /// Rebuild K from released shares: each must match its commitment, at
 /// least k distinct ones are needed, and the result must match the key
 /// commitment (otherwise the bidder sealed inconsistent shares).
+///
+/// With more than k shares, one off the bidder's polynomial would spoil an
+/// interpolation over all of them although some k of them rebuild K; so
+/// every k-subset is tried (at most C(16, 8) = 12,870) before the bid is
+/// called inconsistent. K is unique given its commitment, so which subset
+/// rebuilds it does not matter. An `Err(KeyCommitmentMismatch)` therefore
+/// means no k of the shares rebuild K: publishing them reveals no key.
 pub fn rebuild_key(envelope: &Envelope, shares: &[Share]) -> Result<BidKey, SealError> {
     for s in shares {
         verify_share(envelope, s)?;
@@ -66,11 +73,38 @@ pub fn rebuild_key(envelope: &Envelope, shares: &[Share]) -> Result<BidKey, Seal
     if distinct.len() < need {
         return Err(SealError::NotEnoughShares { have: distinct.len(), need });
     }
-    let key = shamir::combine(&distinct)?;
-    if super::envelope::key_commitment(&envelope.binding(), &key) != envelope.key_commitment {
-        return Err(SealError::KeyCommitmentMismatch);
+    let matches = |subset: &[Share]| -> Option<BidKey> {
+        let key = shamir::combine(subset).ok()?;
+        (super::envelope::key_commitment(&envelope.binding(), &key) == envelope.key_commitment).then_some(key)
+    };
+    if let Some(key) = matches(&distinct) {
+        return Ok(key);
     }
-    Ok(key)
+    if distinct.len() > need {
+        let mut pick: Vec<usize> = (0..need).collect();
+        loop {
+            let subset: Vec<Share> = pick.iter().map(|&i| distinct[i].clone()).collect();
+            if let Some(key) = matches(&subset) {
+                return Ok(key);
+            }
+            if !next_combination(&mut pick, distinct.len()) {
+                break;
+            }
+        }
+    }
+    Err(SealError::KeyCommitmentMismatch)
+}
+
+/// Steps `pick` (strictly increasing indices below `n`) to the next
+/// combination in lexicographic order; `false` after the last.
+fn next_combination(pick: &mut [usize], n: usize) -> bool {
+    let k = pick.len();
+    let Some(i) = (0..k).rev().find(|&i| pick[i] < n - k + i) else { return false };
+    pick[i] += 1;
+    for j in i + 1..k {
+        pick[j] = pick[j - 1] + 1;
+    }
+    true
 }
 
 /// Check a (published) form key against the envelope's commitment.

@@ -176,6 +176,9 @@ where
         let base = w.pending.base()?;
         let size = w.pending.size()?;
         if !plan.bids.is_empty() {
+            // The new bids' small ciphertexts, durable by this commit.
+            let new = bids.iter().zip(&results).filter(|(_, r)| matches!(r, Ok(s) if s.event.is_some()));
+            Self::insert_small_ciphertexts(&mut w.tx, new.map(|(b, _)| b)).await?;
             // Another node may have taken a planned id meanwhile (the
             // tender locks cover the rest): then nothing is kept, and the
             // committer retries with fresh reads.
@@ -344,6 +347,7 @@ mod tests {
             signature: vec![0; 64],
             blobs: vec![hex::encode([hash; 32])],
             total_bytes: 10,
+            inline: Vec::new(),
         }
     }
 

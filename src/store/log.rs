@@ -87,7 +87,7 @@ where
     }
 
     async fn checkpoint_at(&self, size: u64) -> StoreResult<Option<StoredCheckpoint>> {
-        let row = sqlx::query("SELECT size, root, note FROM log_checkpoints WHERE size = $1")
+        let row = sqlx::query("SELECT size, root, note, at FROM log_checkpoints WHERE size = $1")
             .bind(size as i64)
             .fetch_optional(self.reader())
             .await?;

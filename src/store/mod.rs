@@ -20,6 +20,7 @@ pub mod batch;
 pub mod bidder_keys;
 pub mod bids;
 pub mod blobs;
+pub mod ciphertexts;
 mod committer;
 mod log;
 mod multirow;
@@ -36,6 +37,7 @@ pub use batch::{BatchResult, Submitted};
 pub use bidder_keys::{BidderKeyStore, DecryptionKeyRecord, KeySet};
 pub use bids::{BidStore, ChallengeUse, NewChallenge};
 pub use blobs::{BlobInfo, BlobStore};
+pub use ciphertexts::{CiphertextStore, INLINE_MAX};
 pub use committer::{Committer, MAX_BATCH, OnCommit};
 pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, OutcomeCounts, Recorded, ReleasedShare, StoredShare};
@@ -109,7 +111,7 @@ pub type Transition = Box<dyn FnOnce(&mut Tender, &TransitionContext) -> Result<
 
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
-pub trait Store: BidStore + BidderKeyStore + LogStore + OpeningStore + Send + Sync + 'static {
+pub trait Store: BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + Send + Sync + 'static {
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;
     /// Current time from the time authority (the database clock on PostgreSQL).

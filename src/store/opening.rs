@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Executor, QueryBuilder};
+use sqlx::{ColumnIndex, Executor, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::backend::{Backend, Column, SqlStore};
@@ -102,6 +102,15 @@ pub trait OpeningStore: Send + Sync {
     /// Bids standing at the close that have no outcome yet, in order of
     /// receipt, with the shares released for them.
     async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>>;
+    /// One page of [`OpeningStore::pending_openings`]: at most `limit`
+    /// bids received after log index `after` (keyset paging, so an opening
+    /// of any size is read in bounded memory).
+    async fn pending_page(
+        &self,
+        tender: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>>;
     /// How many bids standing at the close still have no outcome.
     async fn pending_count(&self, tender: Uuid) -> StoreResult<u64>;
     /// The shares released for one bid.
@@ -248,6 +257,51 @@ where
             out.push((bid, shares));
         }
         Ok(out)
+    }
+
+    async fn pending_page(
+        &self,
+        tender: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>> {
+        let rows = sqlx::query(bids_where(
+            "WHERE tender_id = $1 AND status = 'active' AND log_index > $2 \
+             AND id NOT IN (SELECT bid_id FROM outcomes WHERE tender_id = $1) ORDER BY log_index LIMIT $3",
+        ))
+        .bind(tender.to_string())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        let bids = rows.iter().map(bid_from_row).collect::<StoreResult<Vec<StoredBid>>>()?;
+        let mut by_bid: HashMap<String, Vec<StoredShare>> = HashMap::new();
+        for chunk in bids.chunks(ROWS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<DB>::new(
+                "SELECT bid_id, custodian_index, custodian_id, share, good FROM shares WHERE bid_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for b in chunk {
+                list.push_bind(b.id.to_string());
+            }
+            qb.push(") ORDER BY bid_id, custodian_index");
+            for row in qb.build().fetch_all(self.reader()).await? {
+                let share = stored_share(
+                    row.try_get("custodian_index")?,
+                    row.try_get("custodian_id")?,
+                    row.try_get("share")?,
+                    row.try_get("good")?,
+                )?;
+                by_bid.entry(row.try_get("bid_id")?).or_default().push(share);
+            }
+        }
+        Ok(bids
+            .into_iter()
+            .map(|bid| {
+                let shares = by_bid.remove(&bid.id.to_string()).unwrap_or_default();
+                (bid, shares)
+            })
+            .collect())
     }
 
     async fn pending_count(&self, tender: Uuid) -> StoreResult<u64> {

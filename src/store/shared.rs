@@ -228,7 +228,7 @@ where
     }
 
     async fn latest_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        let row = sqlx::query("SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
+        let row = sqlx::query("SELECT size, root, note, at FROM log_checkpoints ORDER BY size DESC LIMIT 1")
             .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(checkpoint_from_row).transpose()
@@ -305,5 +305,10 @@ where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
     let root: Vec<u8> = row.try_get("root")?;
-    Ok(StoredCheckpoint { size: row.try_get("size")?, root: hex::encode(root), note: row.try_get("note")? })
+    Ok(StoredCheckpoint {
+        size: row.try_get("size")?,
+        root: hex::encode(root),
+        note: row.try_get("note")?,
+        at: super::from_micros(row.try_get("at")?)?,
+    })
 }

@@ -79,6 +79,9 @@ pub struct StoredCheckpoint {
     pub root: String,
     /// The signed note text (C2SP tlog-checkpoint).
     pub note: String,
+    /// When it was signed (store time); not part of the signed note.
+    #[serde(skip)]
+    pub at: OffsetDateTime,
 }
 
 /// A registered bidder identity.
@@ -134,6 +137,17 @@ pub struct NewBid {
     pub blobs: Vec<String>,
     /// Ciphertext bytes uploaded.
     pub total_bytes: i64,
+    /// The ciphertexts of `blobs` kept in the database (at most
+    /// [`super::INLINE_MAX`] bytes each): hex hash and bytes, recorded with
+    /// the bid. The others are files, durable before the bid is recorded.
+    pub inline: Vec<(String, Vec<u8>)>,
+}
+
+impl NewBid {
+    /// Is this ciphertext of the bid kept in the database?
+    pub fn is_inline(&self, hash: &str) -> bool {
+        self.inline.iter().any(|(h, _)| h == hash)
+    }
 }
 
 /// A stored bid.

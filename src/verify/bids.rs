@@ -2,7 +2,7 @@
 //! close, each envelope's signature and binding, each published form key
 //! and form, and the record's completeness. Pure: the caller fetches.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -46,8 +46,9 @@ pub(crate) fn check_bids(
     served: &[PublicBid],
     c: &mut Collector,
 ) {
-    let bids = check_envelopes(terms, close, served, c);
-    check_outcomes(terms, close, events, &bids, c);
+    let failed = failed_lots(events);
+    let bids = check_envelopes(terms, close, served, &failed, c);
+    check_outcomes(terms, close, events, &bids, &failed, c);
     let envelopes: HashMap<String, &Envelope> =
         bids.iter().filter_map(|(h, s)| s.envelope.as_ref().map(|e| (h.clone(), e))).collect();
     let releases = events.iter().filter(|e| e.kind() == EventKind::BidderReleased).count();
@@ -55,8 +56,34 @@ pub(crate) fn check_bids(
     c.record(Check::BidderBlame, format!("{releases} bidder releases checked"), problems);
 }
 
+/// The lots that failed for too few bidders (流标): their bids stood at the
+/// close but stay sealed, so they have neither a served envelope nor an
+/// outcome.
+fn failed_lots(events: &[LoggedEvent]) -> BTreeSet<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            EventPayload::TenderFailed(f) => Some(f.lots.iter().map(|l| l.lot.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// The standing bids whose envelopes must be served, in order of receipt:
+/// all of them unless some lot failed.
+fn to_serve<'a>(close: &'a Close, failed: &BTreeSet<String>) -> Vec<&'a str> {
+    close.standing.iter().filter(|s| !failed.contains(&s.lot)).map(|s| s.envelope_hash.as_str()).collect()
+}
+
 /// `close root from served envelopes` and `envelope signatures and binding`.
-fn check_envelopes(terms: &Terms, close: &Close, served: &[PublicBid], c: &mut Collector) -> HashMap<String, Served> {
+fn check_envelopes(
+    terms: &Terms,
+    close: &Close,
+    served: &[PublicBid],
+    failed: &BTreeSet<String>,
+    c: &mut Collector,
+) -> HashMap<String, Served> {
     let (mut root_problems, mut sig_problems) = (Vec::new(), Vec::new());
     let mut bids = HashMap::new();
     let mut hashes = Vec::new();
@@ -88,16 +115,34 @@ fn check_envelopes(terms: &Terms, close: &Close, served: &[PublicBid], c: &mut C
         hashes.push(hash);
     }
     let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
-    match root_of(&refs) {
-        Some(root) if root == close.root => {}
-        Some(root) => {
-            root_problems.push(format!("the envelopes served give root {root}, the close fixed {}", close.root))
+    if failed.is_empty() {
+        match root_of(&refs) {
+            Some(root) if root == close.root => {}
+            Some(root) => {
+                root_problems.push(format!("the envelopes served give root {root}, the close fixed {}", close.root))
+            }
+            None => root_problems.push("an envelope hash is not 32 bytes".into()),
         }
-        None => root_problems.push("an envelope hash is not 32 bytes".into()),
+    } else if refs != to_serve(close, failed) {
+        // The close's root covers the failed lots' envelopes too, which are
+        // never served; the root itself is checked against the logged
+        // receipts, so here the served ones must be the rest, in order.
+        root_problems.push(
+            "the envelopes served are not, in order of receipt, the bids that stood in the lots that did not fail"
+                .into(),
+        );
     }
     for s in &close.standing {
-        if !bids.contains_key(&s.envelope_hash) {
-            root_problems.push(format!("bid {} stood at the close but its envelope is not served", s.envelope_hash));
+        let sealed = failed.contains(&s.lot);
+        match (bids.contains_key(&s.envelope_hash), sealed) {
+            (false, false) => {
+                root_problems.push(format!("bid {} stood at the close but its envelope is not served", s.envelope_hash))
+            }
+            (true, true) => root_problems.push(format!(
+                "bid {} is in lot {}, which failed for too few bidders, but its envelope is served",
+                s.envelope_hash, s.lot
+            )),
+            _ => {}
         }
     }
     for h in &hashes {
@@ -142,6 +187,7 @@ fn check_outcomes(
     close: &Close,
     events: &[LoggedEvent],
     bids: &HashMap<String, Served>,
+    failed: &BTreeSet<String>,
     c: &mut Collector,
 ) {
     let outcomes = outcomes(events);
@@ -162,6 +208,14 @@ fn check_outcomes(
             ));
             continue;
         };
+        if failed.contains(&standing.lot) {
+            record.push(format!(
+                "event {} ({}) is for {hash} in lot {}, which failed for too few bidders and stays sealed",
+                o.seq,
+                o.kind().as_str(),
+                standing.lot
+            ));
+        }
         if row.received_at != standing.received_at {
             record.push(format!("event {}: the receipt time differs from the logged receipt of {hash}", o.seq));
         }
@@ -183,10 +237,13 @@ fn check_outcomes(
             record.push(format!("{hash} has {n} outcomes"));
         }
     }
-    let missing: Vec<&str> =
-        close.standing.iter().map(|s| s.envelope_hash.as_str()).filter(|h| !seen.contains_key(*h)).collect();
+    let missing: Vec<&str> = to_serve(close, failed).into_iter().filter(|h| !seen.contains_key(*h)).collect();
     let opened = outcomes.iter().filter(|(o, _)| o.kind() == EventKind::BidOpened).count();
-    let summary = format!("{} of {} bids have an outcome ({opened} opened)", seen.len(), close.standing.len());
+    let due = to_serve(close, failed).len();
+    let mut summary = format!("{} of {due} bids have an outcome ({opened} opened)", seen.len());
+    if due < close.standing.len() {
+        summary += &format!("; {} bids of failed lots stay sealed", close.standing.len() - due);
+    }
     match published {
         Some(p) => {
             record.extend(missing.iter().map(|h| format!("bid {h} stood at the close but is not in the record")));

@@ -23,6 +23,9 @@ pub mod bids;
 mod blame;
 pub mod bundle;
 pub mod close;
+mod fault_shares;
+// --- draws ---
+pub mod draws;
 pub mod log;
 pub mod objections;
 pub mod report;
@@ -129,7 +132,11 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
     let problems = blame::unopened_blame(&ids, terms.custody.threshold, events);
     c.record(Check::UnopenedBlame, format!("{unopened} unopened bids checked against the releases"), problems);
     match client.envelopes(tender).await {
-        Ok(served) => bids::check_bids(&terms, &close, events, &served, &mut c),
+        Ok(served) => {
+            bids::check_bids(&terms, &close, events, &served, &mut c);
+            let (n, problems) = fault_shares::check(client, tender, events, &served).await;
+            c.record(Check::FaultShares, format!("{n} bids rejected for inconsistent shares checked"), problems);
+        }
         Err(e) => c.fail(Check::CloseRootFromEnvelopes, format!("cannot fetch the envelopes: {e}")),
     }
     match client.record(tender).await {
@@ -152,6 +159,18 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
         format!("{} bidders of the record against their registrations", named.len()),
         problems,
     );
+    // --- draws ---
+    match draws::recompute(tender, events) {
+        Some((summary, problems)) => c.record(Check::DrawResults, summary, problems),
+        None => c.record(Check::DrawResults, "the tender declares no draws and logs none", Vec::new()),
+    }
+    match draws::result_of(events) {
+        Some(r) => {
+            let problems = draws::record_head(client, r, &facts.checkpoint).await;
+            c.record(Check::DrawRecordHead, format!("the record's log head at size {}", r.record_size), problems);
+        }
+        None => c.record(Check::DrawRecordHead, "no draw result is logged", Vec::new()),
+    }
     report(c, state)
 }
 

@@ -44,6 +44,10 @@ pub enum Check {
     /// bidder (a bad share is published and fails its commitment), and each
     /// bid the bidder kept closed is rejected for exactly that reason.
     BidderBlame,
+    /// Each bid rejected because its shares do not rebuild its key has its
+    /// shares published: each matches its commitment, and no k of them
+    /// rebuild the key.
+    FaultShares,
     /// The terms served are the logged `tender.published` with its logged
     /// amendments applied.
     TermsServed,
@@ -63,11 +67,16 @@ pub enum Check {
     ObjectionAnswers,
     /// The served final record is what `session.ended` sealed and what the log says.
     FinalRecord,
+    /// The draws: the commitment, the reveal (or the overt fallback), the
+    /// nonces from the form keys, the seed, each result and reference price.
+    DrawResults,
+    /// The draws' record head is the log's root just after `record.published`.
+    DrawRecordHead,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 21] = [
+    pub const ALL: [Check; 24] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -82,6 +91,7 @@ impl Check {
         Check::RecordServed,
         Check::UnopenedBlame,
         Check::BidderBlame,
+        Check::FaultShares,
         Check::TermsServed,
         Check::BidderNames,
         Check::SessionStages,
@@ -89,6 +99,8 @@ impl Check {
         Check::ObjectionSignatures,
         Check::ObjectionAnswers,
         Check::FinalRecord,
+        Check::DrawResults,
+        Check::DrawRecordHead,
     ];
 
     /// The name shown to people.
@@ -108,6 +120,7 @@ impl Check {
             Check::RecordServed => "served record equals the logged one",
             Check::UnopenedBlame => "unopened bids blame the right custodians",
             Check::BidderBlame => "bidder-held shares blame the right bidders",
+            Check::FaultShares => "inconsistent shares are published and prove it",
             Check::TermsServed => "served terms equal the logged ones",
             Check::BidderNames => "bidder names equal their registrations",
             Check::SessionStages => "session stages follow the terms and the clock",
@@ -115,6 +128,8 @@ impl Check {
             Check::ObjectionSignatures => "objection and confirmation signatures",
             Check::ObjectionAnswers => "every objection answered once",
             Check::FinalRecord => "the final record equals the log",
+            Check::DrawResults => "draws and reference prices recomputed",
+            Check::DrawRecordHead => "the draws' record head is the log's",
         }
     }
 }

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::client::{Bidder, Client, Event, PublicBid, Record};
+use crate::client::{Bidder, Client, Event, FaultShares, PublicBid, Record};
 use crate::ledger::Hash;
 
 /// The public reads verification needs. Errors are sentences for the
@@ -34,6 +34,11 @@ pub trait Source: Sync {
     /// source has none.
     async fn final_record(&self, _tender: Uuid) -> Result<Option<serde_json::Value>, String> {
         Ok(None)
+    }
+    /// The shares proving a bidder's fault for `bid` (`Ok(None)`: the
+    /// source says they are not public). Sources without them say so.
+    async fn fault_shares(&self, _tender: Uuid, _bid: Uuid) -> Result<Option<FaultShares>, String> {
+        Err("this source does not hold released shares".into())
     }
     /// Earlier signed checkpoints the source holds, each to be checked
     /// against the latest (a live server keeps none to offer).
@@ -73,5 +78,8 @@ impl Source for Client {
     }
     async fn final_record(&self, tender: Uuid) -> Result<Option<serde_json::Value>, String> {
         Client::final_record(self, tender).await.map(Some).map_err(|e| e.to_string())
+    }
+    async fn fault_shares(&self, tender: Uuid, bid: Uuid) -> Result<Option<FaultShares>, String> {
+        Client::fault_shares(self, tender, bid).await.map_err(|e| e.to_string())
     }
 }

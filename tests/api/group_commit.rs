@@ -198,6 +198,7 @@ fn new_bid(tender: &str, bidder: &BidderKey, id: Uuid, tag: u8) -> NewBid {
         signature: vec![tag; 64],
         blobs: vec![hex::encode([tag; 32])],
         total_bytes: 100,
+        inline: Vec::new(),
     }
 }
 

@@ -49,6 +49,11 @@ async fn figures_move_during_a_session(app: TestApp) {
     assert!(figure(&during, "bidroom_http_request_duration_seconds_count", &[route]) >= 1.0, "{during}");
     assert!(figure(&during, "bidroom_commit_batch_size_count", &[]) >= 1.0, "{during}");
     assert!(figure(&during, "bidroom_log_size", &[]) >= 1.0, "{during}");
+    // The bid was just appended, so the latest checkpoint is seconds old, not
+    // the age of the epoch (a missing or unconverted time would show that).
+    let age = figure(&during, "bidroom_log_checkpoint_age_seconds", &[]);
+    assert!(during.lines().any(|l| l.starts_with("bidroom_log_checkpoint_age_seconds ")), "{during}");
+    assert!((0.0..60.0).contains(&age), "{during}");
     assert!(
         figure(&during, "bidroom_events_total", &[r#"kind="bid.received""#])
             > figure(&before, "bidroom_events_total", &[r#"kind="bid.received""#]),

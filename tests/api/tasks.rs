@@ -134,6 +134,7 @@ async fn a_dead_committer_makes_the_server_unready_and_stop_with_an_error() {
         signature: vec![7; 64],
         blobs: vec![hex::encode(blob.sha256)],
         total_bytes: 10,
+        inline: Vec::new(),
     };
     let (s, v) = server.call(Method::GET, "/readyz", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");

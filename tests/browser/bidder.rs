@@ -51,6 +51,14 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
         "true"
     );
     assert!(!b.text("#err-days").await.is_empty(), "a required field left empty is flagged");
+    // The summary error stands above the fields it points to, and nothing is reviewed yet.
+    assert!(b.text("#bid-summary").await.contains("Please correct the fields marked below"));
+    let above = b
+        .js("return document.getElementById('bid-summary').getBoundingClientRect().bottom <= document.getElementById('field-price').getBoundingClientRect().top", vec![])
+        .await;
+    assert_eq!(above, true, "the summary error is above the fields");
+    assert!(b.text("#replace-note").await.contains("replaces your earlier bid for that lot"));
+    assert!(b.text("#deadline-countdown").await.starts_with("Time left to submit: "));
     b.screenshot("2-validation").await;
     assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
 
@@ -64,6 +72,23 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
     input.send_keys(&doc_path.display().to_string()).await.expect("attach");
     b.click("#seal").await;
+    // A review of what is about to be sealed: lot, amount, files by name and size.
+    b.wait_for("document.getElementById('seal-confirm')", 10).await;
+    let review = b.text("#review").await;
+    assert!(
+        review.contains("1 — North district")
+            && review.contains("CNY 1,234.50")
+            && review.contains("offer.pdf (147 KB)"),
+        "{review}"
+    );
+    assert!(!review.contains("will replace it"), "no bid stands yet: {review}");
+    b.screenshot("2-review").await;
+    assert_eq!(
+        server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"],
+        0,
+        "nothing sealed before the confirmation"
+    );
+    b.click("#seal-confirm").await;
     let receipt = b.wait_for("(document.getElementById('receipt-status') || {}).innerText", 60).await;
     let receipt = receipt.as_str().unwrap_or_default().to_string();
     assert!(receipt.starts_with('✓'), "the page verifies the receipt: {receipt}");
@@ -93,12 +118,13 @@ async fn bid_sealed_in_the_browser_opens_with_the_rust_code() {
     decrypt_document(&envelope, &k, 0, &stream[..], &mut plain).expect("document decrypts");
     assert_eq!(plain, doc);
 
-    // Reload: the key stays in this browser and the receipt is shown again; withdraw.
+    // Reload: the key stays in this browser and the bid is listed with its receipt; withdraw.
     b.goto(&server.url(&format!("/tenders/{id}/bid"))).await;
-    b.wait_for("document.getElementById('withdraw')", 20).await;
-    b.click("#withdraw").await;
+    b.wait_for("document.querySelector('#my-bids li[data-fate=stands] .withdraw')", 20).await;
+    b.click("#my-bids li[data-fate=stands] .withdraw").await;
     b.client.accept_alert().await.expect("confirm");
-    b.wait_for("document.getElementById('receipt').innerText.includes('withdrawn')", 20).await;
+    b.wait_for("document.querySelector('#my-bids li[data-fate=withdrawn] #withdrawal-receipt')", 20).await;
+    assert!(b.text("#withdrawal-receipt").await.starts_with("✓ Bid withdrawn at"));
     assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
     b.screenshot("4-withdrawn").await;
 

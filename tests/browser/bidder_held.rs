@@ -64,6 +64,8 @@ async fn a_bidder_decrypts_its_own_bid_in_the_page() {
     b.fill("#field-price", "888.00").await;
     b.fill("#field-days", "45").await;
     b.click("#seal").await;
+    b.wait_for("document.getElementById('seal-confirm')", 10).await;
+    b.click("#seal-confirm").await;
     let receipt = b.wait_for("(document.getElementById('receipt-status') || {}).innerText", 60).await;
     assert!(receipt.as_str().unwrap_or_default().starts_with('✓'), "{receipt}");
 

@@ -77,6 +77,27 @@ impl Server {
         }
         draft.publish(self).await
     }
+
+    /// A tender of two lots whose fields are declared out of alphabetical
+    /// order, closing in `secs` seconds and opening at once.
+    pub async fn two_lot_tender(&self, secs: i64) -> String {
+        let mut draft = Draft::on(self, secs).await.title("Harbour dredging").opening_at_deadline().json();
+        draft["lots"] = json!([
+            {"id": "1", "title": "North basin", "fields": [
+                {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true},
+                {"key": "days", "label": {"zh": "工期（日历天）", "en": "Duration (days)"}, "type": "integer", "required": true}
+            ]},
+            {"id": "2", "title": "South basin", "fields": [
+                {"key": "warranty", "label": {"zh": "质保期（月）", "en": "Warranty (months)"}, "type": "integer", "required": true},
+                {"key": "price", "label": {"zh": "投标报价", "en": "Price"}, "type": "money", "required": true}
+            ]}
+        ]);
+        let (s, v) = self.admin(reqwest::Method::POST, "/api/v1/tenders", Some(&draft)).await;
+        assert!(s.is_success(), "{v}");
+        let id = v["id"].as_str().expect("id").to_string();
+        self.admin_ok(reqwest::Method::POST, &format!("/api/v1/tenders/{id}/publish"), None).await;
+        id
+    }
 }
 
 /// Chromium under chromedriver, with a fresh profile.
@@ -226,6 +247,14 @@ impl Browser {
     pub async fn text(&self, css: &str) -> String {
         let v = self
             .js("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", vec![json!(css)])
+            .await;
+        v.as_str().unwrap_or_else(|| panic!("no element {css}")).to_string()
+    }
+
+    /// All the text under `css`, also what is folded away (`<details>`).
+    pub async fn all_text(&self, css: &str) -> String {
+        let v = self
+            .js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", vec![json!(css)])
             .await;
         v.as_str().unwrap_or_else(|| panic!("no element {css}")).to_string()
     }

@@ -76,7 +76,7 @@ async fn room_follows_the_socket_and_shows_the_stream_with_the_log_head() {
     amend(&server, &id, 1).await;
     b.wait_for("document.querySelector('#events li[data-type=\"tender.amended\"].ok')", 15).await;
     b.wait_for("document.getElementById('verify').dataset.status === 'verified'", 15).await;
-    assert!(b.text("#verify").await.contains("all 4 events"), "{}", b.text("#verify").await);
+    assert!(b.all_text("#verify").await.contains("all 4 events"), "{}", b.all_text("#verify").await);
     b.screenshot("2-embed").await;
     b.phone_screenshot("2-embed").await;
     b.click("#lang-switch").await;

@@ -41,6 +41,8 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     let input = b.client.find(fantoccini::Locator::Css("#documents")).await.expect("file input");
     input.send_keys(&doc_path.display().to_string()).await.expect("attach");
     b.click("#seal").await;
+    b.wait_for("document.getElementById('seal-confirm')", 10).await;
+    b.click("#seal-confirm").await;
     b.wait_for("((document.getElementById('receipt-status') || {}).innerText || '').startsWith('✓')", 60).await;
     server.rust_bid(&id, "Harbour Works", r#"{"price":"812000.00","days":100}"#).await;
     server.rust_bid(&id, "Deep Sea Ltd", r#"{"price":"799500.50","days":95}"#).await;
@@ -53,6 +55,12 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.wait_for("document.querySelector('#events li[data-type=\"opening.started\"]')", 30).await;
     b.wait_for("document.querySelector('#events li[data-type=\"custodian.released\"]')", 30).await;
     b.wait_for("document.querySelector('#record-table')", 30).await;
+    // While waiting for custodians the room says who still has to release, how many are missing, how long is left.
+    b.wait_for("document.querySelector('#releases li[data-custodian=alice][data-released=false]')", 20).await;
+    assert!(b.text("#releases li[data-custodian=server]").await.starts_with("✓"));
+    assert_eq!(b.text("#releases-missing").await, "1 more custodian(s) must release before the bids open (2 needed).");
+    b.wait_for("(document.getElementById('release-left') || {}).innerText", 10).await;
+    assert!(b.text("#release-left").await.starts_with("Release window: 00:0"), "{}", b.text("#release-left").await);
     b.screenshot("1-room-opening").await;
     assert!(b.text("#live-status").await.contains("Live"), "the room follows the socket");
 
@@ -80,7 +88,18 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.wait_for("document.getElementById('key-status')", 20).await;
     assert!(b.text("#key-status").await.contains("custodian 2 of this tender"), "{}", b.text("#key-status").await);
     b.fill("#release-token", &token).await;
+    // Facts as the CLI prints them, then a question before anything is released.
+    assert_eq!(b.text("#cust-bids").await, "3");
+    assert!(b.text("#cust-countdown").await.contains("shares can be released now"));
     b.click("#release").await;
+    b.wait_for("document.getElementById('release-cancel')", 30).await;
+    assert!(b.text("#release-question").await.contains("Release 3 key share(s) for “Harbour dredging”?"));
+    b.screenshot("2-custodian-question").await;
+    b.click("#release-cancel").await;
+    b.wait_for("document.getElementById('release-cancelled')", 5).await;
+    b.click("#release").await;
+    b.wait_for("document.getElementById('release-confirm')", 30).await;
+    b.click("#release-confirm").await;
     b.wait_for("document.getElementById('released')", 30).await;
     assert!(b.text("#released").await.contains("3 share(s) accepted"), "{}", b.text("#released").await);
     b.screenshot("2-custodian-released").await;
@@ -89,16 +108,19 @@ async fn a_session_from_sealing_to_a_record_verified_in_the_page() {
     b.goto(&server.url(&format!("/tenders/{id}"))).await;
     b.wait_for("document.querySelector('#events li[data-type=\"record.published\"]')", 60).await;
     b.wait_for(
-        "document.getElementById('verify').dataset.status === 'verified' && document.getElementById('record-verified').innerText.includes('(3 bid(s))')",
+        "document.getElementById('verify').dataset.status === 'verified' && document.getElementById('record-verified').textContent.includes('(3 bid(s))')",
         30,
     )
     .await;
-    let verify = b.text("#verify").await;
+    let verify = b.all_text("#verify").await;
     assert!(verify.contains("(3 bid(s))"), "{verify}");
     let table = b.text("#record-table").await;
     assert_eq!(table.matches("✓ decrypted and matches").count(), 3, "{table}");
-    assert!(table.contains("Browser Dredging Co") && table.contains("777000.00") && table.contains("120"), "{table}");
-    assert!(table.contains("Deep Sea Ltd") && table.contains("799500.50"), "{table}");
+    assert!(
+        table.contains("Browser Dredging Co") && table.contains("CNY 777,000.00") && table.contains("120"),
+        "{table}"
+    );
+    assert!(table.contains("Deep Sea Ltd") && table.contains("CNY 799,500.50"), "{table}");
     assert!(b.text("#record").await.contains("The record is final"));
     assert!(b.text("#state").await.contains("Opened"));
     let record = server.get_ok(&format!("/api/v1/tenders/{id}/record")).await;

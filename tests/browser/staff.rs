@@ -24,6 +24,23 @@ async fn staff_create_publish_amend_and_cancel() {
     b.fill("#token", "wrong-token").await;
     b.click("#signin button[type=submit]").await;
     b.wait_for("document.querySelector('#signin-status .error')", 10).await;
+    // In the visitor's language by the error's code; the server's English sentence only folded away.
+    assert_eq!(b.text("#signin-status p.error[data-code=unauthenticated]").await, "登录令牌无效，请重新输入。");
+    let detail = b.js("const d = document.querySelector('#signin-status details'); return [d.open, d.querySelector('summary').innerText, d.textContent];", vec![]).await;
+    assert_eq!(detail[0], false, "the server's sentence is folded: {detail}");
+    assert_eq!(detail[1], "服务器返回的详细信息");
+    assert!(detail[2].as_str().unwrap_or_default().contains("token"), "the server's sentence is kept: {detail}");
+    // A field is named in the page's words.
+    let field = b
+        .js_async(
+            "const { ApiError, errorContent } = await import('/assets/js/common.js');\n\
+             const e = new ApiError(422, {code: 'invalid_field', field: 'custody.threshold', message: 'custody.threshold: must be between 1 and 3'});\n\
+             const f = new ApiError(422, {code: 'invalid_field', field: 'lots', message: 'lots: at least one lot'});\n\
+             return [errorContent(e)[0].innerText, errorContent(f)[0].innerText];",
+            vec![],
+        )
+        .await;
+    assert_eq!(field, json!(["开启门限须在 1 至保管人人数之间。", "填写的内容不符合要求。 涉及字段：标段"]));
     b.fill("#token", ADMIN_TOKEN).await;
     b.click("#signin button[type=submit]").await;
     b.wait_for("document.getElementById('whoami')", 10).await;

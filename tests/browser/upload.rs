@@ -83,6 +83,8 @@ async fn a_broken_upload_resumes_from_the_servers_offset() {
     fill_bid(&server, &b, "88000.00", "120", "plans.pdf", &doc).await;
     assert_eq!(b.js(BREAK_ONCE, vec![]).await, true);
     b.click("#seal").await;
+    b.wait_for("document.getElementById('seal-confirm')", 10).await;
+    b.click("#seal-confirm").await;
     let receipt = b.wait_for("(document.getElementById('receipt-status') || {}).innerText", 90).await;
     assert!(receipt.as_str().unwrap_or_default().starts_with('✓'), "{receipt}");
     b.js("document.getElementById('progress-box').scrollIntoView()", vec![]).await;
@@ -131,12 +133,18 @@ async fn a_sealed_bid_survives_a_reload() {
     fill_bid(&server, &b, "51000.00", "30", "inspection.pdf", &doc).await;
     assert_eq!(b.js(STALL, vec![]).await, true);
     b.click("#seal").await;
+    b.wait_for("document.getElementById('seal-confirm')", 10).await;
+    b.click("#seal-confirm").await;
     b.wait_for("window.__stalled > 0", 60).await;
     assert_eq!(server.get_ok(&format!("/api/v1/tenders/{id}/bids")).await["count"], 0);
 
     b.goto(&page).await;
     let note = b.wait_for("(document.getElementById('pending-note') || {}).innerText", 20).await;
     assert!(note.as_str().unwrap_or_default().contains("has not reached the server"), "{note}");
+    assert!(
+        note.as_str().unwrap_or_default().contains("It is for lot 1 (North district), Price: CNY 51,000.00."),
+        "the note names lot and amount: {note}"
+    );
     b.screenshot("2-pending-after-reload").await;
     assert_eq!(b.js("return document.getElementById('field-price').value", vec![]).await, "");
     b.click("#retry").await;
@@ -150,7 +158,7 @@ async fn a_sealed_bid_survives_a_reload() {
     // Once received, it is not offered again: the page offers what its
     // IndexedDB keeps, and that is empty now.
     b.goto(&page).await;
-    b.wait_for("document.getElementById('receipt-status')", 20).await;
+    b.wait_for("document.querySelector('#my-bids li[data-fate=stands]')", 20).await;
     let kept = b
         .js_async(
             "const { loadPending } = await import('/assets/js/pending.js'); return (await loadPending(args[0])) ?? null;",

@@ -66,9 +66,21 @@ pub async fn seal(app: &TestApp, tender: &str, key: &BidderKey, price: &str, doc
 
 /// Seals a bid for lot 1 with `form` and the documents `docs`.
 pub async fn seal_form(app: &TestApp, tender: &str, key: &BidderKey, form: &Value, docs: &[&[u8]]) -> Sealed {
+    seal_for_lot(app, tender, key, "1", form, docs).await
+}
+
+/// Seals a bid for `lot` with `form` and the documents `docs`.
+pub async fn seal_for_lot(
+    app: &TestApp,
+    tender: &str,
+    key: &BidderKey,
+    lot: &str,
+    form: &Value,
+    docs: &[&[u8]],
+) -> Sealed {
     let tender_id: Uuid = tender.parse().expect("tender uuid");
     let bid_id = Uuid::new_v4();
-    let mut sealer = BidSealer::new(Binding::new(tender_id, bid_id), "1", &policy(app, tender).await).expect("sealer");
+    let mut sealer = BidSealer::new(Binding::new(tender_id, bid_id), lot, &policy(app, tender).await).expect("sealer");
     let mut documents = Vec::new();
     for (i, d) in docs.iter().enumerate() {
         let mut out = Vec::new();
@@ -85,6 +97,7 @@ pub async fn seal_form(app: &TestApp, tender: &str, key: &BidderKey, form: &Valu
         documents,
     }
 }
+
 
 /// The multipart submission of a sealed bid.
 pub fn multipart(s: &Sealed) -> Form {
@@ -133,9 +146,19 @@ pub fn blob_files(app: &TestApp) -> usize {
     walk(&app.data_dir.path().join("blobs")) + walk(&app.data_dir.path().join("tmp"))
 }
 
-/// A stored blob by its hex hash.
+/// A stored ciphertext by its hex hash: a file, or (below 64 KiB) a
+/// database row. Synchronous for the browser harness, so it needs a
+/// multi-threaded runtime to wait for the store on.
 pub fn blob(app: &TestApp, hash: &str) -> Vec<u8> {
-    std::fs::read(app.data_dir.path().join("blobs").join(&hash[..2]).join(hash)).expect("blob file")
+    let path = app.data_dir.path().join("blobs").join(&hash[..2]).join(hash);
+    if let Ok(bytes) = std::fs::read(path) {
+        return bytes;
+    }
+    let hashes = [hash.to_string()];
+    let found = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(app.store.small_ciphertexts(&hashes))
+    });
+    found.expect("small ciphertexts").remove(hash).expect("blob file or database row")
 }
 
 /// The server's own custodian key, from its data directory.

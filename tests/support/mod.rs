@@ -12,4 +12,5 @@ pub mod http;
 pub mod merkle;
 pub mod scratch;
 pub mod server;
+pub mod source;
 pub mod wait;

@@ -16,7 +16,8 @@ use futures_util::Stream;
 use uuid::Uuid;
 
 use super::bids::{
-    Accepted, MAX_ENVELOPE, Recorded, SubmitResult, again, check_bid, check_tender, new_bid, record, verify_envelope,
+    Accepted, MAX_ENVELOPE, Recorded, SubmitResult, Written, again, check_bid, check_tender, keep_envelope, new_bid,
+    record, verify_envelope,
 };
 use super::error::{AppError, AppResult, ErrorKind};
 use super::state::AppState;
@@ -250,11 +251,18 @@ pub async fn commit(state: &AppState, tender_id: Uuid, upload: Uuid) -> SubmitRe
     }
     let (bidder_id, total) = check_bid(state, &tender, &envelope).await?;
     let bid_id = envelope.bid_id;
-    let mut bid =
-        Accepted { envelope, envelope_bytes, signature, envelope_hash: hash, bidder_id, total, written: Vec::new() };
+    let mut bid = Accepted {
+        envelope,
+        envelope_bytes,
+        signature,
+        envelope_hash: hash,
+        bidder_id,
+        total,
+        written: Written::default(),
+    };
     let blobs = adopt(state, &s, &mut bid).await;
-    let new = blobs.map(|blobs| new_bid(tender_id, &bid, blobs));
-    let recorded = record(state, new, &bid.written).await?;
+    let new = blobs.map(|blobs| new_bid(tender_id, &mut bid, blobs));
+    let recorded = record(state, new, &bid.written.files).await?;
     // The bid is durable; failing to tidy the staging files only delays that.
     if let Err(e) = state.staging.mark_committed(&s, bid_id).await {
         tracing::warn!(error = %e, upload = %s.id, "could not mark an upload committed");
@@ -265,17 +273,13 @@ pub async fn commit(state: &AppState, tender_id: Uuid, upload: Uuid) -> SubmitRe
 /// Moves the verified parts and the envelope into the blob store; returns
 /// the bid's blob list (envelope, form, documents).
 async fn adopt(state: &AppState, s: &UploadSession, bid: &mut Accepted) -> AppResult<Vec<String>> {
-    let env = state.blobs.put(&bid.envelope_bytes).await.map_err(AppError::storage)?;
-    let env_hex = hex::encode(env.sha256);
-    if !env.existed {
-        bid.written.push(env_hex.clone());
-    }
-    let mut blobs = vec![env_hex];
+    // The parts stay files (they are staged files already, linked in).
+    let mut blobs = vec![keep_envelope(state, bid).await?];
     for (n, spec) in s.parts.iter().enumerate() {
         let existed =
             state.blobs.adopt(&state.staging.verified_path(s, n), &spec.sha256).await.map_err(AppError::storage)?;
         if !existed {
-            bid.written.push(spec.sha256.clone());
+            bid.written.files.push(spec.sha256.clone());
         }
         blobs.push(spec.sha256.clone());
     }

@@ -9,6 +9,8 @@
 pub mod bidder_held;
 mod bidders;
 mod objections;
+// --- draws ---
+mod draws;
 mod session;
 pub mod table;
 
@@ -78,7 +80,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     let (notary_key, notary_token) = scratch.custodian(&client, &token, &notary, "Notary Wang").await?;
 
     heading("tender");
-    let tender = create_tender(&client, &token, &args, [officer.as_str(), notary.as_str()]).await?;
+    let host_secret = draws::secret()?;
+    let tender = create_tender(&client, &token, &args, [officer.as_str(), notary.as_str()], &host_secret).await?;
     let info = client.tender(tender).await?;
     println!("published tender {tender} \"{}\"; deadline {}", info.title, super::common::rfc3339(info.deadline));
 
@@ -151,6 +154,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     heading("确认 confirmation: an objection answered on the spot, the bidders confirm, the record is sealed");
     objections::run(&client, &scratch, &token, tender, &huadong, &[&huadong, &northern]).await?;
 
+    heading("draws: K and the reference price (评标基准价)");
+    draws::reveal(&client, &token, tender, &host_secret).await?;
+
     heading("a second tender with fewer bidders than its minimum (流标)");
     session::failing_tender(&client, &scratch, &token).await?;
 
@@ -175,7 +181,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
 }
 
 /// Creates and publishes the demo tender.
-async fn create_tender(client: &Client, token: &str, args: &DemoArgs, people: [&str; 2]) -> anyhow::Result<Uuid> {
+async fn create_tender(
+    client: &Client,
+    token: &str,
+    args: &DemoArgs,
+    people: [&str; 2],
+    host_secret: &[u8; 32],
+) -> anyhow::Result<Uuid> {
     let now = client.server_time().await?;
     let deadline = now + time::Duration::seconds(i64::from(args.deadline_in));
     let opening = deadline + time::Duration::seconds(i64::from(args.opening_after));
@@ -191,6 +203,8 @@ async fn create_tender(client: &Client, token: &str, args: &DemoArgs, people: [&
         "custody": {"threshold": 2, "custodians": ["server", people[0], people[1]], "release_window_minutes": 10},
         "session": session::demo_terms(),
     });
+    let mut draft = draft;
+    draft["session"]["draws"] = draws::terms(host_secret);
     publish_draft(client, token, &draft).await
 }
 

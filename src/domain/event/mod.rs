@@ -11,12 +11,14 @@ mod entry;
 mod payload;
 
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
+pub use payload::REASON_INCONSISTENT_SHARES;
 pub use payload::{
     BidOpened, BidReceived, BidRejected, BidRow, BidUnopened, BidWithdrawn, BidderRef, BidderReleased, BidderShare,
     Blame, CustodianReleased, CustodianTokenRotated, Digest, DocumentsAccessed, EventPayload, OpeningStarted,
     PayloadError, RecordPublished, RecordRow, RecordSummary, RoomSignIn, StaffRef, StreamChanged, TenderAmended,
     TenderCancelled, TenderClosed, TenderPublished, TimeChange,
 };
+pub use payload::{DrawCommitted, DrawFailed, DrawHost, DrawNonce, DrawResultLogged, DrawRevealed};
 pub use payload::{
     LotCount, SessionExtended, SessionHeld, SessionResumed, SessionStageEntered, SessionTerminated, TenderFailed,
 };
@@ -113,6 +115,18 @@ pub enum EventKind {
     /// The session ended; the final record is sealed by its hash.
     #[serde(rename = "session.ended")]
     SessionEnded,
+    /// The host's commitment to its draw secret, at publish.
+    #[serde(rename = "draw.committed")]
+    DrawCommitted,
+    /// The host revealed its draw secret after the record.
+    #[serde(rename = "draw.revealed")]
+    DrawRevealed,
+    /// The draws and reference prices, with their seed and inputs.
+    #[serde(rename = "draw.result")]
+    DrawResult,
+    /// The host did not reveal in time; the stated fallback follows.
+    #[serde(rename = "draw.failed")]
+    DrawFailed,
 }
 
 impl EventKind {
@@ -148,12 +162,16 @@ impl EventKind {
             EventKind::RecordConfirmed => "record.confirmed",
             EventKind::AnnouncementPosted => "announcement.posted",
             EventKind::SessionEnded => "session.ended",
+            EventKind::DrawCommitted => "draw.committed",
+            EventKind::DrawRevealed => "draw.revealed",
+            EventKind::DrawResult => "draw.result",
+            EventKind::DrawFailed => "draw.failed",
         }
     }
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 29] = [
+pub const ALL_KINDS: [EventKind; 33] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -183,6 +201,10 @@ pub const ALL_KINDS: [EventKind; 29] = [
     EventKind::RecordConfirmed,
     EventKind::AnnouncementPosted,
     EventKind::SessionEnded,
+    EventKind::DrawCommitted,
+    EventKind::DrawRevealed,
+    EventKind::DrawResult,
+    EventKind::DrawFailed,
 ];
 
 impl EventKind {

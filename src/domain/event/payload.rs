@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use super::EventKind;
 use crate::domain::objection;
+use crate::domain::draw::{DrawResult, PriceResult};
 use crate::domain::session::{HoldKind, Stage};
 use crate::domain::tender::{PriceLimit, SessionTerms, Stream, Tender, TenderState};
 
@@ -274,6 +275,13 @@ pub struct BidOpened {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub above_ceiling: Option<bool>,
 }
+
+/// The `reason` of a `bid.rejected` whose released shares all match their
+/// commitments while no k of them rebuild the committed key: the bidder
+/// sealed them inconsistently. Such a bid's shares are published once the
+/// record is final (`GET …/bids/{bid}/shares`), and `verify` checks them.
+pub const REASON_INCONSISTENT_SHARES: &str =
+    "the released shares match their commitments but do not rebuild the committed bid key";
 
 /// `bid.rejected`: the bidder's fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -530,6 +538,84 @@ pub struct TenderFailed {
     pub at: OffsetDateTime,
 }
 
+// --- draws ---
+
+/// `draw.committed`: the host's commitment, logged with the publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawCommitted {
+    /// SHA-256(L("bidroom/v1/draw-commitment") ‖ secret).
+    pub commitment: Digest,
+    /// Minutes after the record the host has to reveal.
+    pub reveal_minutes: u32,
+    /// The declared draws' ids, in order.
+    pub draws: Vec<String>,
+    /// The formulas' ids.
+    pub formulas: Vec<String>,
+}
+
+/// `draw.revealed`: the host's secret, after the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawRevealed {
+    /// The 32-byte secret, hex.
+    pub secret: Digest,
+    /// Who revealed it.
+    pub by: StaffRef,
+    /// Server time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Whose secret went into the seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawHost {
+    /// The host's revealed secret.
+    Revealed,
+    /// The stated fallback: no secret (flag 0x00).
+    Fallback,
+}
+
+/// An opened bid's draw nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawNonce {
+    /// The bid.
+    pub bid_id: Uuid,
+    /// HKDF(form key, L("bidroom/v1/draw-nonce")).
+    pub nonce: Digest,
+}
+
+/// `draw.result`: the inputs by reference, the seed, every result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawResultLogged {
+    /// Log size just after `record.published`.
+    pub record_size: u64,
+    /// The log's root at that size.
+    pub record_head: Digest,
+    /// Revealed secret or fallback.
+    pub host: DrawHost,
+    /// One nonce per opened bid, in row order.
+    pub nonces: Vec<DrawNonce>,
+    /// The seed.
+    pub seed: Digest,
+    /// One result per declared draw.
+    pub draws: Vec<DrawResult>,
+    /// One result per formula.
+    pub prices: Vec<PriceResult>,
+}
+
+/// `draw.failed`: the host did not reveal in time; the fallback follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawFailed {
+    /// Why, for the record.
+    pub reason: String,
+    /// When the reveal was due.
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
+    /// Server time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// Every event's payload, tagged by its kind's wire name (`event`) with the
 /// variant's struct as its `data`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -623,6 +709,18 @@ pub enum EventPayload {
     /// See [`EventKind::SessionEnded`].
     #[serde(rename = "session.ended")]
     SessionEnded(objection::SessionEnded),
+    /// See [`EventKind::DrawCommitted`].
+    #[serde(rename = "draw.committed")]
+    DrawCommitted(DrawCommitted),
+    /// See [`EventKind::DrawRevealed`].
+    #[serde(rename = "draw.revealed")]
+    DrawRevealed(DrawRevealed),
+    /// See [`EventKind::DrawResult`].
+    #[serde(rename = "draw.result")]
+    DrawResult(DrawResultLogged),
+    /// See [`EventKind::DrawFailed`].
+    #[serde(rename = "draw.failed")]
+    DrawFailed(DrawFailed),
 }
 
 impl EventPayload {
@@ -658,6 +756,10 @@ impl EventPayload {
             EventPayload::RecordConfirmed(_) => EventKind::RecordConfirmed,
             EventPayload::AnnouncementPosted(_) => EventKind::AnnouncementPosted,
             EventPayload::SessionEnded(_) => EventKind::SessionEnded,
+            EventPayload::DrawCommitted(_) => EventKind::DrawCommitted,
+            EventPayload::DrawRevealed(_) => EventKind::DrawRevealed,
+            EventPayload::DrawResult(_) => EventKind::DrawResult,
+            EventPayload::DrawFailed(_) => EventKind::DrawFailed,
         }
     }
 

@@ -35,13 +35,15 @@ impl Tender {
     /// the scheduler finds it with one query.
     pub fn session_due(&self) -> Option<OffsetDateTime> {
         let s = &self.session_state;
-        match (self.state, s.stage) {
+        let due = match (self.state, s.stage) {
             (TenderState::Published | TenderState::Closed, None) => self.sign_in_at(),
             // An unanswered objection holds the stage open; the answer
             // that clears the last one makes it due again.
             (TenderState::Opened, Some(Stage::Confirmation)) if !s.held() && s.open_objections.is_empty() => s.ends_at,
             _ => None,
-        }
+        };
+        // The draws' fallback is due on the same column (docs/DRAWS.md).
+        crate::domain::draw::earliest(due, self.draws_due())
     }
 
     /// Has the release window ended (shifted by holds and an extension)?

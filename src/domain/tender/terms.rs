@@ -39,6 +39,9 @@ pub struct SessionTerms {
     /// Ceiling (最高投标限价) or reference (标底) prices, per lot.
     #[serde(default)]
     pub prices: Vec<PriceLimit>,
+    /// Draws and reference-price formulas (`docs/DRAWS.md`), fixed at publish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draws: Option<crate::domain::draw::DrawTerms>,
     /// Does a bidder that neither confirms nor objects within the
     /// confirmation stage accept the record (the Chinese practice)? Written
     /// only when false, so terms logged before it keep their bytes.
@@ -77,6 +80,7 @@ impl Default for SessionTerms {
             sign_in_required: false,
             prices: Vec::new(),
             silence_is_acceptance: true,
+            draws: None,
         }
     }
 }
@@ -117,6 +121,7 @@ impl SessionTerms {
             sign_in_required: false,
             prices: Vec::new(),
             silence_is_acceptance: true,
+            draws: None,
         }
     }
 
@@ -137,6 +142,9 @@ impl SessionTerms {
         minutes("confirmation_minutes", self.confirmation_minutes, 0)?;
         if !(1..=MAX_MIN_BIDS).contains(&self.min_bids) {
             return Err(DomainError::invalid("session.min_bids", format!("must be 1 to {MAX_MIN_BIDS}")));
+        }
+        if let Some(draws) = &self.draws {
+            draws.validate(lots)?;
         }
         if self.prices.len() > lots.len() * 2 {
             return Err(DomainError::invalid("session.prices", "give at most a ceiling and a reference per lot"));

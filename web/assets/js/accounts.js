@@ -121,7 +121,7 @@ export function custodiansPanel(call, onChange) {
       const rows = (await call("GET", "/custodians")).filter((c) => c.id !== "server");
       list.replaceChildren(
         rows.length
-          ? el("ul", { class: "plain" }, rows.map((c) => el("li", { dataset: { id: c.id } }, `${c.name} (${c.id})`)))
+          ? el("ul", { class: "plain" }, rows.map((c) => el("li", { dataset: { id: c.id } }, t("custodian.named", { name: c.name, id: c.id }))))
           : el("p", { class: "help" }, t("custodians.none")),
       );
     } catch (e) {

@@ -1,12 +1,17 @@
 // `/tenders/{id}/bid`: the bidder. Identity key (made and kept in this
 // browser, saved to a passphrase-protected file), registration, the lot's
 // form with validation, sealing in the browser, upload with progress,
-// the receipt verified here, withdrawal.
+// a review before sealing, the receipt verified here, and "my bids"
+// (mybids.js: every bid kept here, what became of it, withdrawal).
 
-import { b64url, concat, label, uuidBytes } from "./bytes.js";
-import { api, requireSecureContext, download, el, initPage, nn, showError, showStatus, tenderIdFromPath } from "./common.js";
+import { b64url, concat, label } from "./bytes.js";
+import { api, requireSecureContext, download, el, initPage, nn, serverClock, showError, showStatus, tenderIdFromPath } from "./common.js";
 import { forgetPending, loadPending, savePending } from "./pending.js";
-import { fmtTime, onLanguageChange, pick, t } from "./i18n.js";
+import { fmtDuration, fmtTime, lang, onLanguageChange, pick, t } from "./i18n.js";
+import { fmtMoney } from "./amount.js";
+import { fieldInputs, parseValue, reviewContent } from "./bid_form.js";
+import { myBidsSection, rememberBid } from "./mybids.js";
+import { signInSection } from "./signin.js";
 import * as keys from "./keyfile.js";
 import { decryptSection } from "./decrypt.js";
 import { mountBidObjections } from "./objections.js";
@@ -19,39 +24,8 @@ const main = document.getElementById("main");
 let tender = null;
 let identity = null;
 let bidder = null;
-const BID_KEY = `bidroom.bid.${id}`;
+let myBids = null;
 
-
-/** A number as people type it: thousands separators (, ， and spaces) and
- * full-width digits accepted; the canonical form is what is sealed. */
-function canonicalNumber(v) {
-  const half = v.replace(/[０-９．－]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
-  const bare = half.replace(/[,，\s\u00a0\u2009\u202f]/g, "");
-  // Separators only between digits of the integer part, in groups of three.
-  const grouped = /^-?\d{1,3}([,，\s\u00a0\u2009\u202f]\d{3})+(\.\d+)?$/.test(half);
-  return grouped || bare === half ? bare : half;
-}
-
-/** Checks one value against its field type; returns [value, error key]. */
-function parseValue(field, raw) {
-  const typed = raw.trim();
-  if (!typed) return [undefined, field.required ? "bid.invalid.required" : null];
-  const v = ["money", "integer", "decimal"].includes(field.type) ? canonicalNumber(typed) : typed;
-  switch (field.type) {
-    case "money":
-      return /^\d{1,18}(\.\d{1,2})?$/.test(v) ? [v, null] : [undefined, "bid.invalid.money"];
-    case "integer":
-      return /^-?\d{1,15}$/.test(v) ? [Number(v), null] : [undefined, "bid.invalid.integer"];
-    case "decimal":
-      return /^-?\d{1,18}(\.\d{1,18})?$/.test(v) ? [v, null] : [undefined, "bid.invalid.decimal"];
-    case "date": {
-      const ok = /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v);
-      return ok ? [v, null] : [undefined, "bid.invalid.date"];
-    }
-    default:
-      return [...raw].length <= 2000 ? [raw, null] : [undefined, "bid.invalid.text"];
-  }
-}
 
 function identitySection() {
   const box = el("section", { class: "panel", id: "identity", "aria-labelledby": "h-identity" });
@@ -162,31 +136,10 @@ function registerSection() {
   return box;
 }
 
-function fieldInputs(lot) {
-  return lot.fields.map((f) => {
-    const input = el("input", {
-      id: `field-${f.key}`,
-      name: f.key,
-      required: f.required,
-      inputmode: f.type === "money" || f.type === "decimal" ? "decimal" : f.type === "integer" ? "numeric" : null,
-      type: f.type === "date" ? "date" : "text",
-      "aria-describedby": `err-${f.key}`,
-      dataset: { type: f.type },
-    });
-    return el(
-      "div",
-      { class: "form-field" },
-      el("label", { for: input.id }, pick(f.label), f.required ? ` (${t("room.required")})` : "", ` — ${t(`type.${f.type}`)}`),
-      input,
-      el("p", { class: "field-error", id: `err-${f.key}`, "aria-live": "polite" }),
-    );
-  });
-}
-
 function bidSection() {
   const box = el("section", { class: "panel", id: "bid", "aria-labelledby": "h-bid" });
   box.append(el("h2", { id: "h-bid" }, t("bid.form")));
-  if (tender.state !== "published" || Date.now() > Date.parse(tender.deadline) + 60000) {
+  if (tender.state !== "published" || serverClock.now() > Date.parse(tender.deadline) + 60000) {
     box.append(el("p", { class: "warn" }, t("bid.closed")));
     return box;
   }
@@ -229,11 +182,13 @@ function bidSection() {
       unsent = null;
       progress.value = 100;
       const saved = { bid_id: answer.bid_id, receipt: answer.receipt, envelope_hash: sealed.envelopeHash };
-      localStorage.setItem(BID_KEY, JSON.stringify(saved));
+      const meta = sealed.meta || {};
+      await rememberBid({ tender_id: id, bid_id: answer.bid_id, bidder_id: identity.id, lot: meta.lot || null, envelope_hash: sealed.envelopeHash, receipt: answer.receipt, fields: meta.fields || null }).catch(() => {});
       await forgetPending(id).catch(() => {});
       document.getElementById("pending-note")?.remove();
       status.replaceChildren();
       await showReceipt(saved);
+      myBids?.refresh();
     } catch (err) {
       // A refusal (4xx) will not change on retry; a cut connection or a 5xx may.
       unsent = err.status && err.status < 500 ? null : sealed;
@@ -243,18 +198,47 @@ function bidSection() {
     }
   };
   retry.addEventListener("click", () => unsent && send(unsent));
+  // The summary of what is wrong sits above the fields it points to.
+  const summaryError = el("div", { id: "bid-summary", "aria-live": "assertive" });
+  const review = el("div", { id: "review", class: "review", hidden: true });
   const form = el(
     "form",
     { novalidate: true, id: "bid-form" },
+    summaryError,
+    el("p", { class: "help", id: "replace-note" }, t("bid.replace.note")),
     el("label", { for: "lot" }, t("bid.lot")),
     lotSelect,
     fields,
     el("label", { for: "documents" }, t("bid.documents")),
     docs,
     el("div", { class: "actions" }, submit, retry),
+    review,
     progressBox,
     status,
   );
+  const seal = async (lot, values, files) => {
+    submit.disabled = true;
+    try {
+      showStatus(status, t("bid.sealing"), "help");
+      progressBox.hidden = false;
+      progress.removeAttribute("value");
+      // A bidder-held tender seals the bidder's slot to this browser's decryption key.
+      const decryptionKey = (await keys.loadDecryptionKey().catch(() => undefined))?.pub || null;
+      const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: files, signer: identity, decryptionKey });
+      // What the bidder typed, kept beside the sealed bid in this browser
+      // only, so the pending note and "my bids" can say which bid it is.
+      sealed.meta = { lot: lot.id, fields: values };
+      // Kept until the receipt, so a reload does not lose it; the upload
+      // goes on even if this browser will not store it.
+      await savePending(id, sealed).catch(() => {});
+      document.getElementById("pending-note")?.remove();
+      await send(sealed);
+    } catch (err) {
+      showError(status, err);
+    } finally {
+      submit.disabled = false;
+    }
+  };
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const lot = tender.lots.find((l) => l.id === lotSelect.value);
@@ -269,28 +253,20 @@ function bidSection() {
       if (value !== undefined) values[f.key] = value;
     }
     if (firstBad) {
-      showError(status, new Error(t("bid.fix")));
+      showError(summaryError, new Error(t("bid.fix")));
+      review.hidden = true;
       firstBad.focus();
       return;
     }
-    submit.disabled = true;
-    try {
-      showStatus(status, t("bid.sealing"), "help");
-      progressBox.hidden = false;
-      progress.removeAttribute("value");
-      // A bidder-held tender seals the bidder's slot to this browser's decryption key.
-      const decryptionKey = (await keys.loadDecryptionKey().catch(() => undefined))?.pub || null;
-      const sealed = await sealBid({ tender, lot: lot.id, form: values, documents: [...docs.files], signer: identity, decryptionKey });
-      // Kept until the receipt, so a reload does not lose it; the upload
-      // goes on even if this browser will not store it.
-      await savePending(id, sealed).catch(() => {});
-      document.getElementById("pending-note")?.remove();
-      await send(sealed);
-    } catch (err) {
-      showError(status, err);
-    } finally {
-      submit.disabled = false;
-    }
+    summaryError.replaceChildren();
+    // Review before sealing: once sealed and sent, only a new bid changes it.
+    const files = [...docs.files];
+    const standing = myBids && document.querySelector(`#my-lot-${CSS.escape(lot.id)} li[data-fate="stands"]`);
+    const confirmBtn = el("button", { type: "button", id: "seal-confirm", onclick: () => { review.hidden = true; seal(lot, values, files); } }, t("bid.review.go"));
+    const back = el("button", { type: "button", class: "secondary", id: "review-back", onclick: () => { review.hidden = true; submit.focus(); } }, t("bid.review.back"));
+    review.replaceChildren(...reviewContent({ tender, lot, values, files, replaces: !!standing, actions: [confirmBtn, back] }));
+    review.hidden = false;
+    confirmBtn.focus();
   });
   // A bid sealed here earlier that never got its receipt (the page was
   // reloaded or closed mid-upload): offer to send that same sealed bid.
@@ -300,7 +276,11 @@ function bidSection() {
       unsent = kept;
       retry.hidden = false;
       const discard = el("button", { type: "button", class: "secondary", id: "discard-pending" }, t("bid.pending.discard"));
-      const note = el("p", { class: "warn", id: "pending-note", role: "status" }, t("bid.pending", { at: fmtTime(new Date(kept.sealedAt)) }), " ", discard);
+      const meta = kept.meta || {};
+      const keptLot = tender.lots.find((l) => l.id === meta.lot);
+      const money = keptLot ? keptLot.fields.filter((f) => f.type === "money" && meta.fields && meta.fields[f.key] !== undefined).map((f) => t("mybids.value", { label: pick(f.label), value: fmtMoney(meta.fields[f.key], tender.currency, lang) })).join(lang === "zh" ? "，" : ", ") : "";
+      const what = keptLot ? t("bid.pending.what", { lot: keptLot.id, title: keptLot.title, money: money || "—" }) : "";
+      const note = el("p", { class: "warn", id: "pending-note", role: "status" }, t("bid.pending", { at: fmtTime(new Date(kept.sealedAt)) }), what ? ` ${what}` : "", " ", discard);
       discard.addEventListener("click", async () => {
         unsent = null;
         retry.hidden = true;
@@ -336,20 +316,6 @@ async function showReceipt(saved) {
       "div",
       { class: "actions" },
       el("button", { type: "button", class: "secondary", id: "download-receipt", onclick: () => download(`bidroom-receipt-${saved.bid_id}.json`, JSON.stringify(saved.receipt, null, 2)) }, t("bid.receipt.download")),
-      identity && tender.state === "published"
-        ? el("button", { type: "button", class: "danger", id: "withdraw", onclick: async () => {
-            if (!confirm(t("bid.withdraw.confirm"))) return;
-            try {
-              const msg = concat(label("bidroom/v1/withdraw"), uuidBytes(id), uuidBytes(saved.bid_id));
-              const sig = await keys.sign(identity.privateKey, msg);
-              await api("POST", `/tenders/${id}/bids/${saved.bid_id}/withdraw`, { body: { signature: b64url(sig) } });
-              localStorage.removeItem(BID_KEY);
-              showStatus(status, t("bid.withdrawn"));
-            } catch (e) {
-              showError(status, e);
-            }
-          } }, t("bid.withdraw"))
-        : null,
     ),
     status,
   );
@@ -365,20 +331,35 @@ async function lookUpBidder() {
   }
 }
 
+/** Whether bids may still be sent or withdrawn (the server decides; this only hides the buttons). */
+const acceptsBids = () => tender.state === "published" && serverClock.now() < Date.parse(tender.deadline);
+
+let ticker = null;
+function tick() {
+  const line = document.getElementById("deadline-countdown");
+  if (!line) return;
+  const left = Date.parse(tender.deadline) - serverClock.now();
+  line.textContent = left > 0 ? t("bid.countdown", { left: fmtDuration(left) }) : t("bid.countdown.over");
+  line.classList.toggle("warn", left > 0 && left < 3600000);
+}
+
 function render() {
+  myBids = myBidsSection({ tender, identity, open: acceptsBids });
   main.replaceChildren(
-    el("h1", {}, `${t("bid.title")}: ${tender.title}`),
-    el("p", {}, el("a", { href: `/tenders/${id}` }, t("back")), ` · ${t("room.deadline")}: ${fmtTime(tender.deadline)}`),
+    el("h1", {}, t("bid.heading", { title: tender.title })),
+    el("p", {}, el("a", { href: `/tenders/${id}` }, t("back")), " · ", t("bid.deadline.line", { at: fmtTime(tender.deadline) })),
+    el("p", { id: "deadline-countdown", class: "countdown-line", "aria-live": "off" }),
     identitySection(),
     registerSection(),
     decryptSection({ tender, identity, bidder }) || "",
     bidSection(),
     el("section", { class: "panel", id: "receipt", hidden: true, "aria-live": "polite" }),
+    myBids,
+    signInSection({ tender, identity, bidder }),
   );
   mountBidObjections(main, id, () => identity);
-  const saved = localStorage.getItem(BID_KEY);
-  if (saved) showReceipt(JSON.parse(saved));
-
+  tick();
+  ticker ||= setInterval(tick, 1000);
 }
 
 async function start() {
@@ -387,6 +368,7 @@ async function start() {
   if (!requireSecureContext(main)) return;
   try {
     tender = await api("GET", `/tenders/${id}`);
+    await serverClock.sync().catch(() => {});
     identity = (await keys.loadBidderKey().catch(() => undefined)) || null;
     await lookUpBidder();
   } catch (e) {

@@ -142,10 +142,37 @@ export function requireSecureContext(target) {
   return false;
 }
 
-/** Shows an error message in `target` (role=alert). */
+/** Whether the dictionary has `key` (t() answers the key itself when not). */
+const known = (key) => t(key) !== key;
+
+/**
+ * An error as the visitor reads it: the API's error in the page's language
+ * by its `code` (and `field`), the server's own sentence folded away as a
+ * detail; any other error by its message.
+ */
+export function errorContent(err) {
+  if (!(err instanceof ApiError) || !err.code || !known(`code.${err.code}`)) {
+    const msg = err instanceof ApiError ? `${err.message}${err.field ? ` (${err.field})` : ""}` : String((err && err.message) || err);
+    return [el("p", { class: "error", role: "alert" }, t("error.sentence", { msg }))];
+  }
+  // A sentence for this code and field if there is one ("the address must be https://"), else the code's and the field's name.
+  const specific = err.field && known(`code.${err.code}.${err.field}`);
+  const field = err.field && !specific ? (known(`field.${err.field}`) ? t(`field.${err.field}`) : err.field) : null;
+  return [
+    el("p", { class: "error", role: "alert", dataset: { code: err.code } }, specific ? t(`code.${err.code}.${err.field}`) : t(`code.${err.code}`), field ? ` ${t("error.field", { field })}` : ""),
+    el("details", { class: "error-detail" }, el("summary", {}, t("error.details")), el("p", {}, err.message)),
+  ];
+}
+
+/** An error as one line of text in the page's language (for alert()). */
+export function errorText(err) {
+  if (err instanceof ApiError && err.code && known(`code.${err.code}`)) return t(`code.${err.code}`);
+  return String((err && err.message) || err);
+}
+
+/** Shows an error in `target` (role=alert), translated by its code. */
 export function showError(target, err) {
-  const msg = err instanceof ApiError ? `${err.message}${err.field ? ` (${err.field})` : ""}` : String(err.message || err);
-  target.replaceChildren(el("p", { class: "error", role: "alert" }, `${t("error.prefix")}: ${msg}`));
+  target.replaceChildren(...errorContent(err));
 }
 
 /** A short status line in `target` (role=status). */

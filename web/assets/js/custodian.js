@@ -1,13 +1,15 @@
-// `/tenders/{id}/custodian`: a custodian loads its key file (unlocked in
-// this browser only), and once the opening has started decrypts its share
-// of every bid locally (HPKE), checks each against its commitment, and
-// releases them with its release token and a proof of its key: a fresh
-// server challenge, HPKE-sealed to the registered key, opened here.
+// `/tenders/{id}/custodian`: what the CLI shows (opening time, countdown,
+// release deadline, bid count, threshold); a custodian loads its key file
+// (unlocked in this browser only), and once the opening has started
+// decrypts its share of every bid locally (HPKE), checks each against its
+// commitment, and — after a yes — releases them with its release token and
+// a proof of its key: a fresh server challenge, HPKE-sealed to the
+// registered key, opened here. Too early or too late, it says which.
 
 import { b64url, concat, fromUtf8, hex, label, sha256, unb64url, utf8, uuidBytes } from "./bytes.js";
 import { api, el, initPage, nn, requireSecureContext, serverClock, showError, showStatus, tenderIdFromPath } from "./common.js";
 import * as hpke from "./hpke.js";
-import { onLanguageChange, t } from "./i18n.js";
+import { fmtDuration, fmtTime, onLanguageChange, t } from "./i18n.js";
 import { WrongPassphrase, importCustodianKey } from "./keyfile.js";
 import { followStage } from "./stage.js";
 
@@ -44,6 +46,66 @@ async function prove(key, custodianId) {
   return { challenge_id: ch.challenge_id, response: b64url(nonce) };
 }
 
+/** When bids open: the stated opening time, or the deadline. */
+const openingAt = () => tender.opening_at || tender.deadline;
+
+/** "early", "open" or "late" for a release now, from the tender's state and the session's window. */
+function releasePhase(view) {
+  if (["draft", "published", "closed"].includes(tender.state)) return "early";
+  if (tender.state !== "opening") return "late";
+  if (view && view.release_until && serverClock.now() > Date.parse(view.release_until)) return "late";
+  return "open";
+}
+
+/** What the CLI prints before it asks: opening time, countdown, release deadline, bids, the threshold. */
+function factsPanel() {
+  return el(
+    "section",
+    { class: "panel", id: "cust-facts", "aria-labelledby": "h-cust-facts" },
+    el("h2", { id: "h-cust-facts" }, t("cust.facts")),
+    el(
+      "dl",
+      { class: "facts" },
+      el("dt", {}, t("cust.opening")),
+      el("dd", { id: "cust-opening" }, fmtTime(openingAt())),
+      el("dt", {}, t("cust.countdown")),
+      el("dd", { id: "cust-countdown", class: "countdown-line" }),
+      el("dt", {}, t("cust.until")),
+      el("dd", { id: "cust-until" }),
+      el("dt", {}, t("cust.bids")),
+      el("dd", { id: "cust-bids" }, "…"),
+      el("dt", {}, t("cust.threshold")),
+      el("dd", { id: "cust-threshold" }, t("cust.threshold.text", { k: tender.custody.threshold, n: tender.custody.custodians.length })),
+    ),
+  );
+}
+
+/** Fills the changing facts (every second, on the server clock). */
+function tickFacts(view) {
+  const left = Date.parse(openingAt()) - serverClock.now();
+  const countdown = document.getElementById("cust-countdown");
+  if (!countdown) return;
+  const phase = releasePhase(view);
+  countdown.textContent = phase === "early" ? (left > 0 ? fmtDuration(left) : t("cust.countdown.due")) : phase === "open" ? t("cust.countdown.open") : t("cust.countdown.over");
+  // Before the opening the window is the stated one; once it runs, the session's (holds and extensions move it).
+  const until = view && view.release_until ? Date.parse(view.release_until) : Date.parse(openingAt()) + tender.custody.release_window_minutes * 60000;
+  const untilLeft = until - serverClock.now();
+  document.getElementById("cust-until").textContent =
+    phase === "open" && untilLeft > 0 ? t("cust.until.left", { at: fmtTime(new Date(until)), left: fmtDuration(untilLeft) }) : t(phase === "early" ? "cust.until.planned" : "cust.until.at", { at: fmtTime(new Date(until)), minutes: tender.custody.release_window_minutes });
+}
+
+async function countBids() {
+  const box = document.getElementById("cust-bids");
+  try {
+    const s = await api("GET", `/tenders/${id}/bids`);
+    if (box) box.textContent = t("cust.bids.n", { n: s.count });
+  } catch {
+    // Left as it was; the next tick tries again.
+  }
+}
+
+let stage = null;
+
 function render() {
   const file = el("input", { type: "file", id: "keyfile", accept: ".json,application/json" });
   const pass = el("input", { type: "password", id: "passphrase", autocomplete: "current-password" });
@@ -76,31 +138,60 @@ function render() {
       showError(status, err instanceof WrongPassphrase ? new Error(t("bid.keyfile.wrong")) : err);
     }
   });
+  // Two steps, as the CLI: decrypt and check here, then release only after a yes.
   release.addEventListener("click", async () => {
     try {
       tender = await api("GET", `/tenders/${id}`);
-      if (tender.state !== "opening") {
-        showStatus(result, t("cust.waiting", { state: t(`state.${tender.state}`) }), "warn");
+      const view = stage && stage.view;
+      const phase = releasePhase(view);
+      if (phase === "early") {
+        const left = Date.parse(openingAt()) - serverClock.now();
+        result.replaceChildren(el("p", { class: "warn", role: "status", id: "release-early" }, t("cust.early", { at: fmtTime(openingAt()), left: fmtDuration(Math.max(0, left)) })));
+        return;
+      }
+      if (phase === "late") {
+        result.replaceChildren(el("p", { class: "error", role: "status", id: "release-late" }, t("cust.late", { state: t(`state.${tender.state}`) })));
         return;
       }
       const shares = await decryptShares(custodian.key, custodian.index);
       if (!shares.length) return showStatus(result, t("cust.none"), "warn");
-      const proof = await prove(custodian.key, custodian.id);
-      const answer = await api("POST", `/tenders/${id}/opening/release`, { body: { shares, proof }, token: token.value.trim() });
+      const go = el("button", { type: "button", class: "danger", id: "release-confirm" }, t("cust.confirm.go", { n: shares.length }));
+      const cancel = el("button", { type: "button", class: "secondary", id: "release-cancel", onclick: () => result.replaceChildren(el("p", { class: "help", id: "release-cancelled" }, t("cust.confirm.cancelled"))) }, t("cust.confirm.cancel"));
+      go.addEventListener("click", async () => {
+        go.disabled = true;
+        try {
+          const proof = await prove(custodian.key, custodian.id);
+          const answer = await api("POST", `/tenders/${id}/opening/release`, { body: { shares, proof }, token: token.value.trim() });
+          result.replaceChildren(
+            ...nn(
+              el("p", { class: "ok" }, t("cust.decrypted", { n: shares.length })),
+              el("p", { class: answer.bad.length ? "error" : "ok", role: "status", id: "released" }, t("cust.released", { accepted: answer.accepted, duplicates: answer.duplicates, bad: answer.bad.length })),
+              el("p", {}, el("a", { href: `/tenders/${id}` }, t("cust.watch"))),
+            ),
+          );
+        } catch (err) {
+          go.disabled = false;
+          showError(result, err);
+        }
+      });
       result.replaceChildren(
-        ...nn(
-          el("p", { class: "ok" }, t("cust.decrypted", { n: shares.length })),
-          el("p", { class: answer.bad.length ? "error" : "ok", role: "status", id: "released" }, t("cust.released", { accepted: answer.accepted, duplicates: answer.duplicates, bad: answer.bad.length })),
-          el("p", {}, el("a", { href: `/tenders/${id}` }, t("back"))),
+        el(
+          "div",
+          { class: "warning", id: "release-question", role: "alert" },
+          el("p", {}, t("cust.decrypted", { n: shares.length })),
+          el("p", {}, el("strong", {}, t("cust.confirm", { n: shares.length, title: tender.title }))),
+          el("div", { class: "actions" }, go, cancel),
         ),
       );
+      go.focus();
     } catch (err) {
       showError(result, err);
     }
   });
   main.replaceChildren(
-    el("h1", {}, `${t("cust.title")}: ${tender.title}`),
+    el("h1", {}, t("cust.heading", { title: tender.title })),
     el("p", {}, el("a", { href: `/tenders/${id}` }, t("back")), " · ", el("span", { id: "tender-state" }, t(`state.${tender.state}`))),
+    factsPanel(),
     el("section", { class: "panel stage", id: "stage", hidden: true, "aria-live": "polite" }),
     form,
     el(
@@ -113,6 +204,9 @@ function render() {
       result,
     ),
   );
+  stage = followStage(document.getElementById("stage"), id);
+  tickFacts(null);
+  countBids();
 }
 
 async function start() {
@@ -127,15 +221,12 @@ async function start() {
   }
   await serverClock.sync().catch(() => {});
   render();
-  // The custodian sees the stage and the release window's time left.
-  let stage = followStage(document.getElementById("stage"), id);
-  onLanguageChange(() => {
-    stage = followStage(document.getElementById("stage"), id);
-  });
+  setInterval(() => tickFacts(stage && stage.view), 1000);
   setInterval(async () => {
     try {
       tender = await api("GET", `/tenders/${id}`);
       stage.refresh();
+      countBids();
       const s = document.getElementById("tender-state");
       if (s) s.textContent = t(`state.${tender.state}`);
     } catch {

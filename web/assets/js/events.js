@@ -10,7 +10,7 @@ export function custodianLabel(cid, custodians) {
   if (cid === "server") return t("room.custody.server");
   if (cid === "bidder") return t("room.custody.bidder");
   const c = custodians.find((x) => x.id === cid);
-  return c && c.name ? `${c.name} (${cid})` : cid;
+  return c && c.name ? t("custodian.named", { name: c.name, id: cid }) : cid;
 }
 
 /** A bidder as the record names it. */
@@ -38,7 +38,9 @@ export function describe(ev, custodians = []) {
     case "custodian.released":
       return d.bad_shares && d.bad_shares.length
         ? t("ev.custodian.released.bad", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares, bad: d.bad_shares.length })
-        : t("ev.custodian.released", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares });
+        : d.custodian === "server"
+          ? t("ev.custodian.released.server", { shares: d.shares })
+          : t("ev.custodian.released", { custodian: custodianLabel(d.custodian, custodians), shares: d.shares });
     case "bidder.released":
       return t(d.good ? "ev.bidder.released" : "ev.bidder.released.bad", { hash });
     case "bid.rejected":
@@ -86,6 +88,15 @@ export function describe(ev, custodians = []) {
       return t("ev.announcement.posted", { text: d.text });
     case "session.ended":
       return t("ev.session.ended", { hash: (d.final_hash || "").slice(0, 12), silent: (d.responses || []).filter((r) => r.response === "did_not_respond").length });
+    // --- draws ---
+    case "draw.committed":
+      return t("ev.draw.committed", { c: (d.commitment || "").slice(0, 16), minutes: d.reveal_minutes });
+    case "draw.revealed":
+      return t("ev.draw.revealed", { by: (d.by || {}).name });
+    case "draw.result":
+      return t("ev.draw.result", { results: (d.draws || []).map((r) => `${r.id} = ${r.values.join(" → ")}`).concat((d.prices || []).map((p) => `${p.id} = ${p.amount ?? "—"}`)).join(lang === "zh" ? "；" : "; ") });
+    case "draw.failed":
+      return t("ev.draw.failed");
     default:
       return t("ev.other", { type: ev.type });
   }

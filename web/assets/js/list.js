@@ -36,7 +36,7 @@ function item(tender, now) {
     el(
       "div",
       { class: "meta" },
-      `${tender.reference} · ${tender.buyer} · ${t("list.deadline")}: ${fmtTime(tender.deadline)} · ${t("list.opening")}: ${fmtTime(tender.opening_at)}`,
+      `${tender.reference} · ${tender.buyer} · ${t("ui.pair", { label: t("list.deadline"), value: fmtTime(tender.deadline) })} · ${t("ui.pair", { label: t("list.opening"), value: fmtTime(tender.opening_at) })}`,
     ),
   );
 }
@@ -57,7 +57,7 @@ function render() {
       el(
         "section",
         { "aria-labelledby": `h-${key}`, id: `group-${key}` },
-        el("h2", { id: `h-${key}` }, `${t(label)} (${list.length})`),
+        el("h2", { id: `h-${key}` }, t("list.group.count", { label: t(label), n: list.length })),
         list.length ? el("ul", { class: "tenders" }, list.map((x) => item(x, now))) : el("p", { class: "help" }, t("list.none")),
       ),
     );

@@ -14,7 +14,8 @@ const FAILS_BEFORE_POLLING = 4;
 /**
  * `handlers`: `hello(frame)`, `events([event])` (in order, no gaps, no
  * repeats), `checkpoint(note, size)`, `presence({viewers, bidders})`,
- * `status({mode, connected, retryIn})` where mode is "socket" or "poll".
+ * `status({mode, connected, retryIn})` where mode is "socket" or "poll",
+ * `other(frame)` for any other frame (the answers to a sign-in).
  */
 export class LiveFeed {
   constructor(tenderId, handlers, { after = 0 } = {}) {
@@ -39,6 +40,13 @@ export class LiveFeed {
     this.stopped = true;
     clearTimeout(this.timer);
     if (this.ws) this.ws.close(1000);
+  }
+
+  /** Sends a message on the socket; false when there is none open. */
+  send(message) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
   }
 
   status(extra = {}) {
@@ -110,6 +118,8 @@ export class LiveFeed {
         if (this.h.presence) this.h.presence(frame);
         break;
       default:
+        // Answers to what this page sent (`signed_in`, `error`).
+        if (this.h.other) this.h.other(frame);
         break;
     }
   }

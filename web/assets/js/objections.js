@@ -99,29 +99,6 @@ export function mountRoomObjections(parent, tenderId) {
   return box;
 }
 
-/** Signs the room's nonce over the live socket (签到); resolves with the pseudonym. */
-function signIn(tenderId, identity) {
-  return new Promise((resolve, reject) => {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}/api/v1/tenders/${tenderId}/live?after=0`);
-    const timer = setTimeout(() => { ws.close(); reject(new Error(t("obj.signin.timeout"))); }, 15000);
-    ws.onmessage = async (m) => {
-      const v = JSON.parse(m.data);
-      if (v.type === "hello") {
-        const msg = concat(label("bidroom/v1/room-sign-in"), uuidBytes(tenderId), unb64url(v.nonce));
-        const sig = await keys.sign(identity.privateKey, msg);
-        ws.send(JSON.stringify({ type: "sign_in", bidder: identity.id, signature: b64url(sig) }));
-      } else if (v.type === "signed_in" || v.type === "error") {
-        clearTimeout(timer);
-        ws.close(1000);
-        if (v.type === "error") reject(new Error(v.message || v.code));
-        else resolve(v.bidder);
-      }
-    };
-    ws.onerror = () => { clearTimeout(timer); reject(new Error(t("obj.signin.timeout"))); };
-  });
-}
-
 const be64 = (n) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigInt64(0, BigInt(n)); return b; };
 const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 
@@ -130,7 +107,8 @@ async function serverSeconds() {
   return Math.floor(v.unix_ms / 1000);
 }
 
-/** The bidder's panel (one hook in bid.js): sign in, object, confirm. */
+/** The bidder's panel (one hook in bid.js): object, confirm. Signing in
+ * to the room is the bid page's own panel (signin.js). */
 export function mountBidObjections(parent, tenderId, getIdentity) {
   const box = el("section", { class: "panel", id: "bidder-objections", "aria-labelledby": "h-bidder-objections" });
   parent.append(box);
@@ -168,7 +146,6 @@ export function mountBidObjections(parent, tenderId, getIdentity) {
   });
   box.append(
     el("h2", { id: "h-bidder-objections" }, t("obj.bidder.title")),
-    el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", id: "room-sign-in", onclick: act(async (identity) => showStatus(status, t("obj.signed.in", { pseudonym: await signIn(tenderId, identity) }))) }, t("obj.signin"))),
     el("label", { for: "objection-text" }, t("obj.text")),
     text,
     el("div", { class: "actions" }, el("button", { type: "button", id: "raise-objection", onclick: raise(false) }, t("obj.raise"))),

@@ -1,10 +1,96 @@
-// Checks an opened bid from public data alone (docs/PROTOCOL.md "Opening"):
-// the envelope hashes to what was logged at receipt, its signature verifies
-// under the bidder key it names, the published form key matches the
-// envelope's commitment, the form ciphertext matches the envelope, and it
-// decrypts to exactly the fields the record shows.
+// The opening record (开标记录表) as procurement staff print it, drawn by
+// one renderer for the room, the staff session view and the print page:
+// one table per lot, one column per declared field in the tender's order,
+// amounts grouped with their currency (and in 大写 in Chinese), times in
+// the tender's time zone with its name. At phone width the CSS shows each
+// bid as a card (every cell carries its column's name in `data-label`).
+//
+// It also checks an opened bid from public data alone (docs/PROTOCOL.md
+// "Opening"): the envelope hashes to what was logged at receipt, its
+// signature verifies under the bidder key it names, the published form key
+// matches the envelope's commitment, the form ciphertext matches the
+// envelope, and it decrypts to exactly the fields the record shows.
 
+import { capitalYuan, decimalsOf, fmtDate, fmtMoney, groupDigits, tenderZone, withDecimals, zonedParts, zoneName } from "./amount.js";
 import { concat, fromUtf8, hex, label, sha256, unb64url, uuidBytes } from "./bytes.js";
+import { el } from "./common.js";
+import { lang, pick, t } from "./i18n.js";
+
+/** One field's value as a cell's content; `places` is the column's decimals. */
+function fieldCell(field, value, currency, places) {
+  if (value === undefined || value === null || value === "") return "—";
+  switch (field && field.type) {
+    case "money": {
+      const capital = lang === "zh" && currency === "CNY" ? capitalYuan(value) : null;
+      return [
+        el("span", { class: "amount" }, fmtMoney(value, currency, lang)),
+        capital ? el("span", { class: "capital" }, t("record.capital", { text: capital })) : null,
+      ];
+    }
+    case "integer":
+      return el("span", { class: "amount" }, groupDigits(String(value)));
+    case "decimal":
+      return el("span", { class: "amount" }, groupDigits(withDecimals(value, places)));
+    case "date":
+      return el("span", { class: "nowrap" }, fmtDate(value, lang));
+    default:
+      return String(value);
+  }
+}
+
+/**
+ * The record's tables, one per lot that has rows (in the tender's lot order).
+ * `rows` are rows of `GET …/record` (or built from the outcome events);
+ * `id` names the block; `bidderName(bidder)` names a bidder; `reading` is the row being read out
+ * (highlighted); `extra` adds columns: `[{head, cell(row) → Node|string, cls}]`.
+ */
+export function recordTables({ id, tender, rows, bidderName, reading = null, extra = [] }) {
+  const zone = tenderZone(tender);
+  const lots = [...tender.lots];
+  for (const r of rows) if (!lots.some((l) => l.id === r.lot)) lots.push({ id: r.lot, title: "", fields: [] });
+  const tables = lots
+    .map((lot) => {
+      const mine = rows.filter((r) => r.lot === lot.id).sort((a, b) => a.position - b.position);
+      if (!mine.length) return null;
+      // Fields the lot declares, then any the bids carry beyond them (never dropped).
+      const extraKeys = mine.flatMap((r) => Object.keys(r.fields || {})).filter((k, i, all) => !lot.fields.some((f) => f.key === k) && all.indexOf(k) === i);
+      const fields = [...lot.fields, ...extraKeys.map((k) => ({ key: k, label: { zh: k, en: k }, type: "text" }))];
+      const places = Object.fromEntries(
+        fields.filter((f) => f.type === "decimal").map((f) => [f.key, Math.max(0, ...mine.map((r) => decimalsOf((r.fields || {})[f.key] ?? "")))]),
+      );
+      const heads = [t("record.no"), t("record.bidder"), t("record.received"), ...fields.map((f) => pick(f.label)), t("record.status"), ...extra.map((x) => x.head)];
+      // One wrapper per cell: on a phone the cell is a grid of its label and this.
+      const cell = (i, content, cls) => el("td", { "data-label": heads[i], class: cls || null }, el("div", { class: "v" }, content));
+      const body = mine.map((row) => {
+        const opened = row.status === "opened";
+        const outcome = [t(`record.status.${row.status}`), !opened && row.reason ? el("span", { class: "reason" }, `${t("record.reason.sep")}${row.reason}`) : null, row.above_ceiling ? el("strong", { class: "above" }, `${t("record.reason.sep")}${t("record.above")}`) : null];
+        return el(
+          "tr",
+          { dataset: { bid: row.bid_id, status: row.status, above: row.above_ceiling ? "true" : null }, class: row === reading ? "reading" : null, "aria-current": row === reading ? "true" : null },
+          cell(0, String(row.position), "num"),
+          cell(1, bidderName(row.bidder), "bidder"),
+          // Date, clock and zone each whole; a narrow column breaks between them only.
+          cell(2, row.received_at ? zonedParts(row.received_at, zone, lang).flatMap((x, i) => [["", " ", lang === "zh" ? "" : " "][i], el("span", { class: "nowrap" }, x)]) : "—", "time"),
+          ...fields.map((f, i) => cell(3 + i, opened ? fieldCell(f, (row.fields || {})[f.key], tender.currency, places[f.key] || 0) : "—", `field field-${f.type}`)),
+          cell(3 + fields.length, outcome, "outcome"),
+          ...extra.map((x, i) => cell(4 + fields.length + i, x.cell(row), x.cls)),
+        );
+      });
+      return el(
+        "div",
+        { class: "table-wrap" },
+        el(
+          "table",
+          { class: "record-table", id: `record-lot-${lot.id}`, dataset: { lot: lot.id } },
+          el("caption", {}, lot.title ? t("record.lot.caption", { lot: lot.id, title: lot.title }) : t("record.lot.only", { lot: lot.id })),
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
+          el("tbody", {}, body),
+        ),
+      );
+    })
+    .filter(Boolean);
+  return el("div", { class: "record-tables", id }, tables, tables.length ? el("p", { class: "help record-zone" }, t("record.zone", { zone: zoneName(zone, lang) })) : null);
+}
 
 /** Verifies one `bid.opened` row against the public bid from `/envelopes`; throws saying what failed. */
 export async function verifyOpenedBid(tenderId, row, pub) {

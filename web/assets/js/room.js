@@ -8,12 +8,14 @@ import { api, el, initPage, nn, serverClock, showError, tenderIdFromPath } from 
 import { awaitingBidders } from "./decrypt.js";
 import { fmtDuration, fmtTime, onLanguageChange, pick, t, viewerZone } from "./i18n.js";
 import { bidderName, describe } from "./events.js";
+import { renderReleases, tickReleases } from "./releases.js";
 import { LiveFeed } from "./live.js";
-import { verifyOpenedBid } from "./record.js";
+import { recordTables, verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
 import { LogFollower } from "./verify.js";
 import { followStage, touchesSession } from "./stage.js";
 import { mountRoomObjections } from "./objections.js";
+import { followDraws } from "./draws.js";
 
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
@@ -39,7 +41,7 @@ function custodyText(tender) {
     if (cid === "server") return t("room.custody.server");
     if (cid === "bidder") return t("room.custody.bidder");
     const c = state.custodians.find((x) => x.id === cid);
-    return c && c.name ? `${c.name} (${cid})` : cid;
+    return c && c.name ? t("custodian.named", { name: c.name, id: cid }) : cid;
   });
   const list = names.join(", ");
   const k = policy.threshold;
@@ -61,7 +63,7 @@ function renderFacts() {
         el(
           "ul",
           {},
-          lot.fields.map((f) => el("li", {}, pick(f.label), f.required ? ` (${t("room.required")})` : "", " — ", t(`type.${f.type}`))),
+          lot.fields.map((f) => el("li", {}, pick(f.label), f.required ? t("ui.required.mark") : "", " — ", t(`type.${f.type}`))),
         ),
       ),
     ),
@@ -103,6 +105,7 @@ function renderFacts() {
 
 /** Bidder-held custody: how many bids still wait for their bidder to decrypt (decrypt.js). */
 function renderAwaiting() {
+  renderReleases(state);
   const box = document.getElementById("custody");
   if (!box || !state.tender) return;
   const held = state.tender.state === "opening" && state.tender.custody.custodians.includes("bidder");
@@ -126,27 +129,14 @@ function renderClock() {
     heading = t("room.countdown.deadline");
     value = fmtDuration(deadline - now);
   } else if (now < opening) {
-    heading = `${t("room.countdown.closed")} ${t("room.countdown.opening")}`;
+    heading = t("room.countdown.closed.opening");
     value = fmtDuration(opening - now);
   } else if (x.state === "opened") heading = t("room.countdown.opened");
   else heading = x.state === "published" ? t("room.countdown.closed") : t("room.countdown.due");
   document.getElementById("countdown-label").textContent = heading;
   document.getElementById("countdown").textContent = value;
-  document.getElementById("servertime").textContent = `${t("room.servertime")}: ${fmtTime(new Date(now))}`;
+  document.getElementById("servertime").textContent = t("room.servertime.at", { at: fmtTime(new Date(now)) });
   document.getElementById("zone").textContent = t("room.zone", { zone: viewerZone(), server: serverClock.zone });
-}
-
-function fieldText(row) {
-  const lot = state.tender.lots.find((l) => l.id === row.lot);
-  const values = row.fields || {};
-  // In the lot's field order, as on the paper 开标记录表.
-  const keys = [...(lot ? lot.fields.map((f) => f.key) : []), ...Object.keys(values)].filter((k, i, all) => k in values && all.indexOf(k) === i);
-  return keys
-    .map((k) => {
-      const f = lot && lot.fields.find((x) => x.key === k);
-      return `${f ? pick(f.label) : k}: ${values[k]}`;
-    })
-    .join("; ");
 }
 
 function renderRecord() {
@@ -160,34 +150,20 @@ function renderRecord() {
   box.hidden = false;
   const reading = state.stage && state.stage.view && state.stage.view.stage === "announcement" ? r.rows.filter((x) => x.status === "opened").pop() : null;
   const prices = ((state.tender.session || {}).prices || []).map((p) => el("p", { class: "price", dataset: { kind: p.kind } }, t(`record.${p.kind}`, { lot: p.lot, amount: p.amount })));
-  const rows = r.rows.map((row) => {
-    const check = state.rowChecks.get(row.bid_id);
-    const checkText = row.status !== "opened" ? "—" : !check ? "…" : check.ok ? t("record.check.ok") : t("record.check.fail", { reason: check.error });
-    return el(
-      "tr",
-      { dataset: { bid: row.bid_id, status: row.status, above: row.above_ceiling ? "true" : null }, class: row === reading ? "reading" : null, "aria-current": row === reading ? "true" : null },
-      el("td", {}, String(row.position)),
-      el("td", {}, bidderName(row.bidder)),
-      el("td", {}, row.lot),
-      el("td", {}, fmtTime(row.received_at)),
-      el("td", {}, t(`record.status.${row.status}`)),
-      el("td", { class: "fields" }, row.status === "opened" ? fieldText(row) : row.reason || "", row.above_ceiling ? el("strong", { class: "above" }, ` (${t("record.above")})`) : null),
-      el("td", { class: `check ${check ? (check.ok ? "ok" : "bad") : ""}` }, checkText),
-    );
-  });
+  const check = {
+    head: t("record.check"),
+    cls: "check",
+    cell: (row) => {
+      const c = state.rowChecks.get(row.bid_id);
+      if (row.status !== "opened") return "—";
+      if (!c) return "…";
+      return el("span", { class: c.ok ? "ok" : "bad" }, c.ok ? t("record.check.ok") : t("record.check.fail", { reason: c.error }));
+    },
+  };
   box.replaceChildren(
     el("h2", {}, t("record.title")),
     ...prices,
-    el(
-      "div",
-      { class: "table-wrap" },
-      el(
-        "table",
-        { id: "record-table" },
-        el("thead", {}, el("tr", {}, ["record.no", "record.bidder", "record.lot", "record.received", "record.status", "room.lots", "record.check"].map((k) => el("th", { scope: "col" }, k === "room.lots" ? pick({ zh: "开标记录表字段", en: "Fields" }) : t(k))))),
-        el("tbody", {}, rows),
-      ),
-    ),
+    recordTables({ id: "record-table", tender: state.tender, rows: r.rows, bidderName, reading, extra: [check] }),
     el("p", { class: "help" }, r.complete ? t("record.final") : t("record.pending", { n: r.pending })),
   );
 }
@@ -225,7 +201,8 @@ async function checkRows() {
 }
 
 function renderTimeline() {
-  const items = state.events.map((ev) => {
+  // Newest first: a viewer joining late sees what just happened at the top.
+  const items = state.events.slice().reverse().map((ev) => {
     const check = state.checks.get(ev.seq);
     const cls = check ? (check.ok ? "ok" : "bad") : "";
     return el(
@@ -233,12 +210,12 @@ function renderTimeline() {
       { class: cls, dataset: { seq: ev.seq, type: ev.type } },
       el("time", { datetime: ev.at }, `#${ev.seq} · ${fmtTime(ev.at)}`),
       el("span", {}, describe(ev, state.custodians)),
-      check ? el("span", { class: "check" }, ` — ${check.ok ? "✓ " + t("room.verify.event.ok") : "✗ " + t("room.verify.event.fail") + ": " + check.error}`) : null,
+      check ? el("span", { class: "check" }, ` — ${check.ok ? "✓ " + t("room.verify.event.ok") : "✗ " + t("ui.pair", { label: t("room.verify.event.fail"), value: check.error })}`) : null,
     );
   });
   document.getElementById("timeline").replaceChildren(
     el("h2", {}, t("room.timeline")),
-    items.length ? el("ol", { class: "timeline", id: "events" }, items) : el("p", {}, t("room.timeline.none")),
+    items.length ? el("ol", { class: "timeline", id: "events", reversed: true }, items) : el("p", {}, t("room.timeline.none")),
   );
 }
 
@@ -247,7 +224,12 @@ function renderBids() {
   document.getElementById("bids").replaceChildren(
     ...nn(el("h2", {}, t("room.bids")),
     el("p", { class: "bigcount", id: "bid-count" }, state.bids === null ? "…" : String(state.bids)),
-    el("p", { class: "help" }, t("room.bids.note")),
+    // Before the opening only the count is public; once it runs, the record says who.
+    ["draft", "published", "closed"].includes(state.tender.state)
+      ? el("p", { class: "help", id: "bids-note" }, t("room.bids.note"))
+      : ["opening", "opened"].includes(state.tender.state)
+        ? el("p", { class: "help", id: "bids-note" }, t("room.bids.note.after"))
+        : null,
     p ? el("p", { id: "presence" }, t("room.presence", { viewers: p.viewers, bidders: p.bidders })) : null),
   );
 }
@@ -283,11 +265,17 @@ function renderVerify() {
   } else if (n > 0 && state.checks.size === n && cp) {
     box.className = "verify ok";
     box.dataset.status = "verified";
+    // One plain sentence; how it was checked is folded away (it would fill a phone's first screen).
     box.replaceChildren(
-      ...nn(el("p", { class: "mark" }, "✓ " + t("room.verify.ok", { n })),
-      el("p", {}, t("room.verify.detail", { size: cp.size, log: state.follower.verifier.name })),
-      state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null,
-      opened ? el("p", { id: "record-verified" }, t("room.verify.record", { n: opened })) : null),
+      el("p", { class: "mark" }, "✓ " + t("room.verify.ok", { n })),
+      el(
+        "details",
+        { id: "verify-details" },
+        el("summary", {}, t("room.verify.how")),
+        ...nn(el("p", {}, t("room.verify.detail", { size: cp.size, log: state.follower.verifier.name })),
+        state.follower.consistencyChecks ? el("p", {}, t("room.verify.consistency", { checks: state.follower.consistencyChecks })) : null,
+        opened ? el("p", { id: "record-verified" }, t("room.verify.record", { n: opened })) : null),
+      ),
     );
   } else {
     box.className = "verify";
@@ -453,9 +441,10 @@ async function start() {
     el("h1", { id: "title" }, state.tender.title),
     el("section", { class: "panel stage", id: "stage", hidden: true, "aria-live": "polite" }),
     el("div", { id: "net" }),
-    el("section", { class: "verify", id: "verify", "aria-live": "polite" }),
+    // As the broadcast it is: stage and countdown, the video, the record being read, then the rest.
     el("section", { class: "panel", id: "stream", hidden: true }),
     el("section", { class: "panel", id: "record", hidden: true, "aria-live": "polite" }),
+    el("section", { class: "verify", id: "verify", "aria-live": "polite" }),
     el(
       "section",
       { class: "panel", id: "clock", "aria-labelledby": "countdown-label" },
@@ -474,6 +463,7 @@ async function start() {
   initPage();
   mountRoomObjections(main, id);
   state.stage = followStage(document.getElementById("stage"), id);
+  followDraws(main, id);
   renderAll();
   try {
     await state.follower.init();
@@ -481,6 +471,7 @@ async function start() {
     state.failure = e.message;
   }
   setInterval(renderClock, 250);
+  setInterval(() => tickReleases(state), 1000);
   setInterval(() => serverClock.sync().catch(() => {}), 60000);
   state.feed = new LiveFeed(id, handlers).start();
 }

@@ -7,6 +7,7 @@ import { api, el, nn, serverClock, showError, showStatus } from "./common.js";
 import { bidderName, custodianLabel, describe } from "./events.js";
 import { fmtDuration, fmtTime, t } from "./i18n.js";
 import { LiveFeed } from "./live.js";
+import { recordTables } from "./record.js";
 import { hostControls, stageStrip, touchesSession } from "./stage.js";
 import { summarize } from "./objections.js";
 
@@ -146,42 +147,24 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
       a.click();
       a.remove();
     } catch (err) {
-      cell.append(el("p", { class: "error", role: "alert" }, `${t("error.prefix")}: ${err.message}`));
+      showError(cell, err);
     }
   }
 
   function recordTable() {
-    const rows = outcomes().map((e) => ({ ...e.data, status: e.type.slice(4) })).sort((a, b) => a.position - b.position);
+    const rows = outcomes().map((e) => ({ ...e.data, status: e.type.slice(4) }));
     if (!rows.length) return el("p", { class: "help" }, t("session.record.none"));
-    return el(
-      "div",
-      { class: "table-wrap" },
-      el(
-        "table",
-        { id: "session-record" },
-        el("thead", {}, el("tr", {}, ["record.no", "record.bidder", "record.lot", "record.status", "session.fields", ...(isEvaluator ? ["session.docs"] : [])].map((k) => el("th", { scope: "col" }, t(k))))),
-        el(
-          "tbody",
-          {},
-          rows.map((row) => {
-            const docs = el("td", { class: "docs-cell" });
-            if (row.status === "opened" && s.shown.has(row.bid_id)) docList(row, docs);
-            else if (row.status === "opened") docs.append(el("button", { type: "button", class: "secondary show-docs", onclick: () => showDocuments(row, docs) }, t("session.docs.show")));
-            const fields = Object.entries(row.fields || {}).map(([k, v]) => `${k}: ${v}`).join("; ");
-            return el(
-              "tr",
-              { dataset: { bid: row.bid_id, status: row.status } },
-              el("td", {}, String(row.position)),
-              el("td", {}, bidderName(row.bidder)),
-              el("td", {}, row.lot),
-              el("td", {}, t(`record.status.${row.status}`)),
-              el("td", {}, row.status === "opened" ? fields : row.reason || ""),
-              isEvaluator ? docs : null,
-            );
-          }),
-        ),
-      ),
-    );
+    const docs = {
+      head: t("session.docs"),
+      cls: "docs-cell",
+      cell: (row) => {
+        const cell = el("div");
+        if (row.status === "opened" && s.shown.has(row.bid_id)) docList(row, cell);
+        else if (row.status === "opened") cell.append(el("button", { type: "button", class: "secondary show-docs", onclick: () => showDocuments(row, cell) }, t("session.docs.show")));
+        return cell;
+      },
+    };
+    return recordTables({ id: "session-record", tender: s.tender, rows, bidderName, extra: isEvaluator ? [docs] : [] });
   }
 
   function liveLine() {

@@ -6,6 +6,7 @@
 import { api, el, initPage, showError, showStatus } from "./common.js";
 import { fmtTime, onLanguageChange, t, viewerZone } from "./i18n.js";
 import { openSession } from "./session.js";
+import { drawForm, drawSession } from "./draw_form.js";
 import { admissionForm, custodiansPanel, may, staffAccountsPanel } from "./accounts.js";
 
 const main = document.getElementById("main");
@@ -85,10 +86,15 @@ function fieldRow(f = { key: "", label: { zh: "", en: "" }, type: "money", requi
 
 function lotBox(lot = { id: "1", title: "", fields: [{ key: "price", label: { zh: "投标报价", en: "Price" }, type: "money", required: true }] }) {
   const fields = el("div", { class: "fields" }, lot.fields.map(fieldRow));
+  // The legend names the lot ("标段 2"), not just "标段", so lots are told apart.
+  const legendFor = (e) => {
+    const set = e.target.closest("fieldset.lot");
+    if (e.target.classList.contains("lot-id") && set) set.querySelector("legend").textContent = t("staff.form.lot.legend", { id: e.target.value.trim() || "?" });
+  };
   const box = el(
     "fieldset",
-    { class: "lot" },
-    el("legend", {}, t("staff.form.lots")),
+    { class: "lot", oninput: legendFor },
+    el("legend", {}, t("staff.form.lot.legend", { id: lot.id })),
     el(
       "div",
       { class: "row" },
@@ -125,7 +131,7 @@ function tenderForm(draft) {
   // "bidder" is not a registered custodian: each bid's own bidder (bidder-held custody).
   const custodianBoxes = [...custodians, { id: "bidder" }].map((c) => {
     const box = el("input", { type: "checkbox", class: "custodian", value: c.id, checked: chosen.includes(c.id), id: `cust-${c.id}` });
-    const name = c.id === "server" ? t("room.custody.server") : c.id === "bidder" ? t("room.custody.bidder") : `${c.name} (${c.id})`;
+    const name = c.id === "server" ? t("room.custody.server") : c.id === "bidder" ? t("room.custody.bidder") : t("custodian.named", { name: c.name, id: c.id });
     return el("div", {}, el("label", { class: "inline", for: box.id }, box, name));
   });
   const lots = el("div", { id: "lots" }, (v.lots || [undefined]).map((l) => lotBox(l)));
@@ -180,6 +186,7 @@ function tenderForm(draft) {
     status,
   );
   describe();
+  drawForm(form, draft);
   for (const x of [inputs.threshold, ...custodianBoxes.map((d) => d.querySelector("input"))]) {
     x.addEventListener("input", describe);
     x.addEventListener("change", describe);
@@ -214,6 +221,7 @@ function tenderForm(draft) {
         release_window_minutes: Number(inputs.window.value),
       },
       registration: inputs.registration.value,
+      ...drawSession(form),
     };
     const opening = fromLocal(inputs.opening.value);
     if (opening) body.opening_at = opening;
@@ -314,7 +322,7 @@ function tenderRow(x) {
     el("strong", {}, x.title),
     " ",
     el("span", { class: `badge ${x.state}` }, t(`state.${x.state}`)),
-    el("div", { class: "meta" }, `${x.reference} · ${t("list.deadline")}: ${fmtTime(x.deadline)} · ${t("list.opening")}: ${fmtTime(x.opening_at)}`),
+    el("div", { class: "meta" }, `${x.reference} · ${t("ui.pair", { label: t("list.deadline"), value: fmtTime(x.deadline) })} · ${t("ui.pair", { label: t("list.opening"), value: fmtTime(x.opening_at) })}`),
     el("div", { class: "actions" }, act),
     extra,
   );

@@ -3,7 +3,7 @@
 // session; and the host's controls for the staff console, each behind a
 // confirmation. Shared by the room, the custodian page and the staff view.
 
-import { api, el, serverClock } from "./common.js";
+import { api, el, errorText, serverClock } from "./common.js";
 import { stageName } from "./events.js";
 import { fmtDuration, fmtTime, t } from "./i18n.js";
 
@@ -75,7 +75,7 @@ export function hostControls(v, { token, me, onDone }) {
     try {
       await api("POST", `/tenders/${v.tender}/session`, { body, token });
     } catch (e) {
-      window.alert(e.message);
+      window.alert(errorText(e));
     }
     if (onDone) onDone();
   };
