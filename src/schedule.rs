@@ -59,6 +59,15 @@ pub async fn tick(state: &AppState) -> Result<Duration, StoreError> {
         if let Err(e) = crate::app::draws::fallback(state, id, now).await {
             tracing::warn!(tender = %id, error = %e, "draw fallback failed; retrying");
         }
+        // The confirmation's end seals the final record, built from the log.
+        if let Some(t) = state.store.get_tender(id).await?
+            && t.tender.session_state.stage == Some(Stage::Confirmation)
+        {
+            if let Err(e) = crate::app::record_final::end(state, id, None).await {
+                tracing::debug!(tender = %id, error = %e.message, "session not ended");
+            }
+            continue;
+        }
         let result =
             state.store.update_tender(id, "scheduler", "session", Box::new(|t, c| session_step(t, c.now))).await;
         match result {

@@ -103,6 +103,16 @@ pub async fn release(
                 "the release is not signed by the key that signed this bid; only the bid's own bidder releases its share",
             )
         })?;
+    // The terms may hold bidder-held decryption to a sign-in (签到) first.
+    if tender.terms().sign_in_required
+        && !super::objections::has_signed_in(state, tender_id, &envelope.bidder_public_key.key_id()).await?
+    {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "sign_in_required",
+            "this tender requires bidders to sign in to the room (签到) before releasing their share; sign in, then release",
+        ));
+    }
     if state.store.shares_of(bid_id).await?.iter().any(|s| s.index == index) {
         return Err(conflict("already_released", "the bidder's share of this bid was already released"));
     }

@@ -207,6 +207,9 @@ pub struct Record {
     pub pending: usize,
     /// Warnings for staff (e.g. fewer than three bids opened).
     pub warnings: Vec<String>,
+    /// SHA-256 of the rows' canonical bytes (PROTOCOL.md, "The record's
+    /// bytes"): what a bidder's confirmation (签字确认) signs.
+    pub record_hash: String,
 }
 
 /// The tender and its opening record so far (public from the opening on).
@@ -235,6 +238,8 @@ pub async fn load_record(state: &AppState, id: Uuid) -> AppResult<(Tender, Recor
     if pending == 0 && opened < 3 {
         warnings.push(format!("only {opened} bid(s) opened; fewer than three"));
     }
-    let record = Record { state: tender.state, complete: tender.state == TenderState::Opened, rows, pending, warnings };
+    let record_hash = hex::encode(crate::domain::record::record_hash(id, &rows));
+    let complete = tender.state == TenderState::Opened;
+    let record = Record { state: tender.state, complete, rows, pending, warnings, record_hash };
     Ok((tender, record))
 }

@@ -59,6 +59,11 @@ pub struct SessionView {
     pub terminated: Option<String>,
     /// Lots that failed for too few bidders (流标).
     pub failed_lots: Vec<String>,
+    /// Objections waiting for the host's answer (the session cannot end meanwhile).
+    #[schema(value_type = Vec<String>)]
+    pub open_objections: Vec<Uuid>,
+    /// Bidders (key ids) that answered the record so far.
+    pub responded: Vec<String>,
     /// End of the release window (shifted like the decryption stage).
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -103,6 +108,8 @@ impl SessionView {
             extended: s.extended.clone(),
             terminated: s.terminated.clone(),
             failed_lots: t.failed_lots.clone(),
+            open_objections: s.open_objections.clone(),
+            responded: s.responded.clone(),
             release_until: s.release_until.unwrap_or_else(|| t.release_until()),
             terms: t.terms(),
             now,
@@ -145,6 +152,9 @@ pub enum Control {
         /// Why, in public.
         reason: String,
     },
+    /// End the confirmation stage now and seal the final record (结束);
+    /// refused while an objection waits for its answer.
+    End,
 }
 
 impl Control {
@@ -155,6 +165,7 @@ impl Control {
             Control::Extend { .. } => "session.extend",
             Control::Suspend { .. } => "session.suspend",
             Control::Terminate { .. } => "session.terminate",
+            Control::End => "session.end",
         }
     }
 }
@@ -175,6 +186,11 @@ pub async fn control(state: &AppState, staff: &Staff, id: Uuid, control: Control
     require_host(staff)?;
     visible_tender(state, id, Some(staff)).await?;
     let by = StaffRef { staff: staff.id, name: staff.name.clone() };
+    if let Control::End = control {
+        super::record_final::end(state, id, Some(by)).await?;
+        let tender = visible_tender(state, id, Some(staff)).await?.tender;
+        return Ok(SessionView::of(&tender, state.store.now().await?));
+    }
     let action = control.name();
     let f: Transition = Box::new(move |t, c| match control {
         Control::Pause { notice } => t.hold_session(HoldKind::Paused, notice, by, c.now),
@@ -182,6 +198,7 @@ pub async fn control(state: &AppState, staff: &Staff, id: Uuid, control: Control
         Control::Resume => t.resume_session(by, c.now),
         Control::Extend { minutes, reason } => t.extend_session(minutes, reason, by, c.now),
         Control::Terminate { reason } => t.terminate_session(reason, by, c.now),
+        Control::End => Err(crate::domain::DomainError::Transition { action: "end", state: "handled above" }),
     });
     let (tender, events) = state.store.update_tender(id, &staff.id.to_string(), action, f).await?;
     state.after_change(&events);

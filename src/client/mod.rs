@@ -8,6 +8,7 @@
 
 mod bidder_keys;
 mod error;
+mod objections;
 mod fault_shares;
 mod opening;
 mod resumable;

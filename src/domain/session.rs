@@ -117,6 +117,22 @@ pub struct SessionState {
     /// Why the host terminated the session (终止), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminated: Option<String>,
+    /// Objections raised and not yet answered: while any waits, the
+    /// confirmation stage stays open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub open_objections: Vec<uuid::Uuid>,
+    /// Bidders (key ids) that answered the record, by confirming or objecting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responded: Vec<String>,
+    /// Objections, answers, confirmations and announcements so far: the
+    /// final record is sealed only if none came in while it was built.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub acts: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Milliseconds of a duration, never negative.

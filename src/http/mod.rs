@@ -27,6 +27,7 @@ mod health;
 pub mod live;
 pub mod log;
 pub mod metrics;
+pub mod objections;
 pub mod ocds;
 mod openapi;
 pub mod opening;
@@ -84,6 +85,12 @@ pub fn router(
         .route("/tenders/{id}/record.csv", get(export::record_csv))
         .route("/tenders/{id}/stream", axum::routing::put(stream::set).delete(stream::remove))
         .route("/tenders/{id}/session", get(session::get).post(session::control))
+        // --- session (issue 12) ---
+        .route("/tenders/{id}/objections", post(objections::raise))
+        .route("/tenders/{id}/objections/{objection}/answer", post(objections::answer))
+        .route("/tenders/{id}/record/confirm", post(objections::confirm))
+        .route("/tenders/{id}/record/final", get(objections::final_record))
+        .route("/tenders/{id}/announcements", post(objections::announce))
         .route("/bidders", post(registry::register_bidder))
         .route("/bidders/{id}", get(registry::get_bidder))
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))
@@ -116,6 +123,8 @@ pub fn router(
         .route("/log/tile/{*rest}", get(log::tile))
         .nest("/api/v1", api)
         .merge(pages::routes())
+        // --- session (issue 12): the printable final record (a page) ---
+        .merge(objections::page_routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(guard::json_errors))

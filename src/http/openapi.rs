@@ -57,6 +57,12 @@ mod complete;
         super::stream::remove,
         super::session::get,
         super::session::control,
+        // --- session (issue 12) ---
+        super::objections::raise,
+        super::objections::answer,
+        super::objections::confirm,
+        super::objections::announce,
+        super::objections::final_record,
         super::opening::documents,
         super::opening::document,
         super::downloads::create,

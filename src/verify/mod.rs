@@ -27,6 +27,7 @@ mod fault_shares;
 // --- draws ---
 pub mod draws;
 pub mod log;
+pub mod objections;
 pub mod report;
 pub mod session;
 pub mod source;
@@ -85,6 +86,36 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
     c.record(Check::SessionStages, summary, problems);
     let (summary, problems) = session::minimum(events, &close);
     c.record(Check::MinimumBidders, summary, problems);
+    // --- session (issue 12): objections, confirmations, the final record ---
+    let mut keys = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for id in objections::signers(events) {
+        let key = |b: crate::client::Bidder| {
+            let bytes = crate::seal::unb64(&b.public_key).map_err(|e| e.to_string())?;
+            crate::seal::BidderPublicKey::from_bytes(&bytes).map_err(|e| e.to_string())
+        };
+        match client.bidder(&id).await.map(key) {
+            Ok(Ok(key)) => {
+                keys.insert(id, key);
+            }
+            Ok(Err(e)) => problems.push(format!("bidder {id}: its registered key is not a P-256 key: {e}")),
+            Err(e) => problems.push(format!("bidder {id}: cannot fetch its registration: {e}")),
+        }
+    }
+    let (summary, more) = objections::signatures(tender, events, &keys);
+    problems.extend(more);
+    c.record(Check::ObjectionSignatures, summary, problems);
+    let (summary, problems) = objections::answers(events);
+    c.record(Check::ObjectionAnswers, summary, problems);
+    if events.iter().any(|e| e.kind() == EventKind::SessionEnded) {
+        let served = client.final_record(tender).await;
+        let (summary, mut problems) =
+            objections::final_record(tender, events, served.as_ref().ok().and_then(Option::as_ref));
+        if let Err(e) = served {
+            problems.push(format!("cannot fetch the final record: {e}"));
+        }
+        c.record(Check::FinalRecord, summary, problems);
+    }
     if !events.iter().any(|e| e.kind() == EventKind::OpeningStarted) {
         c.skip_rest("the opening has not started; envelopes are public from the opening on");
         return report(c, state);

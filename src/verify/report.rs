@@ -60,6 +60,13 @@ pub enum Check {
     /// Lots below the minimum of bidders failed (流标) and stayed sealed;
     /// no lot above it did.
     MinimumBidders,
+    /// Every objection and confirmation is signed by its registered bidder
+    /// key over its exact bytes; each confirmation signs the logged record's hash.
+    ObjectionSignatures,
+    /// Every answer answers an earlier objection once; none is left open at the end.
+    ObjectionAnswers,
+    /// The served final record is what `session.ended` sealed and what the log says.
+    FinalRecord,
     /// The draws: the commitment, the reveal (or the overt fallback), the
     /// nonces from the form keys, the seed, each result and reference price.
     DrawResults,
@@ -69,7 +76,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 21] = [
+    pub const ALL: [Check; 24] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -89,6 +96,9 @@ impl Check {
         Check::BidderNames,
         Check::SessionStages,
         Check::MinimumBidders,
+        Check::ObjectionSignatures,
+        Check::ObjectionAnswers,
+        Check::FinalRecord,
         Check::DrawResults,
         Check::DrawRecordHead,
     ];
@@ -115,6 +125,9 @@ impl Check {
             Check::BidderNames => "bidder names equal their registrations",
             Check::SessionStages => "session stages follow the terms and the clock",
             Check::MinimumBidders => "the minimum of bidders was applied",
+            Check::ObjectionSignatures => "objection and confirmation signatures",
+            Check::ObjectionAnswers => "every objection answered once",
+            Check::FinalRecord => "the final record equals the log",
             Check::DrawResults => "draws and reference prices recomputed",
             Check::DrawRecordHead => "the draws' record head is the log's",
         }

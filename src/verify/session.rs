@@ -57,6 +57,8 @@ struct Replay {
     failed_whole: bool,
     record: Option<OffsetDateTime>,
     release_until: Option<OffsetDateTime>,
+    /// The host ended the confirmation stage early (`session.ended` with `by`), at this time.
+    ended_early: Option<OffsetDateTime>,
 }
 
 /// Problems with the stage events and the host's controls; the summary says
@@ -215,6 +217,12 @@ fn replay(
                     r.release_until = Some(ends);
                 }
             }
+            EventPayload::SessionEnded(x) if x.by.is_some() => {
+                if r.stage != Some(Stage::Confirmation) {
+                    bad("the host ended the session outside its confirmation stage".into());
+                }
+                r.ended_early = Some(x.at);
+            }
             EventPayload::SessionTerminated(t) => {
                 if r.terminated || t.stage != r.stage || t.at != e.at || t.reason.trim().is_empty() {
                     bad("a second termination, or one naming another stage or time".into());
@@ -262,6 +270,9 @@ fn expected_stage(
             Ok((at, Some(at + minutes(session.confirmation_minutes))))
         }
         Stage::Closed if r.terminated || r.failed_whole => Ok((now, None)),
+        Stage::Closed if r.stage == Some(Stage::Confirmation) && r.ended_early.is_some() => {
+            Ok((r.ended_early.ok_or("no end")?, None))
+        }
         Stage::Closed if r.stage == Some(Stage::Confirmation) => Ok((r.ends.ok_or("no confirmation end")?, None)),
         Stage::Closed if session.confirmation_minutes == 0 && r.record.is_some() => Ok((now, None)),
         Stage::Closed => Err("closed before its confirmation ended".into()),

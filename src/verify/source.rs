@@ -30,6 +30,11 @@ pub trait Source: Sync {
     async fn record(&self, tender: Uuid) -> Result<Record, String>;
     /// A bidder's registration.
     async fn bidder(&self, id: &str) -> Result<Bidder, String>;
+    /// The sealed final record (`GET …/record/final`); `Ok(None)` when the
+    /// source has none.
+    async fn final_record(&self, _tender: Uuid) -> Result<Option<serde_json::Value>, String> {
+        Ok(None)
+    }
     /// The shares proving a bidder's fault for `bid` (`Ok(None)`: the
     /// source says they are not public). Sources without them say so.
     async fn fault_shares(&self, _tender: Uuid, _bid: Uuid) -> Result<Option<FaultShares>, String> {
@@ -70,6 +75,9 @@ impl Source for Client {
     }
     async fn bidder(&self, id: &str) -> Result<Bidder, String> {
         Client::bidder(self, id).await.map_err(|e| e.to_string())
+    }
+    async fn final_record(&self, tender: Uuid) -> Result<Option<serde_json::Value>, String> {
+        Client::final_record(self, tender).await.map(Some).map_err(|e| e.to_string())
     }
     async fn fault_shares(&self, tender: Uuid, bid: Uuid) -> Result<Option<FaultShares>, String> {
         Client::fault_shares(self, tender, bid).await.map_err(|e| e.to_string())

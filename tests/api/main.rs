@@ -34,6 +34,7 @@ mod lifecycle;
 mod live;
 mod live_stalled;
 mod metrics;
+mod objections;
 mod ocds;
 mod odd_input;
 mod opening;

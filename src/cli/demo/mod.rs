@@ -8,6 +8,7 @@
 
 pub mod bidder_held;
 mod bidders;
+mod objections;
 // --- draws ---
 mod draws;
 mod session;
@@ -102,6 +103,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
 
     heading("签到 sign-in: the room is open to bidders a minute before the opening");
     session::show(&client, &token, tender).await?;
+    objections::sign_in(&scratch, tender, &[&huadong, &northern, &bluesky]).await?;
 
     heading("the deadline");
     let late = scratch.bidder("Late Builders", "late.key").await?;
@@ -149,6 +151,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     }
 
     session::show(&client, &token, tender).await?;
+    heading("确认 confirmation: an objection answered on the spot, the bidders confirm, the record is sealed");
+    objections::run(&client, &scratch, &token, tender, &huadong, &[&huadong, &northern]).await?;
 
     heading("draws: K and the reference price (评标基准价)");
     draws::reveal(&client, &token, tender, &host_secret).await?;

@@ -13,13 +13,13 @@ use super::bidders::Scratch;
 use crate::client::Client;
 
 /// The session terms of the demo tender: sign-in a minute before the
-/// opening, the Chinese minimum of three bidders, a ceiling price, and no
-/// confirmation wait (the next issue's confirmation has nothing to do yet).
+/// opening, the Chinese minimum of three bidders, a ceiling price, and a
+/// confirmation stage the host ends once the bidders have answered.
 pub fn demo_terms() -> Value {
     json!({
         "sign_in_minutes": 1,
         "min_bids": 3,
-        "confirmation_minutes": 0,
+        "confirmation_minutes": 10,
         "prices": [
             {"lot": "1", "kind": "ceiling", "field": "price", "amount": "1250000.00"},
             {"lot": "1", "kind": "reference", "field": "price", "amount": "1200000.00"}

@@ -99,6 +99,22 @@ pub enum EventKind {
     /// Too few bidders (流标): the failed lots stay sealed.
     #[serde(rename = "tender.failed")]
     TenderFailed,
+    // --- session (issue 12) ---
+    /// A signed-in bidder raised an objection (异议), signed.
+    #[serde(rename = "objection.raised")]
+    ObjectionRaised,
+    /// The host answered an objection.
+    #[serde(rename = "objection.answered")]
+    ObjectionAnswered,
+    /// A bidder confirmed the record (无异议), signing its hash.
+    #[serde(rename = "record.confirmed")]
+    RecordConfirmed,
+    /// The host posted an announcement to the room.
+    #[serde(rename = "announcement.posted")]
+    AnnouncementPosted,
+    /// The session ended; the final record is sealed by its hash.
+    #[serde(rename = "session.ended")]
+    SessionEnded,
     /// The host's commitment to its draw secret, at publish.
     #[serde(rename = "draw.committed")]
     DrawCommitted,
@@ -141,6 +157,11 @@ impl EventKind {
             EventKind::SessionSuspended => "session.suspended",
             EventKind::SessionTerminated => "session.terminated",
             EventKind::TenderFailed => "tender.failed",
+            EventKind::ObjectionRaised => "objection.raised",
+            EventKind::ObjectionAnswered => "objection.answered",
+            EventKind::RecordConfirmed => "record.confirmed",
+            EventKind::AnnouncementPosted => "announcement.posted",
+            EventKind::SessionEnded => "session.ended",
             EventKind::DrawCommitted => "draw.committed",
             EventKind::DrawRevealed => "draw.revealed",
             EventKind::DrawResult => "draw.result",
@@ -150,7 +171,7 @@ impl EventKind {
 }
 
 /// Every kind, in the order of [`EventKind`].
-pub const ALL_KINDS: [EventKind; 28] = [
+pub const ALL_KINDS: [EventKind; 33] = [
     EventKind::TenderPublished,
     EventKind::TenderAmended,
     EventKind::TenderClosed,
@@ -175,6 +196,11 @@ pub const ALL_KINDS: [EventKind; 28] = [
     EventKind::SessionSuspended,
     EventKind::SessionTerminated,
     EventKind::TenderFailed,
+    EventKind::ObjectionRaised,
+    EventKind::ObjectionAnswered,
+    EventKind::RecordConfirmed,
+    EventKind::AnnouncementPosted,
+    EventKind::SessionEnded,
     EventKind::DrawCommitted,
     EventKind::DrawRevealed,
     EventKind::DrawResult,

@@ -30,6 +30,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::EventKind;
+use crate::domain::objection;
 use crate::domain::draw::{DrawResult, PriceResult};
 use crate::domain::session::{HoldKind, Stage};
 use crate::domain::tender::{PriceLimit, SessionTerms, Stream, Tender, TenderState};
@@ -693,6 +694,21 @@ pub enum EventPayload {
     /// See [`EventKind::TenderFailed`].
     #[serde(rename = "tender.failed")]
     TenderFailed(TenderFailed),
+    /// See [`EventKind::ObjectionRaised`].
+    #[serde(rename = "objection.raised")]
+    ObjectionRaised(objection::ObjectionRaised),
+    /// See [`EventKind::ObjectionAnswered`].
+    #[serde(rename = "objection.answered")]
+    ObjectionAnswered(objection::ObjectionAnswered),
+    /// See [`EventKind::RecordConfirmed`].
+    #[serde(rename = "record.confirmed")]
+    RecordConfirmed(objection::RecordConfirmed),
+    /// See [`EventKind::AnnouncementPosted`].
+    #[serde(rename = "announcement.posted")]
+    AnnouncementPosted(objection::AnnouncementPosted),
+    /// See [`EventKind::SessionEnded`].
+    #[serde(rename = "session.ended")]
+    SessionEnded(objection::SessionEnded),
     /// See [`EventKind::DrawCommitted`].
     #[serde(rename = "draw.committed")]
     DrawCommitted(DrawCommitted),
@@ -735,6 +751,11 @@ impl EventPayload {
             EventPayload::SessionSuspended(_) => EventKind::SessionSuspended,
             EventPayload::SessionTerminated(_) => EventKind::SessionTerminated,
             EventPayload::TenderFailed(_) => EventKind::TenderFailed,
+            EventPayload::ObjectionRaised(_) => EventKind::ObjectionRaised,
+            EventPayload::ObjectionAnswered(_) => EventKind::ObjectionAnswered,
+            EventPayload::RecordConfirmed(_) => EventKind::RecordConfirmed,
+            EventPayload::AnnouncementPosted(_) => EventKind::AnnouncementPosted,
+            EventPayload::SessionEnded(_) => EventKind::SessionEnded,
             EventPayload::DrawCommitted(_) => EventKind::DrawCommitted,
             EventPayload::DrawRevealed(_) => EventKind::DrawRevealed,
             EventPayload::DrawResult(_) => EventKind::DrawResult,

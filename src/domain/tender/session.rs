@@ -37,7 +37,9 @@ impl Tender {
         let s = &self.session_state;
         let due = match (self.state, s.stage) {
             (TenderState::Published | TenderState::Closed, None) => self.sign_in_at(),
-            (TenderState::Opened, Some(Stage::Confirmation)) if !s.held() => s.ends_at,
+            // An unanswered objection holds the stage open; the answer
+            // that clears the last one makes it due again.
+            (TenderState::Opened, Some(Stage::Confirmation)) if !s.held() && s.open_objections.is_empty() => s.ends_at,
             _ => None,
         };
         // The draws' fallback is due on the same column (docs/DRAWS.md).
@@ -59,7 +61,7 @@ impl Tender {
             && (self.session.is_none() || s.stage == Some(Stage::Announcement))
     }
 
-    fn stage_event(
+    pub(crate) fn stage_event(
         &mut self,
         stage: Stage,
         at: OffsetDateTime,
@@ -170,6 +172,9 @@ impl Tender {
         };
         if now < ends {
             return Err(DomainError::Transition { action: "close the session of", state: "before its end" });
+        }
+        if !s.open_objections.is_empty() {
+            return Err(DomainError::Transition { action: "close the session of", state: "waiting for answers" });
         }
         Ok(vec![self.stage_event(Stage::Closed, ends, None, now)])
     }

@@ -42,6 +42,19 @@ pub struct SessionTerms {
     /// Draws and reference-price formulas (`docs/DRAWS.md`), fixed at publish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draws: Option<crate::domain::draw::DrawTerms>,
+    /// Does a bidder that neither confirms nor objects within the
+    /// confirmation stage accept the record (the Chinese practice)? Written
+    /// only when false, so terms logged before it keep their bytes.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub silence_is_acceptance: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 fn default_sign_in() -> u32 {
@@ -66,6 +79,7 @@ impl Default for SessionTerms {
             min_bids: default_min_bids(),
             sign_in_required: false,
             prices: Vec::new(),
+            silence_is_acceptance: true,
             draws: None,
         }
     }
@@ -106,6 +120,7 @@ impl SessionTerms {
             min_bids: 1,
             sign_in_required: false,
             prices: Vec::new(),
+            silence_is_acceptance: true,
             draws: None,
         }
     }

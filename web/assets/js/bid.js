@@ -14,6 +14,7 @@ import { myBidsSection, rememberBid } from "./mybids.js";
 import { signInSection } from "./signin.js";
 import * as keys from "./keyfile.js";
 import { decryptSection } from "./decrypt.js";
+import { mountBidObjections } from "./objections.js";
 import { sealBid } from "./seal.js";
 import { resumableUpload } from "./upload.js";
 import { parseVerifierKey, verifyReceipt } from "./verify.js";
@@ -356,6 +357,7 @@ function render() {
     myBids,
     signInSection({ tender, identity, bidder }),
   );
+  mountBidObjections(main, id, () => identity);
   tick();
   ticker ||= setInterval(tick, 1000);
 }

@@ -77,6 +77,17 @@ export function describe(ev, custodians = []) {
       const lots = (d.lots || []).map((l) => t("ev.tender.failed.lot", { lot: l.lot, count: l.bidders }));
       return t("ev.tender.failed", { lots: lots.join(lang === "zh" ? "；" : "; "), min: d.min_bids });
     }
+    // --- session (issue 12) ---
+    case "objection.raised":
+      return t(d.on_record ? "ev.objection.raised.on_record" : "ev.objection.raised", { bidder: bidderName(d.bidder), text: d.text });
+    case "objection.answered":
+      return t("ev.objection.answered", { by: d.by ? d.by.name : "?", answer: d.answer });
+    case "record.confirmed":
+      return t("ev.record.confirmed", { bidder: bidderName(d.bidder), hash: (d.record_hash || "").slice(0, 12) });
+    case "announcement.posted":
+      return t("ev.announcement.posted", { text: d.text });
+    case "session.ended":
+      return t("ev.session.ended", { hash: (d.final_hash || "").slice(0, 12), silent: (d.responses || []).filter((r) => r.response === "did_not_respond").length });
     // --- draws ---
     case "draw.committed":
       return t("ev.draw.committed", { c: (d.commitment || "").slice(0, 16), minutes: d.reveal_minutes });

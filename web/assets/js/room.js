@@ -14,6 +14,7 @@ import { recordTables, verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
 import { LogFollower } from "./verify.js";
 import { followStage, touchesSession } from "./stage.js";
+import { mountRoomObjections } from "./objections.js";
 import { followDraws } from "./draws.js";
 
 const id = tenderIdFromPath();
@@ -460,6 +461,7 @@ async function start() {
     el("section", { class: "panel", id: "facts", "aria-labelledby": "h-facts" }),
   );
   initPage();
+  mountRoomObjections(main, id);
   state.stage = followStage(document.getElementById("stage"), id);
   followDraws(main, id);
   renderAll();

@@ -9,6 +9,7 @@ import { fmtDuration, fmtTime, t } from "./i18n.js";
 import { LiveFeed } from "./live.js";
 import { recordTables } from "./record.js";
 import { hostControls, stageStrip, touchesSession } from "./stage.js";
+import { summarize } from "./objections.js";
 
 const STREAM_STATES = ["draft", "published", "closed", "opening"];
 
@@ -19,6 +20,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
   const readSession = async () => {
     s.session = await call("GET", `/tenders/${tender.id}/session`).catch(() => s.session);
     renderStage();
+    if (box.querySelector("#session-body")) render();
   };
   function renderStage() {
     const holder = box.querySelector("#session-stage");
@@ -145,7 +147,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
       a.click();
       a.remove();
     } catch (err) {
-      cell.append(el("p", { class: "error", role: "alert" }, `${t("error.prefix")}: ${err.message}`));
+      showError(cell, err);
     }
   }
 
@@ -176,6 +178,62 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
   function renderForm() {
     const holder = box.querySelector("#session-stream");
     if (holder) holder.replaceChildren(...nn(streamForm()));
+  }
+
+  // --- session (issue 12): the objection queue, answers, announcements, the end ---
+  const drafts = new Map();
+  const draftBox = (key, attrs) => {
+    const area = el("textarea", { ...attrs, rows: "2" });
+    area.value = drafts.get(key) || "";
+    area.addEventListener("input", () => drafts.set(key, area.value));
+    return area;
+  };
+  function objectionPanel() {
+    const stage = s.session && s.session.stage;
+    if (!["announcement", "confirmation", "closed"].includes(stage)) return null;
+    const sum = summarize(s.events);
+    const open = sum.objections.filter((o) => !sum.answers.has(o.objection));
+    const status = el("div", { id: "host-objections-status", "aria-live": "polite" });
+    const send = (f) => async () => {
+      try {
+        await f();
+        await readSession();
+      } catch (e) {
+        showError(status, e);
+      }
+    };
+    const queue = open.map((o) => {
+      const key = `answer:${o.objection}`;
+      return el("li", { class: "objection waiting", dataset: { objection: o.objection } },
+        el("p", {}, el("strong", {}, bidderName(o.bidder)), " · ", t("host.obj.waited", { time: fmtDuration(Math.max(0, serverClock.now() - Date.parse(o.at))) })),
+        el("blockquote", {}, o.text),
+        manages && stage !== "closed"
+          ? el("div", {}, draftBox(key, { class: "answer-text", "aria-label": t("host.obj.answer") }),
+            el("button", { type: "button", class: "answer-send", onclick: send(async () => {
+              await call("POST", `/tenders/${s.tender.id}/objections/${o.objection}/answer`, { answer: drafts.get(key) || "" });
+              drafts.delete(key);
+            }) }, t("host.obj.answer.send")))
+          : null);
+    });
+    const canEnd = manages && stage === "confirmation" && open.length === 0;
+    return el("section", { class: "panel", id: "session-objections" },
+      el("h3", {}, t("host.obj.title", { n: open.length })),
+      open.length ? el("ol", { class: "objections", id: "objection-queue" }, queue) : el("p", {}, t("host.obj.none")),
+      manages && stage !== "closed"
+        ? el("div", {}, el("h4", {}, t("ann.title")), draftBox("announcement", { id: "announcement-text", maxlength: "500", "aria-label": t("host.ann.text") }),
+          el("button", { type: "button", id: "announcement-send", onclick: send(async () => {
+            await call("POST", `/tenders/${s.tender.id}/announcements`, { text: drafts.get("announcement") || "" });
+            drafts.delete("announcement");
+          }) }, t("host.ann.send")))
+        : null,
+      manages && stage === "confirmation"
+        ? el("p", { class: "actions" }, el("button", { type: "button", id: "session-end", disabled: !canEnd, title: canEnd ? "" : t("host.end.waiting"), onclick: send(async () => {
+          if (!confirm(t("host.end.confirm"))) return;
+          await call("POST", `/tenders/${s.tender.id}/session`, { action: "end" });
+        }) }, t("host.end")))
+        : null,
+      stage === "closed" && sum.ended ? el("p", {}, el("a", { href: `/tenders/${s.tender.id}/record/print`, id: "print-record" }, t("final.print"))) : null,
+      status);
   }
 
   function render() {
@@ -212,6 +270,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
                 el("a", { class: "button secondary", id: "export-json", href: `/api/v1/tenders/${x.id}/record`, download: `record-${ref}.json` }, t("session.export.json")))
               : null)
           : null,
+        objectionPanel(),
         el("section", { class: "panel" }, el("h3", {}, t("room.timeline")),
           s.events.length
             ? el("ol", { class: "timeline", id: "session-events" }, s.events.map((ev) => el("li", { dataset: { seq: ev.seq, type: ev.type } }, el("time", { datetime: ev.at }, `#${ev.seq} · ${fmtTime(ev.at)}`), el("span", {}, describe(ev, custodians)))))
