@@ -76,6 +76,26 @@ pub async fn bundle(state: &AppState, id: Uuid) -> AppResult<Vec<u8>> {
             let proof: Vec<String> = log::consistency(state, at, size).await?.iter().map(hex::encode).collect();
             w.add_json(&format!("proofs/consistency/{at}-{size}.json"), &json!({"proof": proof}))?;
         }
+        // A draw's record head is the root at the record's size: the
+        // record entry's inclusion in that tree, and that tree's
+        // consistency with the bundle's checkpoint.
+        if let Ok(EventPayload::DrawResult(r)) = EventPayload::from_data(&e.kind, e.data.clone())
+            && r.record_size >= 1
+            && r.record_size <= size
+        {
+            let at = r.record_size;
+            let proof: Vec<String> = log::inclusion(state, at - 1, at).await?.iter().map(hex::encode).collect();
+            w.add_json(&format!("proofs/inclusion/{}-{at}.json", at - 1), &json!({"proof": proof}))?;
+            let name = format!("proofs/consistency/{at}-{size}.json");
+            if !w.members.iter().any(|m| m["path"] == name.as_str()) {
+                let proof: Vec<String> = if at == size {
+                    Vec::new()
+                } else {
+                    log::consistency(state, at, size).await?.iter().map(hex::encode).collect()
+                };
+                w.add_json(&name, &json!({"proof": proof}))?;
+            }
+        }
         if let Ok(payload) = EventPayload::from_data(&e.kind, e.data.clone())
             && let Some(row) = payload.bid_row()
             && !bidders.contains(&row.bidder.id)
@@ -87,6 +107,12 @@ pub async fn bundle(state: &AppState, id: Uuid) -> AppResult<Vec<u8>> {
     if opening_or_later(tender_state).is_ok() {
         w.add_json("envelopes.json", &envelopes(state, id).await?)?;
         w.add_json("record.json", &load_record(state, id).await?.1)?;
+    }
+    // The sealed final record, once the session ended (issue 12).
+    match super::record_final::load(state, id).await {
+        Ok((_, sealed)) => w.add_json("record_final.json", &sealed)?,
+        Err(e) if e.code == "not_final" => {}
+        Err(e) => return Err(e),
     }
     for b in &bidders {
         w.add_json(&format!("bidders/{b}.json"), &registry::bidder(state, b).await?)?;

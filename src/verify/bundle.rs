@@ -159,9 +159,13 @@ impl Source for Bundle {
     async fn log_entry(&self, index: u64) -> Result<Vec<u8>, String> {
         self.member(&format!("entries/{index}")).map(<[u8]>::to_vec)
     }
-    async fn inclusion(&self, index: u64, _size: u64) -> Result<Vec<Hash>, String> {
-        // Proofs are against the bundle's own checkpoint, the only size the
-        // checks ask for (they read the checkpoint from the bundle too).
+    async fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, String> {
+        // Proofs are against the bundle's own checkpoint, except the ones
+        // named with their tree size (a draw's record head).
+        let sized = format!("proofs/inclusion/{index}-{size}.json");
+        if self.members.contains_key(&sized) {
+            return hashes(self.json(&sized)?);
+        }
         hashes(self.json(&format!("proofs/inclusion/{index}.json"))?)
     }
     async fn tender_json(&self, tender: Uuid) -> Result<serde_json::Value, String> {
@@ -175,6 +179,10 @@ impl Source for Bundle {
     async fn record(&self, tender: Uuid) -> Result<Record, String> {
         self.tender_only(tender)?;
         self.json("record.json")
+    }
+    async fn final_record(&self, tender: Uuid) -> Result<Option<serde_json::Value>, String> {
+        self.tender_only(tender)?;
+        if self.members.contains_key("record_final.json") { self.json("record_final.json").map(Some) } else { Ok(None) }
     }
     fn earlier_checkpoints(&self) -> Vec<String> {
         let notes = self.members.iter().filter(|(p, _)| p.starts_with("log/checkpoints/"));

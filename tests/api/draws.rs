@@ -9,11 +9,13 @@ use bidroom::client::Client;
 use bidroom::domain::draw::seed::commitment;
 use bidroom::domain::event::EventPayload;
 use bidroom::ledger::Verifier;
+use bidroom::verify::bundle::Bundle;
 use bidroom::verify::log::LoggedEvent;
 use bidroom::verify::{Check, Report, Status, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::opening::verify;
 use crate::bids::{register, seal, submit};
 use crate::common::{Draft, TestApp, events, wait_events, wait_for_state};
 
@@ -62,12 +64,6 @@ async fn opened_with_draws(app: &TestApp, secret: &[u8; 32]) -> String {
     }
     wait_for_state(app, &tender, "opened", 20).await;
     tender
-}
-
-async fn verify(app: &TestApp, tender: &str) -> Report {
-    let client = Client::new(&app.base).expect("client");
-    let verifier = Verifier::parse(&client.log_key().await.expect("log key")).expect("verifier key");
-    verify_tender(&client, tender.parse().expect("uuid"), &verifier, None).await
 }
 
 fn of_kind<'a>(ev: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -145,6 +141,16 @@ async fn host_reveals_and_verify_recomputes(app: TestApp) {
     assert!(report.passed(), "{report}");
     for check in [Check::DrawResults, Check::DrawRecordHead] {
         assert_eq!(report.result(check).expect("reported").status, Status::Passed, "{report}");
+    }
+    // The evidence bundle carries the record head's proofs: offline too.
+    let url = app.url(&format!("/api/v1/tenders/{tender}/evidence"));
+    let bytes = app.client.get(url).send().await.expect("evidence").bytes().await.expect("bundle bytes");
+    let bundle = Bundle::read(&bytes).expect("bundle");
+    let offline = Verifier::parse(&bundle.log_key().expect("log key")).expect("verifier key");
+    let report = verify_tender(&bundle, bundle.tender, &offline, None).await;
+    assert!(report.passed(), "offline: {report}");
+    for check in [Check::DrawResults, Check::DrawRecordHead] {
+        assert_eq!(report.result(check).expect("reported").status, Status::Passed, "offline: {report}");
     }
 
     assert!(problems_after(&tender, &ev, |_| {}).is_empty(), "untampered events recompute");

@@ -10,16 +10,11 @@ use bidroom::verify::{Check, Report, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::opening::verify;
 use crate::bids::{register, submit};
 use crate::common::{Draft, TestApp, events, wait_for_state};
 use crate::support::bids::{Sealed, seal_for_lot};
 use crate::support::source::Altered;
-
-async fn verify(app: &TestApp, tender: &str) -> Report {
-    let client = Client::new(&app.base).expect("client");
-    let verifier = Verifier::parse(&client.log_key().await.expect("log key")).expect("verifier key");
-    verify_tender(&client, tender.parse().expect("uuid"), &verifier, None).await
-}
 
 fn of_kind<'a>(ev: &'a [Value], kind: &str) -> Vec<&'a Value> {
     ev.iter().filter(|e| e["type"] == kind).collect()

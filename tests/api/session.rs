@@ -14,17 +14,12 @@ use bidroom::verify::{Check, Report, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::opening::verify;
 use crate::bids::{register, seal, submit};
 use crate::common::{Draft, TestApp, events, parse_time, wait_events, wait_for_state};
 use crate::crash::{Node, assert_opened_exactly_once, tender_with_bids, use_node};
 use crate::support::scratch::Scratch;
 use crate::support::wait::poll;
-
-async fn verify(app: &TestApp, tender: &str) -> Report {
-    let client = Client::new(&app.base).expect("client");
-    let verifier = Verifier::parse(&client.log_key().await.expect("log key")).expect("verifier key");
-    verify_tender(&client, tender.parse().expect("uuid"), &verifier, None).await
-}
 
 fn of_kind<'a>(ev: &'a [Value], kind: &str) -> Vec<&'a Value> {
     ev.iter().filter(|e| e["type"] == kind).collect()

@@ -131,7 +131,7 @@ async fn staff_create_publish_amend_and_cancel() {
     b.js("document.getElementById('stream-url').removeAttribute('pattern'); return true;", vec![]).await;
     b.click("#stream-save").await;
     b.wait_for("document.querySelector('#stream-form .error')", 10).await;
-    assert!(b.text("#stream-form .error").await.contains("https://"), "{}", b.text("#stream-form .error").await);
+    assert!(b.text("#stream-form .error").await.contains("HTTPS"), "{}", b.text("#stream-form .error").await);
     b.screenshot("3b-session-stream").await;
 
     b.click(&format!("#tender-{id} button.amend")).await;
