@@ -186,6 +186,17 @@ mod tests {
     }
 
     #[test]
+    fn protocol_modules_import_no_page_code() {
+        let protocol: Vec<_> = Web::iter().filter(|n| n.starts_with("assets/js/protocol/")).collect();
+        assert!(protocol.len() >= 8, "{protocol:?}");
+        for name in protocol {
+            let file = Web::get(&name).expect("listed file");
+            let text = String::from_utf8_lossy(&file.data);
+            assert!(!text.contains("from \"../") && !text.contains("import(\"../"), "web/{name} imports page code");
+        }
+    }
+
+    #[test]
     fn no_external_resources() {
         for name in Web::iter() {
             let file = Web::get(&name).expect("listed file");

@@ -35,8 +35,8 @@ async fn a_bidder_decrypts_its_own_bid_in_the_page() {
     let local = b
         .js_async(
             r#"
-            const keys = await import('/assets/js/keyfile.js');
-            const { b64url, hex } = await import('/assets/js/bytes.js');
+            const keys = await import('/assets/js/protocol/keyfile.js');
+            const { b64url, hex } = await import('/assets/js/protocol/bytes.js');
             const id = await keys.loadBidderKey();
             const d = await keys.loadDecryptionKey();
             const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', id.privateKey));
@@ -52,7 +52,7 @@ async fn a_bidder_decrypts_its_own_bid_in_the_page() {
     // The page's decryption key file opens with the Rust code (and is no custodian file).
     let file = b
         .js_async(
-            "const keys = await import('/assets/js/keyfile.js'); \
+            "const keys = await import('/assets/js/protocol/keyfile.js'); \
              return keys.exportDecryptionKey(await keys.loadDecryptionKey(), 'pass phrase', 1000);",
             vec![],
         )

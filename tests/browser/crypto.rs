@@ -26,8 +26,8 @@ async fn browser_crypto_matches_vectors_and_rust() {
     let result = b
         .js_async(
             r#"
-            const hpke = await import('/assets/js/hpke.js');
-            const { hex, unhex } = await import('/assets/js/bytes.js');
+            const hpke = await import('/assets/js/protocol/hpke.js');
+            const { hex, unhex } = await import('/assets/js/protocol/bytes.js');
             const out = [];
             for (const v of args[0]) {
               const eph = await hpke.deriveKeyPair(unhex(v.ikmE));
@@ -57,8 +57,8 @@ async fn browser_crypto_matches_vectors_and_rust() {
     let r = b
         .js_async(
             r#"
-            const s = await import('/assets/js/shamir.js');
-            const { hex } = await import('/assets/js/bytes.js');
+            const s = await import('/assets/js/protocol/shamir.js');
+            const { hex } = await import('/assets/js/protocol/bytes.js');
             const k = s.newBidKey();
             return { key: hex(k), shares: s.split(k, 3, 5).map(hex) };
             "#,
@@ -80,8 +80,8 @@ async fn browser_crypto_matches_vectors_and_rust() {
     let combined = b
         .js_async(
             r#"
-            const s = await import('/assets/js/shamir.js');
-            const { hex, unhex } = await import('/assets/js/bytes.js');
+            const s = await import('/assets/js/protocol/shamir.js');
+            const { hex, unhex } = await import('/assets/js/protocol/bytes.js');
             return [hex(s.combine([unhex(args[0][0]), unhex(args[0][2])])), hex(s.combine(args[0].map(unhex)))];
             "#,
             vec![json!(rust_shares)],
@@ -93,8 +93,8 @@ async fn browser_crypto_matches_vectors_and_rust() {
     let made = b
         .js_async(
             r#"
-            const kf = await import('/assets/js/keyfile.js');
-            const { hex } = await import('/assets/js/bytes.js');
+            const kf = await import('/assets/js/protocol/keyfile.js');
+            const { hex } = await import('/assets/js/protocol/bytes.js');
             const k = await kf.generateBidderKey();
             const file = await kf.exportBidderKey(k.privateKey, 'correct horse', 1000);
             const cust = await kf.exportCustodianKey(new Uint8Array(32).fill(9), 'pw', 1000);
@@ -124,8 +124,8 @@ async fn browser_crypto_matches_vectors_and_rust() {
     let opened = b
         .js_async(
             r#"
-            const kf = await import('/assets/js/keyfile.js');
-            const { hex, utf8 } = await import('/assets/js/bytes.js');
+            const kf = await import('/assets/js/protocol/keyfile.js');
+            const { hex, utf8 } = await import('/assets/js/protocol/bytes.js');
             const k = await kf.importBidderKey(args[0], 'pass phrase');
             const sig = await kf.sign(k.privateKey, utf8('hello'));
             let wrong = 'accepted';
@@ -148,8 +148,8 @@ async fn browser_crypto_matches_vectors_and_rust() {
     let example = b
         .js_async(
             r#"
-            const seal = await import('/assets/js/seal.js');
-            const { hex, unhex, concat, label, sha256 } = await import('/assets/js/bytes.js');
+            const seal = await import('/assets/js/protocol/seal.js');
+            const { hex, unhex, concat, label, sha256 } = await import('/assets/js/protocol/bytes.js');
             const K = unhex('0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20');
             const k = await seal.deriveKeys('6f0b8a4e-2c1d-4a5b-9e3f-1a2b3c4d5e6f', '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a', K);
             return [hex(k.form), hex(k.documents), hex(await k.document(0)), hex(k.manifest),

@@ -4,7 +4,7 @@
 // a review before sealing, the receipt verified here, and "my bids"
 // (mybids.js: every bid kept here, what became of it, withdrawal).
 
-import { b64url, concat, label } from "./bytes.js";
+import { b64url, concat, label } from "./protocol/bytes.js";
 import { api, requireSecureContext, download, el, initPage, nn, serverClock, showError, showStatus, tenderIdFromPath } from "./common.js";
 import { forgetPending, loadPending, savePending } from "./pending.js";
 import { fmtDuration, fmtTime, lang, onLanguageChange, pick, t } from "./i18n.js";
@@ -12,12 +12,12 @@ import { fmtMoney } from "./amount.js";
 import { fieldInputs, parseValue, reviewContent } from "./bid_form.js";
 import { myBidsSection, rememberBid } from "./mybids.js";
 import { signInSection } from "./signin.js";
-import * as keys from "./keyfile.js";
+import * as keys from "./protocol/keyfile.js";
 import { decryptSection } from "./decrypt.js";
 import { mountBidObjections } from "./objections.js";
-import { sealBid } from "./seal.js";
+import { sealBid } from "./protocol/seal.js";
 import { resumableUpload } from "./upload.js";
-import { parseVerifierKey, verifyReceipt } from "./verify.js";
+import { parseVerifierKey, verifyReceipt } from "./protocol/verify.js";
 
 const id = tenderIdFromPath();
 const main = document.getElementById("main");

@@ -6,11 +6,11 @@
 // a proof of its key: a fresh server challenge, HPKE-sealed to the
 // registered key, opened here. Too early or too late, it says which.
 
-import { b64url, concat, fromUtf8, hex, label, sha256, unb64url, utf8, uuidBytes } from "./bytes.js";
+import { b64url, concat, fromUtf8, hex, label, sha256, unb64url, utf8, uuidBytes } from "./protocol/bytes.js";
 import { api, el, initPage, nn, requireSecureContext, serverClock, showError, showStatus, tenderIdFromPath } from "./common.js";
-import * as hpke from "./hpke.js";
+import * as hpke from "./protocol/hpke.js";
 import { fmtDuration, fmtTime, onLanguageChange, t } from "./i18n.js";
-import { WrongPassphrase, importCustodianKey } from "./keyfile.js";
+import { WrongPassphrase, importCustodianKey } from "./protocol/keyfile.js";
 import { followStage } from "./stage.js";
 
 const id = tenderIdFromPath();

@@ -4,11 +4,11 @@
 // public key to the buyer's staff, who register it in the staff console.
 // The private key is never sent anywhere.
 
-import { b64url, random } from "./bytes.js";
+import { b64url, random } from "./protocol/bytes.js";
 import { download, el, initPage, showError, showStatus } from "./common.js";
-import { deriveKeyPair } from "./hpke.js";
+import { deriveKeyPair } from "./protocol/hpke.js";
 import { onLanguageChange, t } from "./i18n.js";
-import { exportCustodianKey, keyId } from "./keyfile.js";
+import { exportCustodianKey, keyId } from "./protocol/keyfile.js";
 
 const main = document.getElementById("main");
 let made = null; // {sk, pk, id, saved}

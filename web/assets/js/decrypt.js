@@ -4,12 +4,12 @@
 // the bidder's own share opened here with WebCrypto and released signed.
 // The private keys never leave the browser. PROTOCOL.md, "Bidder-held shares".
 
-import { b64url, concat, equal, fromUtf8, hex, label, sha256, unb64url, uuidBytes } from "./bytes.js";
+import { b64url, concat, equal, fromUtf8, hex, label, sha256, unb64url, uuidBytes } from "./protocol/bytes.js";
 import { api, download, el, nn, serverClock, showError, showStatus } from "./common.js";
-import * as hpke from "./hpke.js";
+import * as hpke from "./protocol/hpke.js";
 import { fmtTime, t } from "./i18n.js";
-import * as keys from "./keyfile.js";
-import { BIDDER_CUSTODIAN } from "./seal.js";
+import * as keys from "./protocol/keyfile.js";
+import { BIDDER_CUSTODIAN } from "./protocol/seal.js";
 
 /** Does this tender's policy give each bidder a share of its own bid? */
 export const bidderHeld = (tender) => !!(tender.custody_keys && tender.custody_keys.custodians.some((c) => c.id === BIDDER_CUSTODIAN));

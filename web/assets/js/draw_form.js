@@ -4,7 +4,7 @@
 // SHA-256 commitment goes into the draft.
 
 import { el } from "./common.js";
-import { concat, hex, label, random, sha256 } from "./bytes.js";
+import { concat, hex, label, random, sha256 } from "./protocol/bytes.js";
 import { t } from "./i18n.js";
 import { formulaOf, ruleOf } from "./draws.js";
 

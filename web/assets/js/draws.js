@@ -5,7 +5,7 @@
 // in your browser" only when everything agrees with the log.
 
 import { api, el } from "./common.js";
-import { concat, equal, hex, label, sha256, u32be, unb64url, unhex, uuidBytes } from "./bytes.js";
+import { concat, equal, hex, label, sha256, u32be, unb64url, unhex, uuidBytes } from "./protocol/bytes.js";
 import { onLanguageChange, pick, t } from "./i18n.js";
 
 const u64be = (n) => {

@@ -8,13 +8,13 @@
 // which name envelopes only (`bid.received` with `replaces`,
 // `bid.withdrawn`), so nothing new is learnt about anyone.
 
-import { b64url, concat, label, uuidBytes } from "./bytes.js";
+import { b64url, concat, label, uuidBytes } from "./protocol/bytes.js";
 import { api, download, el, showError } from "./common.js";
-import { idbStore } from "./idb.js";
+import { idbStore } from "./protocol/idb.js";
 import { fmtTime, lang, t } from "./i18n.js";
 import { fmtMoney } from "./amount.js";
-import * as keys from "./keyfile.js";
-import { parseVerifierKey, verifyReceipt } from "./verify.js";
+import * as keys from "./protocol/keyfile.js";
+import { parseVerifierKey, verifyReceipt } from "./protocol/verify.js";
 
 const tx = idbStore("bidroom-mybids", "bids");
 const keyOf = (tenderId, bidId) => `${tenderId}/${bidId}`;

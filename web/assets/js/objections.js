@@ -4,11 +4,11 @@
 // (bid page). Signed bytes: docs/PROTOCOL.md, "Objections, confirmations
 // and the record's bytes".
 
-import { b64url, concat, label, unb64url, unhex, utf8, uuidBytes } from "./bytes.js";
+import { b64url, concat, label, unb64url, unhex, utf8, uuidBytes } from "./protocol/bytes.js";
 import { api, el, showError, showStatus } from "./common.js";
 import { fmtTime, t } from "./i18n.js";
 import { bidderName } from "./events.js";
-import * as keys from "./keyfile.js";
+import * as keys from "./protocol/keyfile.js";
 
 const KINDS = new Set(["objection.raised", "objection.answered", "record.confirmed", "announcement.posted", "session.ended", "bid.opened", "session.stage"]);
 const POLL_MS = 2000;

@@ -3,7 +3,7 @@
 // that took long to seal and upload. Only what the server would get is
 // kept: the signed envelope and the ciphertexts; nothing here reveals the bid.
 
-import { idbStore } from "./idb.js";
+import { idbStore } from "./protocol/idb.js";
 
 const tx = idbStore("bidroom-pending", "bids");
 

@@ -12,7 +12,7 @@
 // envelope, and it decrypts to exactly the fields the record shows.
 
 import { capitalYuan, decimalsOf, fmtDate, fmtMoney, groupDigits, tenderZone, withDecimals, zonedParts, zoneName } from "./amount.js";
-import { concat, fromUtf8, hex, label, sha256, unb64url, uuidBytes } from "./bytes.js";
+import { concat, fromUtf8, hex, label, sha256, unb64url, uuidBytes } from "./protocol/bytes.js";
 import { el } from "./common.js";
 import { lang, pick, t } from "./i18n.js";
 

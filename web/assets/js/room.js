@@ -12,7 +12,7 @@ import { renderReleases, tickReleases } from "./releases.js";
 import { LiveFeed } from "./live.js";
 import { recordTables, verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
-import { LogFollower } from "./verify.js";
+import { LogFollower } from "./protocol/verify.js";
 import { followStage, touchesSession } from "./stage.js";
 import { mountRoomObjections } from "./objections.js";
 import { followDraws } from "./draws.js";

@@ -3,10 +3,10 @@
 // socket, signs each hello's nonce and sends it; the room counts the
 // bidder under a pseudonym only. Signed in means: this page is open.
 
-import { b64url, concat, label, unb64url, uuidBytes } from "./bytes.js";
+import { b64url, concat, label, unb64url, uuidBytes } from "./protocol/bytes.js";
 import { api, el, showError } from "./common.js";
 import { t } from "./i18n.js";
-import * as keys from "./keyfile.js";
+import * as keys from "./protocol/keyfile.js";
 import { LiveFeed } from "./live.js";
 
 let feed = null;

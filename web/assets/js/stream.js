@@ -2,7 +2,7 @@
 // `tender.stream_changed` event) with the current verified log head beside
 // it, so a viewer can compare what is said on camera with the signed log.
 
-import { hex } from "./bytes.js";
+import { hex } from "./protocol/bytes.js";
 import { el } from "./common.js";
 import { t } from "./i18n.js";
 

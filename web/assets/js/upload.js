@@ -4,7 +4,7 @@
 // or a server error the upload asks the server what it holds and goes on
 // from there, so a cut at 90 % costs one chunk, not the upload.
 
-import { b64url } from "./bytes.js";
+import { b64url } from "./protocol/bytes.js";
 import { readBody } from "./common.js";
 
 /** Bytes per request (the server takes at most `max_request_bytes`). */
