@@ -8,8 +8,8 @@
 
 mod bidder_keys;
 mod error;
-mod objections;
 mod fault_shares;
+mod objections;
 mod opening;
 mod resumable;
 mod types;

@@ -114,7 +114,8 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
     } else {
         Ok(None)
     };
-    let (summary, mut problems) = objections::final_record(tender, events, served.as_ref().ok().and_then(Option::as_ref));
+    let (summary, mut problems) =
+        objections::final_record(tender, events, served.as_ref().ok().and_then(Option::as_ref));
     if let Err(e) = served {
         problems.push(format!("cannot fetch the final record: {e}"));
     }

@@ -5,19 +5,18 @@
 //! a nonce (form key) is tampered with; an unrevealed secret falls back
 //! overtly (`draw.failed`), never silently.
 
-use bidroom::client::Client;
 use bidroom::domain::draw::seed::commitment;
 use bidroom::domain::event::EventPayload;
 use bidroom::ledger::Verifier;
 use bidroom::verify::bundle::Bundle;
 use bidroom::verify::log::LoggedEvent;
-use bidroom::verify::{Check, Report, Status, verify_tender};
+use bidroom::verify::{Check, Status, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::opening::verify;
 use crate::bids::{register, seal, submit};
 use crate::common::{Draft, TestApp, events, wait_events, wait_for_state};
+use crate::opening::verify;
 
 fn secret() -> [u8; 32] {
     let mut s = [0u8; 32];

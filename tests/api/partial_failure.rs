@@ -3,16 +3,16 @@
 //! envelope served), the other lot opens as usual, and `bidroom verify`
 //! passes on the whole, and fails when a failed lot's envelope is served.
 
-use bidroom::client::{Client, PublicBid};
+use bidroom::client::PublicBid;
 use bidroom::ledger::Verifier;
 use bidroom::seal::b64;
-use bidroom::verify::{Check, Report, verify_tender};
+use bidroom::verify::{Check, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::opening::verify;
 use crate::bids::{register, submit};
 use crate::common::{Draft, TestApp, events, wait_for_state};
+use crate::opening::verify;
 use crate::support::bids::{Sealed, seal_for_lot};
 use crate::support::source::Altered;
 

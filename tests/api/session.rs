@@ -5,19 +5,17 @@
 //! each bid opened exactly once, and `bidroom verify` passing on all of it.
 
 use bidroom::cli::custodian;
-use bidroom::client::Client;
 use bidroom::domain::event::EventPayload;
-use bidroom::ledger::Verifier;
+use bidroom::verify::Check;
 use bidroom::verify::log::LoggedEvent;
 use bidroom::verify::session as session_check;
-use bidroom::verify::{Check, Report, verify_tender};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::opening::verify;
 use crate::bids::{register, seal, submit};
 use crate::common::{Draft, TestApp, events, parse_time, wait_events, wait_for_state};
 use crate::crash::{Node, assert_opened_exactly_once, tender_with_bids, use_node};
+use crate::opening::verify;
 use crate::support::scratch::Scratch;
 use crate::support::wait::poll;
 

@@ -98,7 +98,6 @@ pub async fn seal_for_lot(
     }
 }
 
-
 /// The multipart submission of a sealed bid.
 pub fn multipart(s: &Sealed) -> Form {
     let mut form = Form::new()

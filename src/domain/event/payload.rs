@@ -30,8 +30,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::EventKind;
-use crate::domain::objection;
 use crate::domain::draw::{DrawResult, PriceResult};
+use crate::domain::objection;
 use crate::domain::session::{HoldKind, Stage};
 use crate::domain::tender::{PriceLimit, SessionTerms, Stream, Tender, TenderState};
 
