@@ -105,7 +105,7 @@ async fn a_panicking_opening_engine_and_sweeper_are_restarted() {
         server.state.faults.arm(task);
     }
     server.state.opening.wake.notify_one();
-    eventually(5, "both restarted", async || {
+    eventually(20, "both restarted", async || {
         server.state.tasks.restarts("opening") == 1 && server.state.tasks.restarts("sweeper") >= 1
     })
     .await;
