@@ -241,7 +241,8 @@ async fn trust_follows_the_custody_policy(app: TestApp) {
         (json!({"threshold": 2, "custodians": ["server", "bidder"]}), "bidder_held"),
     ];
     for (custody, want) in cases {
-        let draft = Draft::on(&app, 3600).await.custody(custody.clone()).session(json!({ "draws": draw_terms(&secret()) }));
+        let draft =
+            Draft::on(&app, 3600).await.custody(custody.clone()).session(json!({ "draws": draw_terms(&secret()) }));
         let tender = draft.published(&app).await;
         let view = app.get_ok(&format!("/api/v1/tenders/{tender}/draws")).await;
         assert_eq!(view["trust"], want, "{custody}: {view}");

@@ -77,7 +77,11 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
         b.text("#draws-list .d-problem").await,
         "抽取项 1：“0,93”不是大于 0、不超过 10 且最多四位小数的数值（如 0.95）。"
     );
-    assert!(b.text("#draws-problems").await.contains("保存前请先生成主持人密钥"), "{}", b.text("#draws-problems").await);
+    assert!(
+        b.text("#draws-problems").await.contains("保存前请先生成主持人密钥"),
+        "{}",
+        b.text("#draws-problems").await
+    );
     assert_eq!(b.js(FOCUSED, vec![]).await, "d-items", "the first problem is focused");
     let none = server.admin_ok(Method::GET, "/api/v1/tenders?state=draft", None).await;
     assert_eq!(none["items"].as_array().map(Vec::len), Some(0), "{none}");
@@ -102,7 +106,8 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     b.click("#draws-secret-make").await;
     b.wait_for("/[0-9a-f]{64}/.test(document.getElementById('draws-secret').innerText)", 5).await;
     let shown = b.text("#draws-secret").await;
-    let secret = shown.split(|c: char| !c.is_ascii_hexdigit()).find(|w| w.len() == 64).expect("secret shown").to_string();
+    let secret =
+        shown.split(|c: char| !c.is_ascii_hexdigit()).find(|w| w.len() == 64).expect("secret shown").to_string();
     let secret_bytes: [u8; 32] = hex::decode(&secret).expect("hex").try_into().expect("32 bytes");
     assert_eq!(b.js("return document.getElementById('draws-problems').innerText", vec![]).await, "");
 
@@ -111,7 +116,11 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     set(&b, "#draws-list .d-en", &"K".repeat(101)).await;
     b.click("#save").await;
     b.wait_for("document.querySelector('#draws-list .d-problem p.error[data-code=invalid_field]')", 10).await;
-    assert!(b.text("#draws-list .d-problem").await.starts_with("填写的内容不符合要求。"), "{}", b.text("#draws-list .d-problem").await);
+    assert!(
+        b.text("#draws-list .d-problem").await.starts_with("填写的内容不符合要求。"),
+        "{}",
+        b.text("#draws-list .d-problem").await
+    );
     assert_eq!(b.js(FOCUSED, vec![]).await, "d-en");
     b.fill("#draws-list .d-en", "Coefficient K").await;
 
@@ -158,7 +167,12 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     b.wait_for("document.querySelector('#draws:not([hidden]) #draws-rules')", 20).await;
     let rules = b.text("#draws-rules").await;
     assert!(rules.contains("下浮系数：从0.92 · 0.93 · 0.94 · 0.95 · 0.96 · 0.97 · 0.98中抽取一个值"), "{rules}");
-    assert!(rules.contains("评标基准价：标段1有效投标报价的算术平均值，有效报价不少于4家时去掉一个最高价和一个最低价，乘以下浮系数"), "{rules}");
+    assert!(
+        rules.contains(
+            "评标基准价：标段1有效投标报价的算术平均值，有效报价不少于4家时去掉一个最高价和一个最低价，乘以下浮系数"
+        ),
+        "{rules}"
+    );
     assert!(b.text("#draws").await.contains(&hex::encode(commitment(&secret_bytes))), "the commitment");
     assert!(b.text("#draws").await.contains("开标记录公布后进行抽取。"));
     // The tender's own policy (the server alone): its operator could know the nonces early.
@@ -185,7 +199,8 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     b.wait_for("document.querySelector('#session-events li[data-type=\"draw.result\"]')", 10).await;
     b.screenshot("3-staff-revealed").await;
     let view = server.get_ok(&format!("/api/v1/tenders/{id}/draws")).await;
-    let result = view["events"].as_array().expect("events").iter().find(|e| e["type"] == "draw.result").expect("result");
+    let result =
+        view["events"].as_array().expect("events").iter().find(|e| e["type"] == "draw.result").expect("result");
     let k = result["data"]["draws"][0]["values"][0].as_str().expect("K").to_string();
     let amount = result["data"]["prices"][0]["amount"].as_str().expect("amount").to_string();
     let seed = result["data"]["seed"].as_str().expect("seed").to_string();
@@ -196,7 +211,10 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     b.wait_for("document.querySelector('#draws-check.ok')", 20).await;
     assert!(b.text("#draws-check").await.starts_with("✓ 已在您的浏览器中验证"), "{}", b.text("#draws-check").await);
     let results = b.text("#draws-results").await;
-    assert!(results.contains(&format!("下浮系数：{k}")) && results.contains(&format!("评标基准价：{amount}")), "{results}");
+    assert!(
+        results.contains(&format!("下浮系数：{k}")) && results.contains(&format!("评标基准价：{amount}")),
+        "{results}"
+    );
     assert!(b.text("#draws").await.contains(&seed), "the seed shown is the logged one");
     b.screenshot("4-room-verified").await;
     b.phone_screenshot("4-room-verified").await;
@@ -266,7 +284,8 @@ async fn the_draws_rows_load_from_json() {
     set(&b, "#draws-json", &serde_json::to_string_pretty(&terms).expect("json")).await;
     b.click("#draws-json-apply").await;
     b.wait_for("document.querySelectorAll('#draws-list fieldset.draw').length === 3", 5).await;
-    let previews = b.js("return [...document.querySelectorAll('.d-preview, .p-preview')].map((p) => p.innerText)", vec![]).await;
+    let previews =
+        b.js("return [...document.querySelectorAll('.d-preview, .p-preview')].map((p) => p.innerText)", vec![]).await;
     assert_eq!(
         previews,
         json!([
@@ -283,7 +302,11 @@ async fn the_draws_rows_load_from_json() {
     set(&b, "#draws-json", "{ not json").await;
     b.click("#draws-json-apply").await;
     b.wait_for("document.querySelector('#draws-json-status .error')", 5).await;
-    assert!(b.text("#draws-json-status").await.starts_with("The draws are not valid JSON"), "{}", b.text("#draws-json-status").await);
+    assert!(
+        b.text("#draws-json-status").await.starts_with("The draws are not valid JSON"),
+        "{}",
+        b.text("#draws-json-status").await
+    );
     assert_eq!(b.js("return document.querySelectorAll('#draws-list fieldset.draw').length", vec![]).await, 3);
     b.close().await;
     server.stop().await;
