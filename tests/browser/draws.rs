@@ -154,19 +154,15 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
         "title": draft["title"], "reference": draft["reference"], "description": draft["description"],
         "buyer": draft["buyer"], "currency": draft["currency"], "lots": draft["lots"],
         "custody": draft["custody"], "registration": draft["registration"], "session": session,
-        "deadline": rfc3339(now + time::Duration::seconds(12)),
+        "deadline": rfc3339(now + time::Duration::seconds(15)),
     });
     server.admin_ok(Method::PUT, &format!("/api/v1/tenders/{id}"), Some(&body)).await;
     server.admin_ok(Method::POST, &format!("/api/v1/tenders/{id}/publish"), None).await;
-    for (i, price) in PRICES.iter().enumerate() {
-        server.rust_bid(&id, &format!("投标人{i}"), &json!({ "price": price }).to_string()).await;
-    }
-
     // Before the opening the room shows the rule, the commitment and who could bias the draw.
     b.goto(&server.url(&format!("/tenders/{id}"))).await;
     b.wait_for("document.querySelector('#draws:not([hidden]) #draws-rules')", 20).await;
     let rules = b.text("#draws-rules").await;
-    assert!(rules.contains("下浮系数：从0.92 · 0.93 · 0.94 · 0.95 · 0.96 · 0.97 · 0.98中抽取一个值"), "{rules}");
+    assert!(rules.contains("下浮系数：从0.92、0.93、0.94、0.95、0.96、0.97、0.98中抽取一个值"), "{rules}");
     assert!(
         rules.contains(
             "评标基准价：标段1有效投标报价的算术平均值，有效报价不少于4家时去掉一个最高价和一个最低价，乘以下浮系数"
@@ -181,6 +177,10 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
         "本项目仅由服务器保管密钥，运营方可能提前得知投标人随机数；仅靠发布时已承诺的主持人密钥防止抽取结果被预测。"
     );
     b.screenshot("2-room-before").await;
+
+    for (i, price) in PRICES.iter().enumerate() {
+        server.rust_bid(&id, &format!("投标人{i}"), &json!({ "price": price }).to_string()).await;
+    }
 
     wait_for_state(&server, &id, "opened", 60).await;
     b.wait_for("document.getElementById('draws').innerText.includes('等待主持人公开密钥')", 20).await;
@@ -217,6 +217,10 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     );
     assert!(b.text("#draws").await.contains(&seed), "the seed shown is the logged one");
     b.screenshot("4-room-verified").await;
+    b.click("#lang-switch").await;
+    b.wait_for("document.getElementById('draws-check').innerText.startsWith('✓ Verified in your browser')", 10).await;
+    assert!(b.text("#draws-trust").await.starts_with("With the server as the only custodian"));
+    assert!(b.text("#draws-results").await.contains(&format!("Coefficient K: {k}")));
     b.phone_screenshot("4-room-verified").await;
 
     // The page's recompute: it agrees with the log, and finds each change.

@@ -137,7 +137,7 @@ const TRUST = { server_only: "draws.trust.server_only", custodians: "draws.trust
 
 export function ruleOf(d) {
   const choices = d.values || d.methods || d.items;
-  return el("li", {}, t(`draws.kind.${d.type}`, { label: pick(d.label), choices: choices.join(" · ") }));
+  return el("li", {}, t(`draws.kind.${d.type}`, { label: pick(d.label), choices: choices.join(t("drawsui.list.sep")) }));
 }
 
 /** A formula as the room states it, naming drawn coefficients by their names. */
