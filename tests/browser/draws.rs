@@ -142,8 +142,15 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     let list = server.admin_ok(Method::GET, "/api/v1/tenders?state=draft", None).await;
     let draft = list["items"][0].clone();
     let stored: DrawTerms = serde_json::from_value(draft["session"]["draws"].clone()).expect("stored draws");
-    assert_eq!(stored, serde_json::from_value::<DrawTerms>(expected).expect("expected draws"));
+    assert_eq!(stored, serde_json::from_value::<DrawTerms>(expected.clone()).expect("expected draws"));
     let id = draft["id"].as_str().expect("id").to_string();
+    // Editing the draft fills the rows from its draws and keeps the commitment.
+    b.click(&format!("#tender-{id} button.edit")).await;
+    b.wait_for("document.querySelector('#draws-list fieldset.draw')", 10).await;
+    assert_eq!(b.text("#draws-list .d-preview").await, "下浮系数：从 0.92、0.93……0.98 中抽取一个（共 7 个）");
+    assert!(b.text("#draws-secret").await.contains(&expected["commitment"].as_str().expect("c")[..16]));
+    let again = b.js("return JSON.parse(document.getElementById('draws-json').value)", vec![]).await;
+    assert_eq!(again, expected, "the same JSON from the stored draft");
 
     // Closing in seconds, without the session's stages, so the test does
     // not wait for them; the draws stay as the form made them.
