@@ -137,6 +137,7 @@ async fn staff_declare_a_k_draw_and_the_room_verifies_it() {
     let sent = b.js("return JSON.parse(document.getElementById('draws-json').value)", vec![]).await;
     assert_eq!(sent, expected);
     b.screenshot("1-form").await;
+    b.phone_screenshot("1-form").await;
     b.click("#save").await;
     b.wait_for("document.querySelector('#drafts li')", 10).await;
     let list = server.admin_ok(Method::GET, "/api/v1/tenders?state=draft", None).await;
