@@ -230,8 +230,28 @@ async fn draws_are_validated_and_fixed(app: TestApp) {
     assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("session.draws")), "{v}");
 }
 
+/// The room's sentence on who could bias a draw follows the tender's own
+/// custody policy: the server alone, people custodians, or bidder-held.
+async fn trust_follows_the_custody_policy(app: TestApp) {
+    crate::support::bids::custodian(&app, "notary", "Notary Office").await;
+    let cases = [
+        (json!({"threshold": 1, "custodians": ["server"]}), "server_only"),
+        (json!({"threshold": 1, "custodians": ["server", "notary"]}), "server_only"),
+        (json!({"threshold": 2, "custodians": ["server", "notary"]}), "custodians"),
+        (json!({"threshold": 2, "custodians": ["server", "bidder"]}), "bidder_held"),
+    ];
+    for (custody, want) in cases {
+        let draft =
+            Draft::on(&app, 3600).await.custody(custody.clone()).session(json!({ "draws": draw_terms(&secret()) }));
+        let tender = draft.published(&app).await;
+        let view = app.get_ok(&format!("/api/v1/tenders/{tender}/draws")).await;
+        assert_eq!(view["trust"], want, "{custody}: {view}");
+    }
+}
+
 crate::on_both_backends!(
     host_reveals_and_verify_recomputes,
     unrevealed_secret_falls_back_overtly,
     draws_are_validated_and_fixed,
+    trust_follows_the_custody_policy,
 );

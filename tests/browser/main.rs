@@ -17,6 +17,7 @@ mod bidder;
 mod bidder_held;
 mod crypto;
 mod custodian;
+mod draws;
 mod host_controls;
 mod insecure;
 mod live;

@@ -7,6 +7,7 @@
 import { api, el } from "./common.js";
 import { concat, equal, hex, label, sha256, u32be, unb64url, unhex, uuidBytes } from "./protocol/bytes.js";
 import { onLanguageChange, pick, t } from "./i18n.js";
+import { formulaPreview } from "./draw_rows.js";
 
 const u64be = (n) => {
   const b = new Uint8Array(8);
@@ -136,16 +137,12 @@ const TRUST = { server_only: "draws.trust.server_only", custodians: "draws.trust
 
 export function ruleOf(d) {
   const choices = d.values || d.methods || d.items;
-  return el("li", {}, t(`draws.kind.${d.type}`, { label: pick(d.label), choices: choices.join(" · ") }));
+  return el("li", {}, t(`draws.kind.${d.type}`, { label: pick(d.label), choices: choices.join(t("drawsui.list.sep")) }));
 }
 
-export function formulaOf(f) {
-  const parts = [t("draws.formula.mean", { lot: f.lot, field: f.field })];
-  if (f.drop_extremes_from) parts.push(t("draws.formula.drop", { n: f.drop_extremes_from }));
-  if (f.coefficient) parts.push(t(`draws.formula.${f.coefficient.apply}`, { draw: f.coefficient.draw }));
-  parts.push(t(`draws.formula.${f.rounding || "half_up"}`));
-  if (f.when) parts.push(t("draws.formula.when", { draw: f.when.draw, method: f.when.method }));
-  return el("li", {}, `${pick(f.label)}${t("draws.colon")}${parts.join(t("draws.sep"))}`);
+/** A formula as the room states it, naming drawn coefficients by their names. */
+export function formulaOf(f, draws = [], lots = []) {
+  return el("li", {}, formulaPreview({ ...f, rounding: f.rounding || "half_up" }, draws, lots));
 }
 
 /** Shows the tender's draws in a section after the record; polls until drawn. */
@@ -155,6 +152,7 @@ export function followDraws(main, tender) {
   if (record) record.after(section);
   else main.append(section);
   let view = null;
+  let lots = []; // the tender's lots, to name a formula's price field
   let check = null; // { ok, problems } of the logged result
   const render = () => {
     if (!view || !view.terms) return;
@@ -165,7 +163,7 @@ export function followDraws(main, tender) {
     const parts = [
       el("h2", {}, t("draws.title")),
       el("p", { class: "help", id: "draws-trust" }, t(TRUST[view.trust])),
-      el("ul", { id: "draws-rules" }, ...terms.draws.map(ruleOf), ...(terms.formulas || []).map(formulaOf)),
+      el("ul", { id: "draws-rules" }, ...terms.draws.map(ruleOf), ...(terms.formulas || []).map((f) => formulaOf(f, terms.draws, lots))),
       el("p", { class: "help" }, t("draws.commitment", { c: terms.commitment })),
     ];
     if (ev("draw.failed")) parts.push(el("p", { class: "warning", id: "draws-failed" }, t("draws.failed")));
@@ -186,6 +184,7 @@ export function followDraws(main, tender) {
   const load = async () => {
     try {
       view = await api("GET", `/tenders/${tender}/draws`);
+      if (!lots.length && view.terms) lots = (await api("GET", `/tenders/${tender}`)).lots || [];
     } catch {
       return false;
     }

@@ -10,6 +10,7 @@ import { LiveFeed } from "./live.js";
 import { recordTables } from "./record.js";
 import { hostControls, stageStrip, touchesSession } from "./stage.js";
 import { summarize } from "./objections.js";
+import { drawRevealPanel } from "./draw_reveal.js";
 
 const STREAM_STATES = ["draft", "published", "closed", "opening"];
 
@@ -29,6 +30,8 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
   const call = (method, path, body) => api(method, path, { body, token });
   const isEvaluator = me.role === "evaluator" || me.role === "admin";
   const manages = me.role === "officer" || me.role === "admin";
+  // Kept across renders: what the host typed stays (draw_reveal.js).
+  const drawPanel = drawRevealPanel(tender, { token, me });
 
   const outcomes = () => s.events.filter((e) => ["bid.opened", "bid.rejected", "bid.unopened"].includes(e.type));
   const closed = () => s.events.find((e) => e.type === "tender.closed");
@@ -271,6 +274,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
               : null)
           : null,
         objectionPanel(),
+        x.state === "opened" ? drawPanel : null,
         el("section", { class: "panel" }, el("h3", {}, t("room.timeline")),
           s.events.length
             ? el("ol", { class: "timeline", id: "session-events" }, s.events.map((ev) => el("li", { dataset: { seq: ev.seq, type: ev.type } }, el("time", { datetime: ev.at }, `#${ev.seq} · ${fmtTime(ev.at)}`), el("span", {}, describe(ev, custodians)))))

@@ -6,7 +6,7 @@
 import { api, el, initPage, showError, showStatus } from "./common.js";
 import { fmtTime, onLanguageChange, t, viewerZone } from "./i18n.js";
 import { openSession } from "./session.js";
-import { drawForm, drawSession } from "./draw_form.js";
+import { drawForm, drawServerError, drawSession, drawsReady } from "./draw_form.js";
 import { admissionForm, custodiansPanel, may, staffAccountsPanel } from "./accounts.js";
 
 const main = document.getElementById("main");
@@ -198,6 +198,10 @@ function tenderForm(draft) {
       aloneBox.focus();
       return;
     }
+    if (!drawsReady(form)) {
+      status.replaceChildren(el("p", { class: "error", role: "alert", id: "draws-not-ready" }, t("drawsui.err.summary")));
+      return;
+    }
     const body = {
       title: inputs.title.value.trim(),
       reference: inputs.reference.value.trim(),
@@ -233,7 +237,7 @@ function tenderForm(draft) {
       document.getElementById(`tender-${saved.id}`)?.querySelector("button")?.focus();
     } catch (err) {
       showError(status, err);
-      if (err.field) {
+      if (err.field && !drawServerError(form, err)) {
         const target = form.querySelector(`#${err.field.split(/[.[]/)[0]}`);
         if (target) target.focus();
       }
