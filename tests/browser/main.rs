@@ -29,3 +29,4 @@ mod signin;
 mod staff;
 mod stage;
 mod upload;
+mod whole_session;

@@ -10,6 +10,7 @@ import { LiveFeed } from "./live.js";
 import { recordTables } from "./record.js";
 import { hostControls, stageStrip, touchesSession } from "./stage.js";
 import { summarize } from "./objections.js";
+import { mountHostQuestions } from "./questions.js";
 
 const STREAM_STATES = ["draft", "published", "closed", "opening"];
 
@@ -238,9 +239,11 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
 
   function render() {
     if (!box.querySelector("#session-body")) {
-      box.replaceChildren(el("div", { id: "session-head" }), el("section", { class: "panel stage", id: "session-stage" }), el("div", { id: "session-stream" }), el("div", { id: "session-body" }));
+      box.replaceChildren(el("div", { id: "session-head" }), el("section", { class: "panel stage", id: "session-stage" }), el("div", { id: "session-stream" }), el("div", { id: "session-questions-box" }), el("div", { id: "session-body" }));
       renderStage();
       renderForm();
+      // Bidders' questions: private, so polled with the staff token (no event).
+      if (tender.state !== "draft") stopQuestions = mountHostQuestions(box.querySelector("#session-questions-box"), tender.id, { call, manages });
     }
     const body = box.querySelector("#session-body");
     const x = s.tender;
@@ -280,6 +283,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
     liveLine();
   }
 
+  let stopQuestions = null;
   let feed = null;
   // Drafts are not public and have no live stream of events.
   if (tender.state !== "draft") {
@@ -314,6 +318,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
   if (tender.state !== "draft") readSession();
   return () => {
     if (feed) feed.stop();
+    if (stopQuestions) stopQuestions();
     clearInterval(tick);
     clearInterval(stageTick);
   };
