@@ -101,7 +101,9 @@ impl Tender {
             return Err(refused("post an announcement in", "not in session"));
         }
         s.acts += 1;
-        Ok(vec![EventPayload::AnnouncementPosted(AnnouncementPosted { announcement, text, at: now, by, reply_to }).into()])
+        Ok(vec![
+            EventPayload::AnnouncementPosted(AnnouncementPosted { announcement, text, at: now, by, reply_to }).into(),
+        ])
     }
 
     /// Ends the confirmation stage and seals the final record: by the host

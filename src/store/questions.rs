@@ -75,7 +75,9 @@ fn uuid(s: &str) -> StoreResult<Uuid> {
     s.parse().map_err(|_| StoreError::Corrupt(format!("question id {s:?}")))
 }
 
-fn from_row((id, tender, bidder, text, signed_at, signature, asked_at, answer, answered_at): Row) -> StoreResult<Question> {
+fn from_row(
+    (id, tender, bidder, text, signed_at, signature, asked_at, answer, answered_at): Row,
+) -> StoreResult<Question> {
     Ok(Question {
         id: uuid(&id)?,
         tender: uuid(&tender)?,
@@ -122,10 +124,10 @@ where
         let rows: Vec<Row> = match bidder {
             Some(b) => {
                 sqlx::query_as(select("WHERE tender_id = $1 AND bidder_id = $2 ORDER BY asked_at, id"))
-                .bind(tender.to_string())
-                .bind(b.to_string())
-                .fetch_all(self.reader())
-                .await?
+                    .bind(tender.to_string())
+                    .bind(b.to_string())
+                    .fetch_all(self.reader())
+                    .await?
             }
             None => {
                 sqlx::query_as(select("WHERE tender_id = $1 ORDER BY asked_at, id"))
@@ -138,23 +140,23 @@ where
     }
 
     async fn question(&self, tender: Uuid, id: Uuid) -> StoreResult<Option<Question>> {
-        let row: Option<Row> =
-            sqlx::query_as(select("WHERE tender_id = $1 AND id = $2"))
-                .bind(tender.to_string())
-                .bind(id.to_string())
-                .fetch_optional(self.reader())
-                .await?;
+        let row: Option<Row> = sqlx::query_as(select("WHERE tender_id = $1 AND id = $2"))
+            .bind(tender.to_string())
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?;
         row.map(from_row).transpose()
     }
 
     async fn claim_answer(&self, id: Uuid, answer: Uuid, at: OffsetDateTime) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        let r = sqlx::query("UPDATE questions SET answer_id = $2, answered_at = $3 WHERE id = $1 AND answer_id IS NULL")
-            .bind(id.to_string())
-            .bind(answer.to_string())
-            .bind(to_micros(at))
-            .execute(&mut *tx)
-            .await?;
+        let r =
+            sqlx::query("UPDATE questions SET answer_id = $2, answered_at = $3 WHERE id = $1 AND answer_id IS NULL")
+                .bind(id.to_string())
+                .bind(answer.to_string())
+                .bind(to_micros(at))
+                .execute(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(DB::rows_affected(&r) == 1)
     }

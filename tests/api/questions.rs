@@ -73,7 +73,10 @@ async fn a_question_is_private_until_the_host_answers_it(app: TestApp) {
     // Refusals: text rules, not signed in, a forged signature.
     for text in ["", "  ", "a\0b", &"问".repeat(2_001)[..]] {
         let (s, v) = ask(&app, &tender, &question(&app, &tender, &keys[0], text).await).await;
-        assert_eq!((s, code(&v), v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("text")));
+        assert_eq!(
+            (s, code(&v), v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("text"))
+        );
     }
     let (s, v) = ask(&app, &tender, &question(&app, &tender, &keys[2], "未签到的提问").await).await;
     assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "not_signed_in"), "{v}");
@@ -128,7 +131,8 @@ async fn a_question_is_private_until_the_host_answers_it(app: TestApp) {
     assert_eq!(mine(&app, &tender, &keys[0]).await[0]["answer"], logged["id"]);
 
     // The session ends; the answer is in the sealed record, which verifies.
-    let (s, v) = app.admin(Method::POST, &format!("/api/v1/tenders/{tender}/session"), Some(&json!({"action": "end"}))).await;
+    let (s, v) =
+        app.admin(Method::POST, &format!("/api/v1/tenders/{tender}/session"), Some(&json!({"action": "end"}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let fin = app.get_ok(&format!("/api/v1/tenders/{tender}/record/final")).await;
     assert_eq!(fin["record"]["announcements"][0]["reply_to"]["text"], QUESTION, "{fin}");
@@ -146,7 +150,13 @@ async fn questions_are_rate_limited_per_bidder(app: TestApp) {
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
     let body = question(&app, &tender, &keys[0], "第六个问题").await;
-    let resp = app.client.post(app.url(&format!("/api/v1/tenders/{tender}/questions"))).json(&body).send().await.expect("send");
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/tenders/{tender}/questions")))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
     let (s, v) = ask(&app, &tender, &question(&app, &tender, &keys[1], "另一投标人的问题").await).await;
@@ -162,7 +172,8 @@ async fn the_record_qr_code_encodes_the_entry_link(app: TestApp) {
     let (tender, _) = in_confirmation(&app).await;
     let qr = app.client.get(app.url(&format!("/tenders/{tender}/record/qr.svg"))).send().await.expect("qr");
     assert_eq!(qr.status(), StatusCode::CONFLICT, "no record before the end");
-    let (s, v) = app.admin(Method::POST, &format!("/api/v1/tenders/{tender}/session"), Some(&json!({"action": "end"}))).await;
+    let (s, v) =
+        app.admin(Method::POST, &format!("/api/v1/tenders/{tender}/session"), Some(&json!({"action": "end"}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let fin = app.get_ok(&format!("/api/v1/tenders/{tender}/record/final")).await;
     let resp = app.client.get(app.url(&format!("/tenders/{tender}/record/qr.svg"))).send().await.expect("qr");
@@ -173,6 +184,31 @@ async fn the_record_qr_code_encodes_the_entry_link(app: TestApp) {
     assert!(link.ends_with(&format!("/api/v1/log/entries/{}", fin["log_index"])), "{link}");
     assert_eq!(svg, bidroom::app::record_final::qr_svg(&link).expect("render"), "the QR code carries {link}");
     assert_well_formed_svg(&svg);
+    assert_eq!(decode_qr(&svg), link, "a phone reading the printed code gets the entry's link");
+}
+
+/// Reads the QR code back: the renderer draws each dark run as
+/// `M{x} {y}h{w}v{h}H{x}V{y}` in one path; rasterised, `rqrr` decodes it.
+fn decode_qr(svg: &str) -> String {
+    let attr = |name: &str| -> usize {
+        let v = svg.split(&format!(" {name}=\"")).nth(1).and_then(|r| r.split('"').next());
+        v.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {name} in {svg}"))
+    };
+    let (w, h) = (attr("width"), attr("height"));
+    let path = svg.rsplit(" d=\"").next().and_then(|r| r.split('"').next()).expect("the path");
+    let mut dark = vec![false; w * h];
+    for rect in path.split('M').skip(1) {
+        let n: Vec<usize> =
+            rect.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+        let (x, y, rw, rh) = (n[0], n[1], n[2], n[3]);
+        for row in y..y + rh {
+            dark[row * w + x..row * w + x + rw].fill(true);
+        }
+    }
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| if dark[y * w + x] { 0 } else { 255 });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one code in the picture");
+    grids[0].decode().expect("the code decodes").1
 }
 
 /// An XML document whose root is `<svg>` and whose tags nest (the renderer

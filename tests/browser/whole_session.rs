@@ -211,8 +211,11 @@ async fn a_whole_session_with_three_bidders_a_host_and_the_public() {
     staff.click("#question-queue .question-send").await;
     staff.wait_for("!document.getElementById('question-queue')", 20).await;
     let room = hall.on(&hall.room).await;
-    room.wait_for(&format!("document.getElementById('objections').innerText.includes('答复提问“{QUESTION}”：{REPLY}')"), 20)
-        .await;
+    room.wait_for(
+        &format!("document.getElementById('objections').innerText.includes('答复提问“{QUESTION}”：{REPLY}')"),
+        20,
+    )
+    .await;
     let b1 = hall.on(&hall.bidders[1]).await;
     b1.click("#refresh-questions").await;
     b1.wait_for("document.querySelector('#my-questions li.question.answered')", 20).await;
@@ -258,6 +261,7 @@ async fn a_whole_session_with_three_bidders_a_host_and_the_public() {
     for text in [OBJECTION, ANSWER, NOTICE, NAMES[0], NAMES[2]] {
         assert!(panel.contains(text), "the room shows {text}: {panel}");
     }
+    room.js("document.getElementById('objections').scrollIntoView()", vec![]).await;
     room.screenshot("6-room-ended").await;
     room.phone_screenshot("6-room-ended").await;
 
@@ -298,14 +302,31 @@ async fn a_whole_session_with_three_bidders_a_host_and_the_public() {
     room.goto(&origin_url(&server, "public.localhost", &format!("/tenders/{id}/record/print"))).await;
     room.wait_for("document.querySelector('.seal')", 30).await;
     let page = room.text("main").await;
-    for text in [OBJECTION, ANSWER, NOTICE, QUESTION, REPLY, NAMES[0], NAMES[1], NAMES[2], "无异议（已签字确认）", "未响应", "开标记录表"] {
+    for text in [
+        OBJECTION,
+        ANSWER,
+        NOTICE,
+        QUESTION,
+        REPLY,
+        NAMES[0],
+        NAMES[1],
+        NAMES[2],
+        "无异议（已签字确认）",
+        "未响应",
+        "开标记录表",
+    ] {
         assert!(page.contains(text), "the print page shows {text}: {page}");
     }
     let index = fin["log_index"].as_i64().expect("log index");
     assert!(page.contains(&format!("本记录由日志第{index}条封存")), "{page}");
     assert!(page.contains(fin["final_hash"].as_str().expect("hash")), "{page}");
     // The QR code of the entry's link is this server's own SVG, loaded in the page.
-    room.wait_for("document.getElementById('record-qr').complete && document.getElementById('record-qr').naturalWidth > 0", 20).await;
+    room.wait_for(
+        "document.getElementById('record-qr').complete && document.getElementById('record-qr').naturalWidth > 0",
+        20,
+    )
+    .await;
+    room.js("document.querySelector('.seal').scrollIntoView()", vec![]).await;
     room.screenshot("7-print").await;
 
     hall.b.close().await;
