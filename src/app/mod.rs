@@ -19,6 +19,7 @@ pub mod log;
 pub mod objections;
 pub mod ocds;
 pub mod opening;
+pub mod questions;
 pub mod record_final;
 pub mod registry;
 pub mod session;

@@ -21,7 +21,8 @@ use super::state::AppState;
 use super::tenders::visible_tender;
 use crate::domain::event::{BidderRef, Digest, EventPayload, StaffRef};
 use crate::domain::objection::{
-    ObjectionRaised, ObjectionRow, RecordConfirmed, check_objection_text, confirm_message, objection_message,
+    ObjectionRaised, ObjectionRow, QuotedQuestion, RecordConfirmed, check_objection_text, confirm_message,
+    objection_message,
 };
 use crate::domain::record::{Fact, read_bidders, record_hash, record_rows};
 use crate::domain::session::Stage;
@@ -109,18 +110,18 @@ impl From<AppError> for RaiseError {
     }
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::new(ErrorKind::Conflict, code, message)
 }
 
-fn logged(events: &[Event], id: Option<Uuid>) -> AppResult<Logged> {
+pub(crate) fn logged(events: &[Event], id: Option<Uuid>) -> AppResult<Logged> {
     let e = events.first().ok_or_else(|| AppError::internal("a transition without its event"))?;
     Ok(Logged { id, kind: e.kind.clone(), seq: e.seq, log_index: e.log_index })
 }
 
 /// The registered bidder `key_id`, its signature over `msg` checked, and
 /// the signed time near the server's clock.
-async fn signed_bidder(
+pub(crate) async fn signed_bidder(
     state: &AppState,
     key_id: &str,
     msg: &[u8],
@@ -151,7 +152,7 @@ async fn signed_bidder(
 }
 
 /// Has this bidder signed in to the tender's room (`room.signed_in` under its pseudonym)?
-fn signed_in(state: &AppState, tender: Uuid, bidder: &str, facts: &[Fact]) -> bool {
+pub(crate) fn signed_in(state: &AppState, tender: Uuid, bidder: &str, facts: &[Fact]) -> bool {
     let pseudonym = state.live.pseudonym(tender, bidder);
     facts.iter().any(|f| matches!(&f.payload, EventPayload::RoomSignIn(s) if s.bidder == pseudonym))
 }
@@ -306,10 +307,22 @@ pub async fn confirm(state: &AppState, tender_id: Uuid, req: ConfirmRecord) -> A
 pub async fn announce(state: &AppState, staff: &Staff, tender_id: Uuid, text: String) -> AppResult<Logged> {
     require_host(staff)?;
     visible_tender(state, tender_id, Some(staff)).await?;
+    post_announcement(state, staff, tender_id, Uuid::now_v7(), text, None).await
+}
+
+/// Logs announcement `id` (a host checked by the caller); `reply_to`
+/// quotes the question it answers (`app::questions`).
+pub(crate) async fn post_announcement(
+    state: &AppState,
+    staff: &Staff,
+    tender_id: Uuid,
+    id: Uuid,
+    text: String,
+    reply_to: Option<QuotedQuestion>,
+) -> AppResult<Logged> {
     let by = StaffRef { staff: staff.id, name: staff.name.clone() };
-    let id = Uuid::now_v7();
     let f = Box::new(move |t: &mut crate::domain::Tender, c: &crate::store::TransitionContext| {
-        t.post_announcement(id, text, by, c.now)
+        t.post_announcement(id, text, by, reply_to, c.now)
     });
     let (_, events) =
         state.store.update_tender(tender_id, &staff.id.to_string(), "announcement.post", f).await.map_err(

@@ -183,3 +183,15 @@ pub async fn load(state: &AppState, id: Uuid) -> AppResult<(Tender, FinalRecord)
         },
     ))
 }
+
+/// The absolute link to the log entry that seals the record, as the printed
+/// page's QR code carries it: `origin` is where the client reached the server.
+pub fn entry_link(origin: &str, fin: &FinalRecord) -> String {
+    format!("{origin}{}", fin.entry_url)
+}
+
+/// An SVG QR code of `link` (no external resources: the page embeds it).
+pub fn qr_svg(link: &str) -> AppResult<String> {
+    let code = qrcode::QrCode::new(link.as_bytes()).map_err(AppError::internal)?;
+    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(160, 160).quiet_zone(true).build())
+}

@@ -26,6 +26,12 @@ pub const MAX_ANNOUNCEMENT_CHARS: usize = 500;
 pub const LABEL_OBJECTION: &str = "bidroom/v1/objection";
 /// Label of a confirmation of the record.
 pub const LABEL_RECORD_CONFIRM: &str = "bidroom/v1/record-confirm";
+/// Longest question to the host, in characters.
+pub const MAX_QUESTION_CHARS: usize = 2_000;
+/// Label of a bidder's question to the host.
+pub const LABEL_QUESTION: &str = "bidroom/v1/question";
+/// Label of a bidder's request to read its own questions.
+pub const LABEL_QUESTIONS_READ: &str = "bidroom/v1/questions-read";
 
 fn labeled(label: &str, parts: &[&[u8]]) -> Vec<u8> {
     let mut out = label.as_bytes().to_vec();
@@ -56,6 +62,23 @@ pub fn objection_message(tender: Uuid, text: &str, signed_at: i64) -> Vec<u8> {
 /// record bytes it was shown.
 pub fn confirm_message(tender: Uuid, record_hash: &[u8; 32], signed_at: i64) -> Vec<u8> {
     labeled(LABEL_RECORD_CONFIRM, &[tender.as_bytes(), record_hash, &signed_at.to_be_bytes()])
+}
+
+/// `"bidroom/v1/question" ‖ 0x00 ‖ tender (16) ‖ SHA-256(text) (32) ‖
+/// signed at (8, big-endian)`: 76 bytes, laid out as an objection's.
+pub fn question_message(tender: Uuid, text: &str, signed_at: i64) -> Vec<u8> {
+    labeled(LABEL_QUESTION, &[tender.as_bytes(), &sha256(text.as_bytes()), &signed_at.to_be_bytes()])
+}
+
+/// `"bidroom/v1/questions-read" ‖ 0x00 ‖ tender (16) ‖ signed at (8,
+/// big-endian)`: 50 bytes; the bidder asks for its own questions.
+pub fn questions_read_message(tender: Uuid, signed_at: i64) -> Vec<u8> {
+    labeled(LABEL_QUESTIONS_READ, &[tender.as_bytes(), &signed_at.to_be_bytes()])
+}
+
+/// Checks a question's text: the rules of an objection's.
+pub fn check_question_text(text: &str) -> Result<(), DomainError> {
+    Text::required("text", text, MAX_QUESTION_CHARS, Lines::Multi)
 }
 
 /// Checks an objection's text: 1 to 2,000 characters, free text (line
@@ -145,6 +168,21 @@ pub struct AnnouncementPosted {
     pub at: OffsetDateTime,
     /// Who posted it.
     pub by: StaffRef,
+    /// The bidder's question it answers, quoted (the asker stays unnamed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<QuotedQuestion>,
+}
+
+/// A private question made public by the announcement answering it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotedQuestion {
+    /// The question's id.
+    pub question: Uuid,
+    /// Its text, as asked.
+    pub text: String,
+    /// When it was asked (server time).
+    #[serde(with = "time::serde::rfc3339")]
+    pub asked_at: OffsetDateTime,
 }
 
 /// How a bidder of the record answered it.
@@ -209,6 +247,17 @@ mod tests {
         assert_eq!(&msg[37..69], &sha256("唱标价格与投标文件不符".as_bytes()));
         assert_eq!(&msg[69..], &1_796_112_000i64.to_be_bytes());
         assert_eq!(hex::encode(&msg), OBJECTION_HEX);
+    }
+
+    #[test]
+    fn question_messages_are_fixed_length() {
+        let msg = question_message(TENDER, "开标时间是否顺延？", 7);
+        assert_eq!(msg.len(), 76);
+        assert_eq!(&msg[..20], b"bidroom/v1/question\0");
+        let read = questions_read_message(TENDER, 7);
+        assert_eq!(read.len(), 50);
+        assert_eq!(&read[..26], b"bidroom/v1/questions-read\0");
+        assert_eq!(&read[42..], &7i64.to_be_bytes());
     }
 
     #[test]

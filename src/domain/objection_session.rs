@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::event::{EventPayload, StaffRef};
 use super::objection::{
-    AnnouncementPosted, MAX_ANNOUNCEMENT_CHARS, MAX_ANSWER_CHARS, ObjectionAnswered, ObjectionRaised, RecordConfirmed,
-    SessionEnded, check_objection_text,
+    AnnouncementPosted, MAX_ANNOUNCEMENT_CHARS, MAX_ANSWER_CHARS, ObjectionAnswered, ObjectionRaised, QuotedQuestion,
+    RecordConfirmed, SessionEnded, check_objection_text,
 };
 use super::session::Stage;
 use super::text::{Lines, Text};
@@ -85,12 +85,14 @@ impl Tender {
         Ok(vec![EventPayload::RecordConfirmed(confirmed).into()])
     }
 
-    /// The host posts an announcement to the room, during the session.
+    /// The host posts an announcement to the room, during the session;
+    /// `reply_to` quotes the bidder's question it answers.
     pub fn post_announcement(
         &mut self,
         announcement: Uuid,
         text: String,
         by: StaffRef,
+        reply_to: Option<QuotedQuestion>,
         now: OffsetDateTime,
     ) -> Result<Vec<EventDraft>, DomainError> {
         Text::required("text", &text, MAX_ANNOUNCEMENT_CHARS, Lines::Multi)?;
@@ -99,7 +101,9 @@ impl Tender {
             return Err(refused("post an announcement in", "not in session"));
         }
         s.acts += 1;
-        Ok(vec![EventPayload::AnnouncementPosted(AnnouncementPosted { announcement, text, at: now, by }).into()])
+        Ok(vec![
+            EventPayload::AnnouncementPosted(AnnouncementPosted { announcement, text, at: now, by, reply_to }).into(),
+        ])
     }
 
     /// Ends the confirmation stage and seals the final record: by the host

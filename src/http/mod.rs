@@ -32,6 +32,7 @@ pub mod ocds;
 mod openapi;
 pub mod opening;
 mod pages;
+pub mod questions;
 pub mod ratelimit;
 pub mod registry;
 pub mod session;
@@ -91,6 +92,9 @@ pub fn router(
         .route("/tenders/{id}/record/confirm", post(objections::confirm))
         .route("/tenders/{id}/record/final", get(objections::final_record))
         .route("/tenders/{id}/announcements", post(objections::announce))
+        .route("/tenders/{id}/questions", get(questions::list).post(questions::ask))
+        .route("/tenders/{id}/questions/mine", post(questions::mine))
+        .route("/tenders/{id}/questions/{question}/answer", post(questions::answer))
         .route("/bidders", post(registry::register_bidder))
         .route("/bidders/{id}", get(registry::get_bidder))
         .route("/custodians", get(registry::list_custodians).post(registry::register_custodian))

@@ -45,21 +45,21 @@ pub async fn raise(
     match objections::raise(&state, id, req).await {
         Ok(logged) => (StatusCode::CREATED, Json(logged)).into_response(),
         Err(RaiseError::App(e)) => ApiError::from(e).into_response(),
-        Err(RaiseError::Limited(wait)) => {
-            let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-            let mut r = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!(
-                    "at most {} objections a minute per bidder; try again in {secs} s",
-                    objections::OBJECTIONS_PER_MINUTE
-                ),
-            )
-            .into_response();
-            r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
-            r
-        }
+        Err(RaiseError::Limited(wait)) => limited(wait, "objections", objections::OBJECTIONS_PER_MINUTE),
     }
+}
+
+/// 429 with `Retry-After`: at most `per_minute` of `what` a minute per bidder.
+pub(crate) fn limited(wait: std::time::Duration, what: &str, per_minute: u32) -> Response {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut r = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("at most {per_minute} {what} a minute per bidder; try again in {secs} s"),
+    )
+    .into_response();
+    r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 /// The host answers an objection (officers and admins).
@@ -105,7 +105,24 @@ pub async fn final_record(State(state): State<AppState>, ApiPath(id): ApiPath<Uu
 
 /// The page routes: the printable final record.
 pub fn page_routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/tenders/{id}/record/print", axum::routing::get(print_page))
+    axum::Router::new()
+        .route("/tenders/{id}/record/print", axum::routing::get(print_page))
+        .route("/tenders/{id}/record/qr.svg", axum::routing::get(record_qr))
+}
+
+/// The QR code printed on the record (`/tenders/{id}/record/qr.svg`): the
+/// absolute link to the log entry that seals it, so a paper copy can be
+/// checked by a phone.
+pub async fn record_qr(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let (_, fin) = record_final::load(&state, id).await?;
+    let svg = record_final::qr_svg(&record_final::entry_link(&super::ocds::origin(&headers), &fin))?;
+    let mut r = svg.into_response();
+    r.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    Ok(r)
 }
 
 /// Content-Security-Policy of the printable record: own origin only.

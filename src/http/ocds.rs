@@ -30,7 +30,7 @@ pub struct ReleasesParams {
 
 /// The origin the client reached, for the package's `uri` (the `Host`
 /// header; `X-Forwarded-Proto` when a proxy terminates TLS).
-fn origin(headers: &HeaderMap) -> String {
+pub(crate) fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -26,6 +26,7 @@ mod log;
 mod multirow;
 pub mod opening;
 mod postgres;
+pub mod questions;
 mod shared;
 mod sqlite;
 pub mod staging;
@@ -42,6 +43,7 @@ pub use committer::{Committer, MAX_BATCH, OnCommit};
 pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, OutcomeCounts, Recorded, ReleasedShare, StoredShare};
 pub use postgres::PgStore;
+pub use questions::{Question, QuestionStore};
 pub use sqlite::SqliteStore;
 pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};
 pub use types::*;
@@ -111,7 +113,9 @@ pub type Transition = Box<dyn FnOnce(&mut Tender, &TransitionContext) -> Result<
 
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
-pub trait Store: BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + Send + Sync + 'static {
+pub trait Store:
+    BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + QuestionStore + Send + Sync + 'static
+{
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;
     /// Current time from the time authority (the database clock on PostgreSQL).

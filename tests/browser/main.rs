@@ -30,3 +30,4 @@ mod signin;
 mod staff;
 mod stage;
 mod upload;
+mod whole_session;

@@ -15,6 +15,7 @@ import { signInSection } from "./signin.js";
 import * as keys from "./protocol/keyfile.js";
 import { decryptSection } from "./decrypt.js";
 import { mountBidObjections } from "./objections.js";
+import { mountBidQuestions } from "./questions.js";
 import { sealBid } from "./protocol/seal.js";
 import { resumableUpload } from "./upload.js";
 import { parseVerifierKey, verifyReceipt } from "./protocol/verify.js";
@@ -358,6 +359,7 @@ function render() {
     signInSection({ tender, identity, bidder }),
   );
   mountBidObjections(main, id, () => identity);
+  mountBidQuestions(main, id, () => identity);
   tick();
   ticker ||= setInterval(tick, 1000);
 }

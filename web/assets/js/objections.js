@@ -10,32 +10,11 @@ import { fmtTime, t } from "./i18n.js";
 import { bidderName } from "./events.js";
 import * as keys from "./protocol/keyfile.js";
 
+/** Kinds that change the panel: the room re-renders it only for these. */
 const KINDS = new Set(["objection.raised", "objection.answered", "record.confirmed", "announcement.posted", "session.ended", "bid.opened", "session.stage"]);
-const POLL_MS = 2000;
 
-/** Follows the tender's events (after the last seen) and calls `render(events)` when a relevant one arrives. */
-function follow(tenderId, render) {
-  const events = [];
-  let after = 0;
-  const tick = async () => {
-    try {
-      for (;;) {
-        const page = await api("GET", `/tenders/${tenderId}/events?after=${after}&limit=500`);
-        const got = page.events || [];
-        if (!got.length) break;
-        events.push(...got);
-        after = got[got.length - 1].seq;
-        if (got.some((e) => KINDS.has(e.type))) render(events);
-        if (got.length < 500) break;
-      }
-    } catch {
-      // The next tick retries; what is shown stays.
-    }
-    setTimeout(tick, POLL_MS);
-  };
-  tick();
-  return events;
-}
+/** Does this batch of events change what the panel shows? */
+export const touchesObjections = (events) => events.some((e) => KINDS.has(e.type));
 
 /** What the room shows: objections with answers, announcements, and the confirmation status per bidder. */
 export function summarize(events) {
@@ -58,6 +37,9 @@ export function summarize(events) {
   if (ended) for (const r of ended.responses || []) status.set(r.bidder, r.response);
   return { objections, answers, announcements, bidders, status, ended };
 }
+
+/** An announcement's words; a reply quotes the bidder's question first. */
+export const announcementText = (a) => (a.reply_to ? `${t("ann.reply", { question: a.reply_to.text })}${a.text}` : a.text);
 
 function objectionItem(o, answers) {
   const a = answers.get(o.objection);
@@ -82,7 +64,7 @@ export function renderPanel(box, events) {
     s.objections.length ? el("ul", { class: "objections" }, ...s.objections.map((o) => objectionItem(o, s.answers))) : el("p", {}, t("obj.none")),
     el("h3", {}, t("ann.title")),
     s.announcements.length
-      ? el("ul", { class: "announcements" }, ...s.announcements.map((a) => el("li", {}, `${fmtTime(a.at)} · ${a.text}`)))
+      ? el("ul", { class: "announcements" }, ...s.announcements.map((a) => el("li", { class: a.reply_to ? "reply" : null }, `${fmtTime(a.at)} · ${announcementText(a)}`)))
       : el("p", {}, t("ann.none")),
     el("h3", {}, t("conf.title")),
     statusRows.length ? el("table", { class: "confirmations" }, el("tbody", {}, ...statusRows)) : el("p", {}, t("conf.none")),
@@ -90,13 +72,14 @@ export function renderPanel(box, events) {
   );
 }
 
-/** Mounts the room's panel in `parent` (one hook in room.js). */
+/** Mounts the room's panel in `parent` (one hook in room.js); the room
+ * calls `render(events)` with its own socket's events, so the panel is as
+ * live as the timeline (no polling of its own). */
 export function mountRoomObjections(parent, tenderId) {
   const box = el("section", { class: "panel", id: "objections", "aria-labelledby": "h-objections", "aria-live": "polite", dataset: { tender: tenderId } });
   parent.append(box);
   renderPanel(box, []);
-  follow(tenderId, (events) => renderPanel(box, events));
-  return box;
+  return { box, render: (events) => renderPanel(box, events) };
 }
 
 const be64 = (n) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigInt64(0, BigInt(n)); return b; };

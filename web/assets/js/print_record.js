@@ -5,6 +5,7 @@
 import { api, el, initPage, showError, tenderIdFromPath } from "./common.js";
 import { fmtTime, t } from "./i18n.js";
 import { bidderName } from "./events.js";
+import { announcementText } from "./objections.js";
 
 const main = document.getElementById("main");
 const id = tenderIdFromPath();
@@ -37,13 +38,15 @@ function render(fin) {
     table([t("print.col.bidder"), t("print.col.status")], r.responses.map((x) => [x.name || x.bidder, t(`conf.status.${x.response}`)])),
     el("p", {}, t(fin.silence_is_acceptance ? "print.silence.yes" : "print.silence.no")),
     el("h2", {}, t("ann.title")),
-    r.announcements.length ? table([t("print.col.time"), t("print.col.text")], r.announcements.map((a) => [fmtTime(a.at), a.text])) : el("p", {}, t("ann.none")),
+    r.announcements.length ? table([t("print.col.time"), t("print.col.text")], r.announcements.map((a) => [fmtTime(a.at), announcementText(a)])) : el("p", {}, t("ann.none")),
     el("h2", {}, t("print.stages")),
     table([t("print.col.event"), t("print.col.time")], r.stages.map((s) => [s.stage ? t(`stage.${s.stage}`) : "—", fmtTime(s.at)])),
     el("div", { class: "seal" },
       el("p", {}, t("print.sealed", { index: fin.log_index, size: fin.tree_size })),
       el("p", {}, t("print.hash"), " ", el("code", {}, fin.final_hash)),
-      el("p", {}, t("print.link"), " ", el("code", {}, link))),
+      el("p", {}, t("print.link"), " ", el("code", {}, link)),
+      // The same link as a QR code, served by this server (no outside resource).
+      el("figure", { class: "qr" }, el("img", { id: "record-qr", src: `/tenders/${id}/record/qr.svg`, width: "160", height: "160", alt: link }), el("figcaption", {}, t("print.qr")))),
   );
 }
 

@@ -14,7 +14,7 @@ import { recordTables, verifyOpenedBid } from "./record.js";
 import { renderStream } from "./stream.js";
 import { LogFollower } from "./protocol/verify.js";
 import { followStage, touchesSession } from "./stage.js";
-import { mountRoomObjections } from "./objections.js";
+import { mountRoomObjections, touchesObjections } from "./objections.js";
 import { followDraws } from "./draws.js";
 
 const id = tenderIdFromPath();
@@ -304,6 +304,7 @@ function renderAll() {
   renderTimeline();
   renderRecord();
   renderVerify();
+  if (state.objections) state.objections.render(state.events);
 }
 
 // Events that change the tender's facts: read them again (debounced).
@@ -343,6 +344,7 @@ function onEvents(events) {
     refetchTender();
   }
   if (state.stage && events.some(touchesSession)) state.stage.refresh();
+  if (state.objections && touchesObjections(events)) state.objections.render(state.events);
   state.record = recordFromEvents();
   renderAwaiting();
   renderBids();
@@ -461,7 +463,7 @@ async function start() {
     el("section", { class: "panel", id: "facts", "aria-labelledby": "h-facts" }),
   );
   initPage();
-  mountRoomObjections(main, id);
+  state.objections = mountRoomObjections(main, id);
   state.stage = followStage(document.getElementById("stage"), id);
   followDraws(main, id);
   renderAll();

@@ -11,6 +11,7 @@ import { recordTables } from "./record.js";
 import { hostControls, stageStrip, touchesSession } from "./stage.js";
 import { summarize } from "./objections.js";
 import { drawRevealPanel } from "./draw_reveal.js";
+import { mountHostQuestions } from "./questions.js";
 
 const STREAM_STATES = ["draft", "published", "closed", "opening"];
 
@@ -241,9 +242,11 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
 
   function render() {
     if (!box.querySelector("#session-body")) {
-      box.replaceChildren(el("div", { id: "session-head" }), el("section", { class: "panel stage", id: "session-stage" }), el("div", { id: "session-stream" }), el("div", { id: "session-body" }));
+      box.replaceChildren(el("div", { id: "session-head" }), el("section", { class: "panel stage", id: "session-stage" }), el("div", { id: "session-stream" }), el("div", { id: "session-questions-box" }), el("div", { id: "session-body" }));
       renderStage();
       renderForm();
+      // Bidders' questions: private, so polled with the staff token (no event).
+      if (tender.state !== "draft") stopQuestions = mountHostQuestions(box.querySelector("#session-questions-box"), tender.id, { call, manages });
     }
     const body = box.querySelector("#session-body");
     const x = s.tender;
@@ -284,6 +287,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
     liveLine();
   }
 
+  let stopQuestions = null;
   let feed = null;
   // Drafts are not public and have no live stream of events.
   if (tender.state !== "draft") {
@@ -318,6 +322,7 @@ export function openSession(box, tender, { token, me, custodians, onChange }) {
   if (tender.state !== "draft") readSession();
   return () => {
     if (feed) feed.stop();
+    if (stopQuestions) stopQuestions();
     clearInterval(tick);
     clearInterval(stageTick);
   };
