@@ -1,5 +1,6 @@
-//! The pages' words: the Chinese and English dictionaries of
-//! `web/assets/js/i18n.js` have the same keys, every string is non-empty,
+//! The pages' words: the Chinese and English dictionaries of every
+//! `web/assets/js/strings/<area>.js` have the same keys, no key is defined
+//! in two areas, every string is non-empty,
 //! and Chinese text uses full-width punctuation next to Chinese characters
 //! (“，” not “,”), as a Chinese procurement platform's pages do.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -7,13 +8,13 @@
 use std::collections::BTreeMap;
 
 /// `(key, value)` pairs of one language's block: lines `"key": "value",`
-/// (or `key: "value",`) between `  <lang>: {` and the next `  },`.
+/// (or `key: "value",`) between `export const <lang> = {` and the next `};`.
 fn dictionary(source: &str, lang: &str) -> BTreeMap<String, String> {
-    let start = source.find(&format!("\n  {lang}: {{\n")).unwrap_or_else(|| panic!("no {lang} block"));
+    let start = source.find(&format!("export const {lang} = {{\n")).unwrap_or_else(|| panic!("no {lang} block"));
     let body = &source[start..];
-    let end = body.find("\n  },").expect("end of block");
+    let end = body.find("\n};").expect("end of block");
     let mut out = BTreeMap::new();
-    for line in body[..end].lines().skip(2) {
+    for line in body[..end].lines().skip(1) {
         let line = line.trim();
         if line.is_empty() || line.starts_with("//") {
             continue;
@@ -28,8 +29,32 @@ fn dictionary(source: &str, lang: &str) -> BTreeMap<String, String> {
     out
 }
 
-fn i18n() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/web/assets/js/i18n.js")).expect("i18n.js")
+/// Every area's text file, `(file name, source)`, in name order.
+fn areas() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/assets/js/strings");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("strings/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "js"))
+        .map(|p| {
+            (p.file_name().expect("name").to_string_lossy().into_owned(), std::fs::read_to_string(&p).expect("read"))
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 5, "the areas were read: {out:?}");
+    out
+}
+
+/// One language's words over all areas; a key in two areas is a mistake
+/// (the page would show whichever area loads last).
+fn all(lang: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (file, source) in areas() {
+        for (k, v) in dictionary(&source, lang) {
+            assert!(out.insert(k.clone(), v).is_none(), "{lang}.{k} is defined again in {file}");
+        }
+    }
+    out
 }
 
 fn is_cjk(c: char) -> bool {
@@ -67,23 +92,27 @@ fn punctuation_problems(zh: &BTreeMap<String, String>) -> Vec<String> {
 
 #[test]
 fn zh_and_en_have_the_same_keys() {
-    let source = i18n();
-    let (en, zh) = (dictionary(&source, "en"), dictionary(&source, "zh"));
-    assert!(en.len() > 100, "the dictionary was read: {} keys", en.len());
-    let problems = key_problems(&en, &zh);
+    // Per area, so a key lands in the same file in both languages.
+    let mut problems = Vec::new();
+    for (file, source) in areas() {
+        let (en, zh) = (dictionary(&source, "en"), dictionary(&source, "zh"));
+        problems.extend(key_problems(&en, &zh).into_iter().map(|p| format!("{file}: {p}")));
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let en = all("en");
+    assert!(en.len() > 100, "the dictionary was read: {} keys", en.len());
 }
 
 #[test]
 fn chinese_text_uses_full_width_punctuation() {
-    let zh = dictionary(&i18n(), "zh");
+    let zh = all("zh");
     let bad = punctuation_problems(&zh);
     assert!(bad.is_empty(), "half-width punctuation in Chinese text:\n{}", bad.join("\n"));
 }
 
 #[test]
 fn the_checks_find_a_bad_dictionary() {
-    let source = "const STRINGS = {\n  en: {\n    \"a\": \"A\",\n    b: \"B\",\n    \"c\": \" \",\n  },\n  zh: {\n    \"a\": \"甲,乙\",\n    \"c\": \"已签到.\",\n    \"d\": \"好（对）：是，否。\",\n  },\n};\n";
+    let source = "export const en = {\n  \"a\": \"A\",\n  b: \"B\",\n  \"c\": \" \",\n};\n\nexport const zh = {\n  \"a\": \"甲,乙\",\n  \"c\": \"已签到.\",\n  \"d\": \"好（对）：是，否。\",\n};\n";
     let (en, zh) = (dictionary(source, "en"), dictionary(source, "zh"));
     let keys = key_problems(&en, &zh);
     assert_eq!(keys, ["only in en: b", "only in zh: d", "en.c is empty"], "{keys:?}");
@@ -195,8 +224,7 @@ fn server_codes() -> std::collections::BTreeMap<String, String> {
 
 #[test]
 fn every_error_code_has_zh_and_en_text() {
-    let source = i18n();
-    let (en, zh) = (dictionary(&source, "en"), dictionary(&source, "zh"));
+    let (en, zh) = (all("en"), all("zh"));
     let codes = server_codes();
     // The scan sees every shape the server builds codes in.
     for known in [
@@ -224,7 +252,7 @@ fn every_error_code_has_zh_and_en_text() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    assert!(missing.is_empty(), "error codes without text in web/assets/js/i18n.js:\n{}", missing.join("\n"));
+    assert!(missing.is_empty(), "error codes without text in web/assets/js/strings/codes.js:\n{}", missing.join("\n"));
 }
 
 #[test]

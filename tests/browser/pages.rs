@@ -10,8 +10,13 @@ use crate::harness::{ADMIN_TOKEN, Browser, Server};
 
 /// What reads badly on the current page: `{keys, punct, wide}`.
 const CHECK: &str = "\
-    const text = await (await fetch('/assets/js/i18n.js')).text();\n\
-    const keys = new Set([...text.matchAll(/^\\s+\"([a-z][a-z0-9_]*(?:\\.[a-z0-9_]+)+)\":/gm)].map((m) => m[1]));\n\
+    const main = await (await fetch('/assets/js/i18n.js')).text();\n\
+    const areas = [...main.matchAll(/\"\\.\\/strings\\/([a-z_]+)\\.js\"/g)].map((m) => m[1]);\n\
+    if (areas.length < 5) throw new Error('the text areas were not found in i18n.js');\n\
+    let text = '';\n\
+    for (const a of areas) text += await (await fetch(`/assets/js/strings/${a}.js`)).text();\n\
+    const keys = new Set([...text.matchAll(/^\\s*\"([a-z][a-z0-9_]*(?:\\.[a-z0-9_]+)+)\":/gm)].map((m) => m[1]));\n\
+    if (keys.size < 100) throw new Error(`only ${keys.size} text keys were read`);\n\
     const body = document.body.innerText;\n\
     const shown = [...body.matchAll(/[a-z][a-z0-9_]*(?:\\.[a-z0-9_]+)+/g)].map((m) => m[0]).filter((w) => keys.has(w));\n\
     const punct = args[0] === 'zh' ? [...body.matchAll(/.{0,8}(?:[\\u4e00-\\u9fff][,;:!?()]|[,;:!?()][\\u4e00-\\u9fff]| \\([^()\\s]{1,30}\\)).{0,8}/g)].map((m) => m[0]) : [];\n\
