@@ -40,6 +40,7 @@ mod odd_input;
 mod opening;
 mod pace_nodes;
 mod partial_failure;
+mod release_coverage;
 mod replays;
 mod scheduler;
 mod seal_retry;
