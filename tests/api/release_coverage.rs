@@ -92,6 +92,8 @@ async fn partial_releases_list_their_bids_and_verify(app: TestApp) {
     }
     wait_for_state(&app, &tender, "opening", 20).await;
     release_some(&app, &s, &tender, ("alice", &alice, &alice_token, 2), &bids[..1]).await;
+    // Nothing is read out (唱标) before every bid has k shares or the window
+    // is over, so bob's release covers all three.
     let released = custodian::release(s.release_args(&app, &tender, &bob, &bob_token)).await.expect("bob");
     assert_eq!(released.result.expect("released").accepted, 3);
     wait_for_state(&app, &tender, "opened", 30).await;
