@@ -145,7 +145,11 @@ pub async fn release(
         share: (!good).then(|| b64(&bytes)),
     }));
     let released = [ReleasedShare { bid_id, share: bytes, good }];
-    let event = match state.store.release_shares(tender_id, BIDDER_CUSTODIAN, index, &released, draft).await {
+    let event = match state
+        .store
+        .release_shares(tender_id, BIDDER_CUSTODIAN, index, &released, Box::new(move |_| Ok(draft)))
+        .await
+    {
         Ok(Some(e)) => e,
         Ok(None) => return Err(conflict("already_released", "the bidder's share of this bid was already released")),
         Err(StoreError::Domain(_)) => {

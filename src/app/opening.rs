@@ -1,8 +1,9 @@
 //! The opening's use cases for callers: envelopes made public at the
 //! opening, custodian releases, and the opening record.
 
-use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::{AppError, AppResult, ErrorKind};
@@ -10,10 +11,10 @@ use super::registry::{ChallengeAnswer, answer_use, bad_proof};
 use super::state::AppState;
 use super::tenders::visible_tender;
 use super::work::{Ciphertexts, check_released};
-use crate::domain::event::{CustodianReleased, Digest, EventPayload, RecordRow};
-use crate::domain::{EventDraft, EventKind, Tender, TenderState};
+use crate::domain::event::{Coverage, CustodianReleased, Digest, EventPayload, RecordRow};
+use crate::domain::{DomainError, EventDraft, EventKind, Tender, TenderState};
 use crate::seal::{ChallengePurpose, Share, b64, unb64};
-use crate::store::{CustodianRecord, Event, ReleasedShare, StoredBid};
+use crate::store::{CustodianRecord, Event, ReleaseEvent, ReleasedShare, StoredBid};
 
 /// Refuses reads that only exist from the opening on.
 pub fn opening_or_later(state: TenderState) -> AppResult<()> {
@@ -177,19 +178,50 @@ pub async fn release(
     }
     let accepted = released.iter().filter(|s| s.good).count();
     if !released.is_empty() {
-        let bad_shares = bad.iter().map(|h| Digest::from_hex(h)).collect::<Result<Vec<_>, _>>();
-        let bad_shares = bad_shares.map_err(|e| AppError::internal(format!("stored envelope hash: {e}")))?;
-        let draft = EventDraft::of(EventPayload::CustodianReleased(CustodianReleased {
-            custodian: custodian.id.clone(),
-            index,
-            shares: released.len() as u64,
-            bad_shares,
-            proof: Some(req.proof.challenge_id),
-        }));
-        let event = state.store.release_shares(id, &custodian.id, index, &released, draft).await?;
+        // The envelope hashes the event may name: those of the bad shares.
+        let hashes = released
+            .iter()
+            .filter(|s| !s.good)
+            .filter_map(|s| by_id.get(&s.bid_id).map(|(b, _)| (b.id, b.envelope_hash.as_str())));
+        let make = release_event(&custodian.id, index, Some(req.proof.challenge_id), hashes)?;
+        let event = state.store.release_shares(id, &custodian.id, index, &released, make).await?;
         state.after_change(event.as_slice());
     }
     Ok(ReleaseResult { accepted, bad, duplicates })
+}
+
+/// The builder of a custodian's `custodian.released` event, given the
+/// envelope hashes (hex) of the bids it may cover: the count, the bad
+/// shares and the coverage of exactly the shares the store records.
+pub(crate) fn release_event<'a>(
+    custodian: &str,
+    index: u8,
+    proof: Option<Uuid>,
+    hashes: impl IntoIterator<Item = (Uuid, &'a str)>,
+) -> AppResult<ReleaseEvent> {
+    let hashes = hashes
+        .into_iter()
+        .map(|(id, h)| Digest::from_hex(h).map(|d| (id, d)))
+        .collect::<Result<HashMap<Uuid, Digest>, _>>()
+        .map_err(|e| AppError::internal(format!("stored envelope hash: {e}")))?;
+    let custodian = custodian.to_string();
+    Ok(Box::new(move |recorded: &[(&ReleasedShare, u64)]| {
+        let bad_shares = recorded.iter().filter(|(s, _)| !s.good).filter_map(|(s, _)| hashes.get(&s.bid_id).copied());
+        let covers = Coverage::of(recorded.iter().map(|(_, p)| *p)).map_err(|e| {
+            DomainError::invalid(
+                "shares",
+                format!("{e}: send the shares in pages of bids close together in order of receipt"),
+            )
+        })?;
+        Ok(EventDraft::of(EventPayload::CustodianReleased(CustodianReleased {
+            custodian,
+            index,
+            shares: recorded.len() as u64,
+            bad_shares: bad_shares.collect(),
+            proof,
+            covers,
+        })))
+    }))
 }
 
 /// The opening record (开标记录表).

@@ -26,14 +26,14 @@ pub async fn envelopes(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>
 /// A custodian releases its shares: its release token, and in the body the
 /// answer to a fresh `release` challenge for this tender (403 `bad_proof`).
 #[utoipa::path(post, path = "/api/v1/tenders/{id}/opening/release", request_body = Release, responses(
-    (status = 200, body = ReleaseResult, description = "`duplicates` counts every share ignored: released before by this custodian, twice in this request, or for a bid no longer waiting for shares (opened, rejected, unopened, or not standing at the close)"),
+    (status = 200, body = ReleaseResult, description = "`duplicates` counts every share ignored: released before by this custodian, twice in this request, or for a bid no longer waiting for shares (opened, rejected, unopened, or not standing at the close). The release's `custodian.released` event lists the bids whose shares it recorded in `covers` (`{from, bits}`, a bitmap over the bids standing at the close in order of receipt; PROTOCOL.md, \"Release coverage\")"),
     (status = 400, body = ErrorBody, description = "malformed_json"),
     (status = 401, body = ErrorBody, description = "unauthenticated: no `Authorization: Bearer` header, or the token is not a custodian's"),
     (status = 403, body = ErrorBody, description = "forbidden: not one of the tender's custodians; bad_proof: `proof` does not answer a live `release` challenge of this custodian for this tender"),
     (status = 404, body = ErrorBody, description = "not_found: no such tender, or a draft"),
     (status = 409, body = ErrorBody, description = "not_opening: before the opening, after the record is final, or cancelled; transition_not_allowed: the release window has passed or the tender left the opening meanwhile"),
     (status = 415, body = ErrorBody, description = "unsupported_media_type"),
-    (status = 422, body = ErrorBody, description = "invalid_field (`shares[].share`: not base64url, not 33 bytes, or not this custodian's index), missing_field, unknown_field"),
+    (status = 422, body = ErrorBody, description = "invalid_field (`shares[].share`: not base64url, not 33 bytes, or not this custodian's index; `shares`: the bids span more than 262,144 positions in order of receipt, send them in pages of bids close together), missing_field, unknown_field"),
     (status = 503, body = ErrorBody, description = "unavailable: send the same release again")),
     security(("custodian" = [])))]
 pub async fn release(

@@ -18,9 +18,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::app::work::{Ciphertexts, parallel_map};
-use crate::domain::event::{
-    BidOpened, BidRejected, BidRow, BidderRef, Blame, CustodianReleased, Digest, EventPayload, RecordSummary,
-};
+use crate::domain::event::{BidOpened, BidRejected, BidRow, BidderRef, Blame, Digest, EventPayload, RecordSummary};
 use crate::domain::tender::{SERVER_CUSTODIAN, SessionTerms, Tender};
 use crate::domain::{DomainError, EventDraft, TenderState};
 use crate::seal::{Share, b64};
@@ -264,19 +262,11 @@ async fn auto_release(
             released.push(share?);
         }
     }
-    let bad = released
-        .iter()
-        .filter(|s| !s.good)
-        .map(|s| envelope_hash_of(pending, s.bid_id))
-        .collect::<Result<Vec<_>, _>>()?;
-    let draft = EventDraft::of(EventPayload::CustodianReleased(CustodianReleased {
-        custodian: SERVER_CUSTODIAN.to_string(),
-        index,
-        shares: released.len() as u64,
-        bad_shares: bad,
-        proof: None,
-    }));
-    match state.store.release_shares(tender.id, SERVER_CUSTODIAN, index, &released, draft).await {
+    let bad: std::collections::HashSet<Uuid> = released.iter().filter(|s| !s.good).map(|s| s.bid_id).collect();
+    let hashes = pending.iter().filter(|(b, _)| bad.contains(&b.id)).map(|(b, _)| (b.id, b.envelope_hash.as_str()));
+    let make = crate::app::opening::release_event(SERVER_CUSTODIAN, index, None, hashes)
+        .map_err(|e| OpeningError::Corrupt(e.to_string()))?;
+    match state.store.release_shares(tender.id, SERVER_CUSTODIAN, index, &released, make).await {
         Ok(event) => state.after_change(event.as_slice()),
         // The window can close under us; then there is nothing to release.
         Err(StoreError::Domain(_)) => return Ok(()),
@@ -290,14 +280,6 @@ async fn auto_release(
         }
     }
     Ok(())
-}
-
-fn envelope_hash_of(pending: &[(StoredBid, Vec<StoredShare>)], bid: Uuid) -> Result<Digest, OpeningError> {
-    let (b, _) = pending
-        .iter()
-        .find(|(b, _)| b.id == bid)
-        .ok_or_else(|| OpeningError::Corrupt(format!("released a share of bid {bid}, which is not pending")))?;
-    digest(&b.envelope_hash)
 }
 
 /// Writes outcomes; true if any was new. When the tender's pace (kept in

@@ -13,7 +13,7 @@ use super::multirow::ROWS_PER_STATEMENT;
 use super::shared::parse_uuid;
 use super::write::Write;
 use super::{CustodianRecord, Event, StoreError, StoreResult, StoredBid, to_micros};
-use crate::domain::{DomainError, EventDraft, TenderState};
+use crate::domain::{DomainError, EventDraft};
 
 /// One share a custodian released.
 #[derive(Debug, Clone)]
@@ -77,6 +77,13 @@ pub struct StoredShare {
     pub good: bool,
 }
 
+/// Builds a release's event from the shares it records: those this
+/// custodian had not released before, each with its bid's position (from 0)
+/// among the bids standing at the close in order of receipt, ascending.
+/// Called under the tender's lock, so the event says exactly what was
+/// recorded.
+pub type ReleaseEvent = Box<dyn FnOnce(&[(&ReleasedShare, u64)]) -> Result<EventDraft, DomainError> + Send>;
+
 /// Persistence of the opening.
 #[async_trait]
 pub trait OpeningStore: Send + Sync {
@@ -88,16 +95,17 @@ pub trait OpeningStore: Send + Sync {
     async fn set_custodian_token(&self, id: &str, token_hash: &[u8]) -> StoreResult<()>;
     /// The custodian owning a release token.
     async fn custodian_by_token_hash(&self, token_hash: &[u8]) -> StoreResult<Option<CustodianRecord>>;
-    /// Records shares a custodian released, with a `custodian.released`
-    /// event, during the release window; shares already released are kept as
-    /// they were. Returns the event (none if nothing new).
+    /// Records shares a custodian released, with the event `make` builds
+    /// from the shares recorded, during the release window; shares already
+    /// released (and shares of bids not standing at the close) are left
+    /// out. Returns the event (none if nothing new).
     async fn release_shares(
         &self,
         tender: Uuid,
         custodian: &str,
         index: u8,
         shares: &[ReleasedShare],
-        draft: EventDraft,
+        make: ReleaseEvent,
     ) -> StoreResult<Option<Event>>;
     /// Bids standing at the close that have no outcome yet, in order of
     /// receipt, with the shares released for them.
@@ -193,42 +201,9 @@ where
         custodian: &str,
         index: u8,
         shares: &[ReleasedShare],
-        draft: EventDraft,
+        make: ReleaseEvent,
     ) -> StoreResult<Option<Event>> {
-        let mut w = Write::begin(self).await?;
-        let locked = w.lock_tender(tender).await?;
-        if locked.tender.state != TenderState::Opening {
-            return Err(
-                DomainError::Transition { action: "release shares for", state: locked.tender.state.as_str() }.into()
-            );
-        }
-        if locked.tender.window_over(w.now) {
-            return Err(
-                DomainError::Transition { action: "release shares for", state: "past its release window" }.into()
-            );
-        }
-        let now_us = w.now_us();
-        let new = Self::insert_many(
-            &mut w.tx,
-            "INSERT INTO shares (bid_id, custodian_index, custodian_id, share, good, released_at) ",
-            shares,
-            " ON CONFLICT DO NOTHING",
-            |mut b, s| {
-                b.push_bind(s.bid_id.to_string())
-                    .push_bind(i64::from(index))
-                    .push_bind(custodian.to_string())
-                    .push_bind(&s.share)
-                    .push_bind(i64::from(s.good))
-                    .push_bind(now_us);
-            },
-        )
-        .await?;
-        if new == 0 {
-            return Ok(None);
-        }
-        let event = w.append_events(tender, vec![draft]).await?.pop();
-        w.finish(self.log()).await?;
-        Ok(event)
+        self.record_release(tender, custodian, index, shares, make).await
     }
 
     async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>> {

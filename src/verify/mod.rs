@@ -21,8 +21,11 @@
 
 pub mod bids;
 mod blame;
+#[cfg(test)]
+mod blame_tests;
 pub mod bundle;
 pub mod close;
+mod coverage;
 mod fault_shares;
 // --- draws ---
 pub mod draws;
@@ -132,9 +135,13 @@ pub async fn verify_tender(client: &dyn Source, tender: Uuid, verifier: &Verifie
         }
     };
     let ids: Vec<String> = terms.custody.custodians.iter().map(|c| c.id.clone()).collect();
+    let k = terms.custody.threshold;
+    let (covered, summary, problems) =
+        coverage::check(&terms.custody, &close.standing, events, session::window_end(events));
     let unopened = events.iter().filter(|e| e.kind() == EventKind::BidUnopened).count();
-    let problems = blame::unopened_blame(&ids, terms.custody.threshold, events);
-    c.record(Check::UnopenedBlame, format!("{unopened} unopened bids checked against the releases"), problems);
+    let problems_blame = blame::unopened_blame(&ids, k, events, &covered);
+    c.record(Check::UnopenedBlame, format!("{unopened} unopened bids checked against the releases"), problems_blame);
+    c.record(Check::ReleaseCoverage, summary, problems);
     match client.envelopes(tender).await {
         Ok(served) => {
             bids::check_bids(&terms, &close, events, &served, &mut c);

@@ -72,11 +72,16 @@ pub enum Check {
     DrawResults,
     /// The draws' record head is the log's root just after `record.published`.
     DrawRecordHead,
+    /// Each custodian release's list of the bids it covers is well formed
+    /// (inside the bids standing at the close, as many as its shares, its
+    /// bad shares among them, no bid twice), and every opened bid was
+    /// covered by k good shares before it opened.
+    ReleaseCoverage,
 }
 
 impl Check {
     /// Every check, in the order they run.
-    pub const ALL: [Check; 24] = [
+    pub const ALL: [Check; 25] = [
         Check::CheckpointSignature,
         Check::CheckpointConsistency,
         Check::EventEntries,
@@ -101,6 +106,7 @@ impl Check {
         Check::FinalRecord,
         Check::DrawResults,
         Check::DrawRecordHead,
+        Check::ReleaseCoverage,
     ];
 
     /// The name shown to people.
@@ -130,6 +136,7 @@ impl Check {
             Check::FinalRecord => "the final record equals the log",
             Check::DrawResults => "draws and reference prices recomputed",
             Check::DrawRecordHead => "the draws' record head is the log's",
+            Check::ReleaseCoverage => "releases list the bids they cover",
         }
     }
 }

@@ -41,6 +41,7 @@ mod opening;
 mod pace_nodes;
 mod partial_failure;
 mod questions;
+mod release_coverage;
 mod replays;
 mod scheduler;
 mod seal_retry;

@@ -7,9 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+mod coverage;
 mod entry;
 mod payload;
 
+pub use coverage::{Coverage, CoverageError, MAX_COVERAGE_SPAN};
 pub use entry::{EVENT_ENTRY_TYPE, EntryError, LogEntry, decode_entry, encode_entry, is_canonical};
 pub use payload::REASON_INCONSISTENT_SHARES;
 pub use payload::{

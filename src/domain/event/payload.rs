@@ -216,6 +216,10 @@ pub struct CustodianReleased {
     /// (absent for the server's own release, which needs none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<Uuid>,
+    /// The bids whose shares this release recorded (absent in events
+    /// logged before the field existed: then only the count is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<super::Coverage>,
 }
 
 /// A bidder as the record names it.
