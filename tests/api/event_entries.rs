@@ -252,7 +252,7 @@ async fn capture(app: TestApp) {
         shapes.push(s);
         std::fs::write(dir.join(format!("{kind}.{}.json", shapes.len())), &entry).expect("write entry");
     }
-    assert_eq!(seen.len(), 16, "every kind of event: {:?}", seen.keys().collect::<Vec<_>>());
+    assert_eq!(seen.len(), 17, "every kind of event: {:?}", seen.keys().collect::<Vec<_>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
