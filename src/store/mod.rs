@@ -25,6 +25,7 @@ mod committer;
 mod log;
 mod multirow;
 pub mod opening;
+pub mod paging;
 mod postgres;
 mod shared;
 mod sqlite;
@@ -41,6 +42,7 @@ pub use ciphertexts::{CiphertextStore, INLINE_MAX};
 pub use committer::{Committer, MAX_BATCH, OnCommit};
 pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, OutcomeCounts, Recorded, ReleasedShare, StoredShare};
+pub use paging::PagingStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use staging::{PartSpec, PartState, Staging, StagingError, UploadSession};
@@ -111,7 +113,7 @@ pub type Transition = Box<dyn FnOnce(&mut Tender, &TransitionContext) -> Result<
 
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
-pub trait Store: BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + Send + Sync + 'static {
+pub trait Store: BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + PagingStore + Send + Sync + 'static {
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;
     /// Current time from the time authority (the database clock on PostgreSQL).

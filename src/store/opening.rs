@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Executor, QueryBuilder, Row};
+use sqlx::{ColumnIndex, Executor, QueryBuilder};
 use uuid::Uuid;
 
 use super::backend::{Backend, Column, SqlStore};
@@ -275,26 +275,7 @@ where
         .fetch_all(self.reader())
         .await?;
         let bids = rows.iter().map(bid_from_row).collect::<StoreResult<Vec<StoredBid>>>()?;
-        let mut by_bid: HashMap<String, Vec<StoredShare>> = HashMap::new();
-        for chunk in bids.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = QueryBuilder::<DB>::new(
-                "SELECT bid_id, custodian_index, custodian_id, share, good FROM shares WHERE bid_id IN (",
-            );
-            let mut list = qb.separated(", ");
-            for b in chunk {
-                list.push_bind(b.id.to_string());
-            }
-            qb.push(") ORDER BY bid_id, custodian_index");
-            for row in qb.build().fetch_all(self.reader()).await? {
-                let share = stored_share(
-                    row.try_get("custodian_index")?,
-                    row.try_get("custodian_id")?,
-                    row.try_get("share")?,
-                    row.try_get("good")?,
-                )?;
-                by_bid.entry(row.try_get("bid_id")?).or_default().push(share);
-            }
-        }
+        let mut by_bid = self.shares_by_bid(&bids).await?;
         Ok(bids
             .into_iter()
             .map(|bid| {
@@ -468,7 +449,7 @@ where
 }
 
 /// A share row as read.
-fn stored_share(index: i64, custodian: String, share: Vec<u8>, good: i64) -> StoreResult<StoredShare> {
+pub(super) fn stored_share(index: i64, custodian: String, share: Vec<u8>, good: i64) -> StoreResult<StoredShare> {
     let index = u8::try_from(index).map_err(|_| StoreError::Corrupt(format!("custodian index {index}")))?;
     Ok(StoredShare { index, custodian, share, good: good != 0 })
 }
