@@ -627,9 +627,7 @@ async fn opening(n: usize, k: u8) {
             });
             shares.extend(opened.await.expect("open"));
             cursor = page.next;
-            while shares.len() >= bidroom::cli::custodian::RELEASE_PAGE
-                || (cursor.is_none() && !shares.is_empty())
-            {
+            while shares.len() >= bidroom::cli::custodian::RELEASE_PAGE || (cursor.is_none() && !shares.is_empty()) {
                 let rest = shares.split_off(shares.len().min(bidroom::cli::custodian::RELEASE_PAGE));
                 let chunk = std::mem::replace(&mut shares, rest);
                 let proof = client

@@ -105,7 +105,12 @@ pub async fn envelope_page(
 
 /// At most `limit` public bids after log index `after`, and the log index to
 /// continue from when the page is full.
-async fn public_page(state: &AppState, tender: &Tender, after: i64, limit: i64) -> AppResult<(Vec<PublicBid>, Option<i64>)> {
+async fn public_page(
+    state: &AppState,
+    tender: &Tender,
+    after: i64,
+    limit: i64,
+) -> AppResult<(Vec<PublicBid>, Option<i64>)> {
     // A failed lot's (流标) envelopes are never made public.
     let page = state.store.close_page(tender.id, after, limit, &tender.failed_lots).await?;
     let next = (page.len() as i64 == limit).then(|| page.last().map(|(b, _)| b.log_index)).flatten();

@@ -113,7 +113,9 @@ pub type Transition = Box<dyn FnOnce(&mut Tender, &TransitionContext) -> Result<
 
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
-pub trait Store: BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + PagingStore + Send + Sync + 'static {
+pub trait Store:
+    BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + PagingStore + Send + Sync + 'static
+{
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;
     /// Current time from the time authority (the database clock on PostgreSQL).

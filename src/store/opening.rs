@@ -99,11 +99,9 @@ pub trait OpeningStore: Send + Sync {
         shares: &[ReleasedShare],
         draft: EventDraft,
     ) -> StoreResult<Option<Event>>;
-    /// Bids standing at the close that have no outcome yet, in order of
-    /// receipt, with the shares released for them.
-    async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>>;
-    /// One page of [`OpeningStore::pending_openings`]: at most `limit`
-    /// bids received after log index `after` (keyset paging, so an opening
+    /// Bids standing at the close that have no outcome yet, with the shares
+    /// released for them, in order of receipt: at most `limit` bids
+    /// received after log index `after` (keyset paging, so an opening
     /// of any size is read in bounded memory).
     async fn pending_page(
         &self,
@@ -229,34 +227,6 @@ where
         let event = w.append_events(tender, vec![draft]).await?.pop();
         w.finish(self.log()).await?;
         Ok(event)
-    }
-
-    async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>> {
-        let rows = sqlx::query(bids_where(
-            "WHERE tender_id = $1 AND status = 'active' \
-             AND id NOT IN (SELECT bid_id FROM outcomes WHERE tender_id = $1) ORDER BY log_index",
-        ))
-        .bind(tender.to_string())
-        .fetch_all(self.reader())
-        .await?;
-        let shares: Vec<(String, i64, String, Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT s.bid_id, s.custodian_index, s.custodian_id, s.share, s.good FROM shares s \
-             JOIN bids b ON b.id = s.bid_id WHERE b.tender_id = $1 ORDER BY s.bid_id, s.custodian_index",
-        )
-        .bind(tender.to_string())
-        .fetch_all(self.reader())
-        .await?;
-        let mut by_bid: HashMap<String, Vec<StoredShare>> = HashMap::new();
-        for (bid, index, custodian, share, good) in shares {
-            by_bid.entry(bid).or_default().push(stored_share(index, custodian, share, good)?);
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let bid = bid_from_row(row)?;
-            let shares = by_bid.remove(&bid.id.to_string()).unwrap_or_default();
-            out.push((bid, shares));
-        }
-        Ok(out)
     }
 
     async fn pending_page(

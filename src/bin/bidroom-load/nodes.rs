@@ -125,8 +125,7 @@ async fn measure(args: &RunArgs, url: &str, schema: &str) -> anyhow::Result<()> 
         lat.sort_unstable();
         let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied();
         let ms = |v: Option<u32>| v.map_or(f64::NAN, |us| us as f64 / 1000.0);
-        let per_viewer =
-            (rss_after[i].max(rss_connected[i]) as f64 - rss_before[i] as f64) / seen.len().max(1) as f64;
+        let per_viewer = (rss_after[i].max(rss_connected[i]) as f64 - rss_before[i] as f64) / seen.len().max(1) as f64;
         println!(
             "  node {i}: viewers {} deliveries {} | latency ms p50 {:.1} p99 {:.1} max {:.1} | lost {lost} dup {dup} \
              dropped {dropped} | {per_viewer:.1} KiB/viewer | CPU {:.0}%",
