@@ -47,32 +47,93 @@ pub struct PublicBid {
 }
 
 /// All bids that stood at the close, with their envelopes and form
-/// ciphertexts (public from the opening on; documents never are).
+/// ciphertexts (public from the opening on; documents never are). Holds
+/// every envelope at once: callers that can page use [`envelope_page`].
 pub async fn envelopes(state: &AppState, id: Uuid) -> AppResult<Vec<PublicBid>> {
     let tender = visible_tender(state, id, None).await?.tender;
     opening_or_later(tender.state)?;
     let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let (mut bids, next) = public_page(state, &tender, after, MAX_ENVELOPE_PAGE).await?;
+        out.append(&mut bids);
+        match next {
+            Some(n) => after = n,
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Default and largest page of [`envelope_page`].
+pub const MAX_ENVELOPE_PAGE: i64 = 1000;
+
+/// One page of the public bids, in order of receipt.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EnvelopePage {
+    /// At most `limit` bids.
+    pub bids: Vec<PublicBid>,
+    /// The cursor of the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// One page of [`envelopes`]: `cursor` is a page's `next` (none for the
+/// first page), `limit` at most [`MAX_ENVELOPE_PAGE`]. The cursor is opaque
+/// to callers (it is the last log index served).
+pub async fn envelope_page(
+    state: &AppState,
+    id: Uuid,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> AppResult<EnvelopePage> {
+    let after = match cursor {
+        None => 0,
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| AppError::invalid("cursor", "is not a cursor this server gave (a page's `next`)"))?,
+    };
+    let limit = limit.unwrap_or(MAX_ENVELOPE_PAGE);
+    if !(1..=MAX_ENVELOPE_PAGE).contains(&limit) {
+        return Err(AppError::invalid("limit", format!("must be between 1 and {MAX_ENVELOPE_PAGE}")));
+    }
+    let tender = visible_tender(state, id, None).await?.tender;
+    opening_or_later(tender.state)?;
+    let (bids, next) = public_page(state, &tender, after, limit).await?;
+    Ok(EnvelopePage { bids, next: next.map(|n| n.to_string()) })
+}
+
+/// At most `limit` public bids after log index `after`, and the log index to
+/// continue from when the page is full.
+async fn public_page(
+    state: &AppState,
+    tender: &Tender,
+    after: i64,
+    limit: i64,
+) -> AppResult<(Vec<PublicBid>, Option<i64>)> {
     // A failed lot's (流标) envelopes are never made public.
-    let bids: Vec<StoredBid> =
-        state.store.bids_at_close(id).await?.into_iter().filter(|b| !tender.failed_lots.contains(&b.lot)).collect();
-    for page in bids.chunks(256) {
-        let loaded = Ciphertexts::of_bids(state, page, true).await.map_err(AppError::internal)?;
-        for bid in page {
+    let page = state.store.close_page(tender.id, after, limit, &tender.failed_lots).await?;
+    let next = (page.len() as i64 == limit).then(|| page.last().map(|(b, _)| b.log_index)).flatten();
+    let mut out = Vec::with_capacity(page.len());
+    for chunk in page.chunks(256) {
+        let bids: Vec<StoredBid> = chunk.iter().map(|(b, _)| b.clone()).collect();
+        let loaded = Ciphertexts::of_bids(state, &bids, true).await.map_err(AppError::internal)?;
+        for (bid, signature) in chunk {
             let envelope = bid.blobs.first().map(|h| loaded.get(h)).transpose().map_err(AppError::internal)?;
             let envelope = envelope.ok_or_else(|| AppError::internal("bid blob missing"))?;
             let form = loaded.form(bid).map_err(AppError::internal)?;
-            let signature = state.store.bid_signature(bid.id).await?;
             out.push(PublicBid {
                 bid_id: bid.id,
                 envelope_hash: bid.envelope_hash.clone(),
                 envelope: b64(envelope),
-                signature: b64(&signature),
+                signature: b64(signature),
                 form: b64(form),
                 log_index: bid.log_index,
             });
         }
     }
-    Ok(out)
+    Ok((out, next))
 }
 
 /// Shares a custodian releases.
@@ -139,7 +200,10 @@ pub async fn release(
     if !state.store.use_challenge(&proof, "release").await? {
         return Err(bad_proof());
     }
-    let mut pending = state.store.pending_openings(id).await?;
+    // Only the bids this release names are read, so a page of a release
+    // costs the same in a tender of any size.
+    let named: Vec<Uuid> = req.shares.iter().map(|s| s.bid_id).collect();
+    let mut pending = state.store.pending_named(id, &named).await?;
     pending.retain(|(b, _)| !tender.failed_lots.contains(&b.lot));
     let by_id: std::collections::HashMap<Uuid, _> = pending.iter().map(|(b, shares)| (b.id, (b, shares))).collect();
     let mut seen = std::collections::HashSet::new();
@@ -265,7 +329,7 @@ pub async fn load_record(state: &AppState, id: Uuid) -> AppResult<(Tender, Recor
         .collect::<AppResult<_>>()?;
     let opened = typed.iter().filter(|r| r.outcome.kind() == EventKind::BidOpened).count();
     let rows = typed.iter().map(RecordRow::to_value).collect::<Result<Vec<_>, _>>().map_err(AppError::internal)?;
-    let pending = state.store.pending_openings(id).await?.len();
+    let pending = state.store.pending_count_outside(id, &tender.failed_lots).await? as usize;
     let mut warnings = Vec::new();
     if pending == 0 && opened < 3 {
         warnings.push(format!("only {opened} bid(s) opened; fewer than three"));

@@ -114,12 +114,27 @@ pub async fn release(args: ReleaseArgs) -> anyhow::Result<Released> {
         .find(|c| c.public_key == Some(me))
         .with_context(|| format!("this key is not one of the custodians of tender {}", tender.id))?;
     let index = custodian.index;
-    let bids = client.envelopes(tender.id).await.context("cannot fetch the envelopes (has the opening started?)")?;
+    // A page of envelopes at a time: only the opened shares (tens of bytes
+    // each) are kept, so a tender of any size fits in memory.
     let tender_id = tender.id;
-    let (shares, unopenable, hashes) = {
+    let (mut shares, mut unopenable, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cursor = None;
+    loop {
+        let page = client
+            .envelope_page(tender.id, cursor.as_deref(), None)
+            .await
+            .context("cannot fetch the envelopes (has the opening started?)")?;
         let key = key.clone();
-        tokio::task::spawn_blocking(move || open_all(tender_id, index, &key, &bids)).await??
-    };
+        let bids = page.bids;
+        let (s, u, h) = tokio::task::spawn_blocking(move || open_all(tender_id, index, &key, &bids)).await??;
+        shares.extend(s);
+        unopenable.extend(u);
+        hashes.extend(h);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
 
     println!("tender {} \"{}\" ({}), state {}", tender.id, tender.title, tender.reference, tender.state);
     println!(

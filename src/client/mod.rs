@@ -24,7 +24,7 @@ use uuid::Uuid;
 pub use bidder_keys::{BidderReleaseAnswer, BidderReleaseRequest, DecryptionKey, DecryptionKeyRequest};
 pub use error::ClientError;
 pub use fault_shares::{FaultShare, FaultShares};
-pub use opening::{ChallengeProof, Event, PublicBid, Record, ReleaseResult, ReleaseShare};
+pub use opening::{ChallengeProof, EnvelopePage, Event, PublicBid, Record, ReleaseResult, ReleaseShare};
 pub use resumable::{PartStatus, ResumeOptions, UploadEvent, UploadStatus};
 pub use types::{BidEnded, BidList, BidReceipt, Bidder, ErrorBody, RegisterRequest, Tender};
 pub use upload::BidUpload;

@@ -36,6 +36,16 @@ struct EventPage {
     last_seq: i64,
 }
 
+/// A page of `/envelopes/page`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnvelopePage {
+    /// The bids of this page, in order of receipt.
+    pub bids: Vec<PublicBid>,
+    /// The cursor of the next page; none on the last.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
 /// One bid's public material from the opening on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicBid {
@@ -146,9 +156,38 @@ impl Client {
             .map_err(|_| ClientError::Unexpected(format!("log entry {index} is not base64")))
     }
 
-    /// `GET /api/v1/tenders/{id}/envelopes` (public from the opening on).
+    /// Every public bid (from the opening on), read a page at a time.
     pub async fn envelopes(&self, tender: Uuid) -> Result<Vec<PublicBid>, ClientError> {
-        Ok(self.send(self.request(Method::GET, &format!("api/v1/tenders/{tender}/envelopes"))?).await?.1)
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let mut page = self.envelope_page(tender, cursor.as_deref(), None).await?;
+            out.append(&mut page.bids);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// `GET /api/v1/tenders/{id}/envelopes/page`: one page of the public
+    /// bids after `cursor` (a page's `next`), at most `limit` (server
+    /// default without).
+    pub async fn envelope_page(
+        &self,
+        tender: Uuid,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<EnvelopePage, ClientError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        if let Some(l) = limit {
+            query.push(("limit", l.to_string()));
+        }
+        let req = self.request(Method::GET, &format!("api/v1/tenders/{tender}/envelopes/page"))?.query(&query);
+        Ok(self.send(req).await?.1)
     }
 
     /// Proves possession of a custodian's key: fetches a challenge

@@ -80,6 +80,7 @@ pub fn router(
         .route("/tenders/{id}/bids/{bid}/documents/{index}/link", post(downloads::create))
         .route("/downloads/{token}", get(downloads::follow))
         .route("/tenders/{id}/envelopes", get(opening::envelopes))
+        .route("/tenders/{id}/envelopes/page", get(opening::envelope_page))
         .route("/tenders/{id}/bids/{bid}/shares", get(fault_shares::shares))
         .route("/tenders/{id}/opening/release", post(opening::release))
         .route("/tenders/{id}/record", get(opening::record))

@@ -49,6 +49,7 @@ mod complete;
         super::log::consistency,
         super::log::entry,
         super::opening::envelopes,
+        super::opening::envelope_page,
         super::fault_shares::shares,
         super::opening::release,
         super::opening::record,

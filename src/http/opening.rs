@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::auth::StaffUser;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::app::documents::{Download, manifest, open_document};
-use crate::app::opening::{self as uc, PublicBid, Record, Release, ReleaseResult};
+use crate::app::opening::{self as uc, EnvelopePage, PublicBid, Record, Release, ReleaseResult};
 use crate::app::tokens::custodian_by_token;
 
 /// All bids that stood at the close, with their envelopes and form
@@ -21,6 +21,33 @@ use crate::app::tokens::custodian_by_token;
 #[utoipa::path(get, path = "/api/v1/tenders/{id}/envelopes", responses((status = 200, body = Vec<PublicBid>)))]
 pub async fn envelopes(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Vec<PublicBid>>> {
     Ok(Json(uc::envelopes(&state, id).await?))
+}
+
+/// Query of [`envelope_page`].
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopePageParams {
+    /// The previous page's `next`; none for the first page.
+    pub cursor: Option<String>,
+    /// At most this many bids (1 to 1000, default 1000).
+    pub limit: Option<i64>,
+}
+
+/// The envelopes of `/envelopes` a page at a time, in order of receipt:
+/// follow `next` until a page has none. The memory either side holds is one
+/// page, whatever the number of bids.
+#[utoipa::path(get, path = "/api/v1/tenders/{id}/envelopes/page", params(EnvelopePageParams), responses(
+    (status = 200, body = EnvelopePage),
+    (status = 404, body = ErrorBody, description = "not_found: no such tender, or a draft"),
+    (status = 409, body = ErrorBody, description = "not_opened_yet: envelopes are public from the opening on"),
+    (status = 422, body = ErrorBody, description = "invalid_field: `cursor` is not a `next` this server gave, or `limit` outside 1..1000")))]
+pub async fn envelope_page(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(p): ApiQuery<EnvelopePageParams>,
+) -> ApiResult<Json<EnvelopePage>> {
+    Ok(Json(uc::envelope_page(&state, id, p.cursor.as_deref(), p.limit).await?))
 }
 
 /// A custodian releases its shares: its release token, and in the body the

@@ -366,11 +366,7 @@ async fn finish(state: &AppState, tender: &Tender) -> Result<(), OpeningError> {
     // The step's own bookkeeping says every bid has its outcome; the
     // database must agree before the record is final (bids of a failed lot
     // never get one).
-    let left = if tender.failed_lots.is_empty() {
-        state.store.pending_count(id).await?
-    } else {
-        session::standing(tender, state.store.pending_openings(id).await?).len() as u64
-    };
+    let left = state.store.pending_count_outside(id, &tender.failed_lots).await?;
     if left > 0 {
         return Ok(());
     }

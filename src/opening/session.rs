@@ -1,8 +1,6 @@
 //! The engine's side of the opening session: the minimum of bidders at the
 //! start, the move from decryption to the 唱标, and the holds it obeys.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -13,19 +11,12 @@ use crate::domain::tender::Tender;
 use crate::domain::{DomainError, TenderState};
 use crate::store::{StoreError, StoredBid, StoredShare};
 
-/// Distinct bidders with a standing bid, per lot.
-pub fn lot_counts(bids: &[StoredBid]) -> Vec<LotCount> {
-    let mut by_lot: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for b in bids {
-        by_lot.entry(b.lot.as_str()).or_default().insert(b.bidder_id.as_str());
-    }
-    by_lot.into_iter().map(|(lot, who)| LotCount { lot: lot.to_string(), bidders: who.len() as u64 }).collect()
-}
-
 /// Starts a due opening: counts the standing bids' bidders per lot (fixed
 /// since the close) and lets the tender decide which lots fail.
 pub async fn start(state: &AppState, id: Uuid) -> Result<(), OpeningError> {
-    let counts = lot_counts(&state.store.bids_at_close(id).await?);
+    // Counted by the database: the close's bids are never read here.
+    let counts = state.store.lot_bidder_counts(id).await?;
+    let counts: Vec<LotCount> = counts.into_iter().map(|(lot, bidders)| LotCount { lot, bidders }).collect();
     let open = Box::new(move |t: &mut Tender, c: &crate::store::TransitionContext| t.start_session(c.now, &counts));
     match state.store.update_tender(id, "scheduler", "open", open).await {
         Ok((_, events)) => state.after_change(&events),

@@ -25,6 +25,7 @@ mod committer;
 mod log;
 mod multirow;
 pub mod opening;
+pub mod paging;
 mod postgres;
 pub mod questions;
 mod release;
@@ -43,6 +44,7 @@ pub use ciphertexts::{CiphertextStore, INLINE_MAX};
 pub use committer::{Committer, MAX_BATCH, OnCommit};
 pub use log::{LogContext, LogStore};
 pub use opening::{OpeningStore, Outcome, OutcomeCounts, Recorded, ReleaseEvent, ReleasedShare, StoredShare};
+pub use paging::PagingStore;
 pub use postgres::PgStore;
 pub use questions::{Question, QuestionStore};
 pub use sqlite::SqliteStore;
@@ -115,7 +117,16 @@ pub type Transition = Box<dyn FnOnce(&mut Tender, &TransitionContext) -> Result<
 /// The persistence interface used by the HTTP layer and the scheduler.
 #[async_trait]
 pub trait Store:
-    BidStore + BidderKeyStore + CiphertextStore + LogStore + OpeningStore + QuestionStore + Send + Sync + 'static
+    BidStore
+    + BidderKeyStore
+    + CiphertextStore
+    + LogStore
+    + OpeningStore
+    + PagingStore
+    + QuestionStore
+    + Send
+    + Sync
+    + 'static
 {
     /// The backend's name, for logs.
     fn backend(&self) -> &'static str;

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Executor, QueryBuilder, Row};
+use sqlx::{ColumnIndex, Executor, QueryBuilder};
 use uuid::Uuid;
 
 use super::backend::{Backend, Column, SqlStore};
@@ -107,11 +107,9 @@ pub trait OpeningStore: Send + Sync {
         shares: &[ReleasedShare],
         make: ReleaseEvent,
     ) -> StoreResult<Option<Event>>;
-    /// Bids standing at the close that have no outcome yet, in order of
-    /// receipt, with the shares released for them.
-    async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>>;
-    /// One page of [`OpeningStore::pending_openings`]: at most `limit`
-    /// bids received after log index `after` (keyset paging, so an opening
+    /// Bids standing at the close that have no outcome yet, with the shares
+    /// released for them, in order of receipt: at most `limit` bids
+    /// received after log index `after` (keyset paging, so an opening
     /// of any size is read in bounded memory).
     async fn pending_page(
         &self,
@@ -206,34 +204,6 @@ where
         self.record_release(tender, custodian, index, shares, make).await
     }
 
-    async fn pending_openings(&self, tender: Uuid) -> StoreResult<Vec<(StoredBid, Vec<StoredShare>)>> {
-        let rows = sqlx::query(bids_where(
-            "WHERE tender_id = $1 AND status = 'active' \
-             AND id NOT IN (SELECT bid_id FROM outcomes WHERE tender_id = $1) ORDER BY log_index",
-        ))
-        .bind(tender.to_string())
-        .fetch_all(self.reader())
-        .await?;
-        let shares: Vec<(String, i64, String, Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT s.bid_id, s.custodian_index, s.custodian_id, s.share, s.good FROM shares s \
-             JOIN bids b ON b.id = s.bid_id WHERE b.tender_id = $1 ORDER BY s.bid_id, s.custodian_index",
-        )
-        .bind(tender.to_string())
-        .fetch_all(self.reader())
-        .await?;
-        let mut by_bid: HashMap<String, Vec<StoredShare>> = HashMap::new();
-        for (bid, index, custodian, share, good) in shares {
-            by_bid.entry(bid).or_default().push(stored_share(index, custodian, share, good)?);
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let bid = bid_from_row(row)?;
-            let shares = by_bid.remove(&bid.id.to_string()).unwrap_or_default();
-            out.push((bid, shares));
-        }
-        Ok(out)
-    }
-
     async fn pending_page(
         &self,
         tender: Uuid,
@@ -250,26 +220,7 @@ where
         .fetch_all(self.reader())
         .await?;
         let bids = rows.iter().map(bid_from_row).collect::<StoreResult<Vec<StoredBid>>>()?;
-        let mut by_bid: HashMap<String, Vec<StoredShare>> = HashMap::new();
-        for chunk in bids.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = QueryBuilder::<DB>::new(
-                "SELECT bid_id, custodian_index, custodian_id, share, good FROM shares WHERE bid_id IN (",
-            );
-            let mut list = qb.separated(", ");
-            for b in chunk {
-                list.push_bind(b.id.to_string());
-            }
-            qb.push(") ORDER BY bid_id, custodian_index");
-            for row in qb.build().fetch_all(self.reader()).await? {
-                let share = stored_share(
-                    row.try_get("custodian_index")?,
-                    row.try_get("custodian_id")?,
-                    row.try_get("share")?,
-                    row.try_get("good")?,
-                )?;
-                by_bid.entry(row.try_get("bid_id")?).or_default().push(share);
-            }
-        }
+        let mut by_bid = self.shares_by_bid(&bids).await?;
         Ok(bids
             .into_iter()
             .map(|bid| {
@@ -443,7 +394,7 @@ where
 }
 
 /// A share row as read.
-fn stored_share(index: i64, custodian: String, share: Vec<u8>, good: i64) -> StoreResult<StoredShare> {
+pub(super) fn stored_share(index: i64, custodian: String, share: Vec<u8>, good: i64) -> StoreResult<StoredShare> {
     let index = u8::try_from(index).map_err(|_| StoreError::Corrupt(format!("custodian index {index}")))?;
     Ok(StoredShare { index, custodian, share, good: good != 0 })
 }

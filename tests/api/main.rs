@@ -21,6 +21,7 @@ mod custody_takeover;
 mod draws;
 mod edge;
 mod engine;
+mod envelope_pages;
 mod errors;
 mod event_entries;
 mod evidence;

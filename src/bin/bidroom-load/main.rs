@@ -27,6 +27,7 @@ use clap::Parser;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+mod nodes;
 mod servers;
 mod stalled;
 mod viewers;
@@ -45,6 +46,12 @@ enum Cli {
         /// SO_SNDBUF for the bidroom server's connections.
         #[arg(long)]
         send_buffer: Option<usize>,
+        /// PostgreSQL instead of a fresh SQLite directory (nodes mode).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// The PostgreSQL schema, shared by the nodes of one run.
+        #[arg(long)]
+        schema: Option<String>,
     },
 }
 
@@ -86,6 +93,14 @@ struct RunArgs {
     /// SO_RCVBUF of each stalled viewer's socket, bytes.
     #[arg(long, default_value_t = 4096)]
     stalled_rcvbuf: u32,
+    /// Bidroom nodes on one PostgreSQL database (needs `--database-url`):
+    /// viewers spread over them, events committed on the first; each
+    /// node's figures reported (see `nodes.rs`).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// PostgreSQL for `--nodes` (a fresh schema per run, dropped after).
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -93,7 +108,9 @@ fn main() -> anyhow::Result<()> {
     raise_fd_limit();
     let rt = tokio::runtime::Runtime::new()?;
     match cli {
-        Cli::Serve { kind: Kind::Bidroom, send_buffer } => rt.block_on(servers::bidroom(send_buffer)),
+        Cli::Serve { kind: Kind::Bidroom, send_buffer, database_url, schema } => {
+            rt.block_on(servers::bidroom(send_buffer, database_url.zip(schema)))
+        }
         Cli::Serve { kind: Kind::Baseline, .. } => rt.block_on(servers::baseline()),
         Cli::Run(args) => rt.block_on(run_all(args)),
     }
@@ -114,6 +131,9 @@ fn raise_fd_limit() {
 async fn run_all(args: RunArgs) -> anyhow::Result<()> {
     if args.stalled > 0 {
         return stalled::run(&args).await;
+    }
+    if args.nodes > 1 {
+        return nodes::run(&args).await;
     }
     match args.kind {
         Some(kind) => {
@@ -143,7 +163,7 @@ struct Report {
 }
 
 async fn run(kind: Kind, args: &RunArgs) -> anyhow::Result<Report> {
-    let mut server = Server::start(kind, args.send_buffer, args.server_cpus.as_deref())?;
+    let mut server = Server::start(kind, args.send_buffer, args.server_cpus.as_deref(), None)?;
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
     let (path, mut publisher) = match kind {
@@ -353,7 +373,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(kind: Kind, send_buffer: Option<usize>, cpus: Option<&str>) -> anyhow::Result<Server> {
+    fn start(
+        kind: Kind,
+        send_buffer: Option<usize>,
+        cpus: Option<&str>,
+        database: Option<(&str, &str)>,
+    ) -> anyhow::Result<Server> {
         let exe = std::env::current_exe()?;
         let mut cmd = match cpus {
             Some(list) => {
@@ -369,6 +394,9 @@ impl Server {
         });
         if let Some(n) = send_buffer {
             cmd.arg("--send-buffer").arg(n.to_string());
+        }
+        if let Some((url, schema)) = database {
+            cmd.arg("--database-url").arg(url).arg("--schema").arg(schema);
         }
         let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).env("RUST_LOG", "warn").spawn()?;
         let stdout = child.stdout.take().context("child stdout")?;

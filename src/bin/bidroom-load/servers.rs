@@ -22,10 +22,18 @@ pub fn unix_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
-/// Runs the real server (SQLite in a fresh directory) until stdin closes.
-pub async fn bidroom(send_buffer: Option<usize>) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("bidroom-load-{}", uuid::Uuid::new_v4().simple()));
+/// Runs the real server until stdin closes: SQLite in a fresh directory,
+/// or the PostgreSQL schema `database` names (shared by several nodes).
+pub async fn bidroom(send_buffer: Option<usize>, database: Option<(String, String)>) -> anyhow::Result<()> {
+    // Nodes of one database share one data directory, as a deployment's
+    // nodes share the server's custodian key and the blob store.
+    let name = database.as_ref().map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), |(_, s)| s.clone());
+    let dir = std::env::temp_dir().join(format!("bidroom-load-{name}"));
     let mut cfg = ServeConfig::for_data_dir(dir.clone());
+    if let Some((url, schema)) = database {
+        cfg.database_url = Some(url);
+        cfg.database_schema = Some(schema);
+    }
     cfg.admin_token = Some(ADMIN_TOKEN.to_string());
     cfg.live.max_per_ip = usize::MAX;
     cfg.live.socket_send_buffer = send_buffer;

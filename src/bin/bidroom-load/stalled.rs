@@ -31,7 +31,7 @@ const LATE: Duration = Duration::from_secs(20);
 
 /// Runs the stalled-viewer measurement against the bidroom server.
 pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let mut server = Server::start(Kind::Bidroom, args.send_buffer, args.server_cpus.as_deref())?;
+    let mut server = Server::start(Kind::Bidroom, args.send_buffer, args.server_cpus.as_deref(), None)?;
     let pid = server.pid();
     let http = reqwest::Client::new();
     let base = format!("http://{}", server.addr);

@@ -11,6 +11,7 @@ import { api, el, initPage, nn, requireSecureContext, serverClock, showError, sh
 import * as hpke from "./protocol/hpke.js";
 import { fmtDuration, fmtTime, onLanguageChange, t } from "./i18n.js";
 import { WrongPassphrase, importCustodianKey } from "./protocol/keyfile.js";
+import { forEachEnvelope } from "./envelopes.js";
 import { followStage } from "./stage.js";
 
 const id = tenderIdFromPath();
@@ -22,7 +23,7 @@ let custodian = null; // {key, index, id}
 async function decryptShares(key, index) {
   const t16 = uuidBytes(id);
   const out = [];
-  for (const pub of await api("GET", `/tenders/${id}/envelopes`)) {
+  await forEachEnvelope(id, async (pub) => {
     const env = JSON.parse(fromUtf8(unb64url(pub.envelope)));
     const entry = env.shares.find((s) => s.index === index);
     const b16 = uuidBytes(env.bid_id);
@@ -33,7 +34,7 @@ async function decryptShares(key, index) {
     const commitment = hex(await sha256(concat(label("bidroom/v1/share-commitment"), t16, b16, idx, share)));
     if (share[0] !== index || commitment !== entry.commitment) throw new Error(`the share of bid ${env.bid_id} does not match its commitment`);
     out.push({ bid_id: env.bid_id, share: b64url(share) });
-  }
+  });
   return out;
 }
 

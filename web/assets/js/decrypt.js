@@ -10,6 +10,7 @@ import * as hpke from "./protocol/hpke.js";
 import { fmtTime, t } from "./i18n.js";
 import * as keys from "./protocol/keyfile.js";
 import { BIDDER_CUSTODIAN } from "./protocol/seal.js";
+import { allEnvelopes } from "./envelopes.js";
 
 /** Does this tender's policy give each bidder a share of its own bid? */
 export const bidderHeld = (tender) => !!(tender.custody_keys && tender.custody_keys.custodians.some((c) => c.id === BIDDER_CUSTODIAN));
@@ -60,7 +61,7 @@ async function openOwnShare(tenderId, served, key) {
 
 /** Decrypts and releases this bidder's shares of the tender's bids; returns how many. */
 async function decryptMine(tender, identity, key) {
-  const served = await api("GET", `/tenders/${tender.id}/envelopes`);
+  const served = await allEnvelopes(tender.id);
   const mine = served.filter((b) => JSON.parse(fromUtf8(unb64url(b.envelope))).bidder_public_key === b64url(identity.pub));
   await serverClock.sync();
   let released = 0;

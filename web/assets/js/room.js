@@ -16,6 +16,7 @@ import { LogFollower } from "./protocol/verify.js";
 import { followStage, touchesSession } from "./stage.js";
 import { mountRoomObjections, touchesObjections } from "./objections.js";
 import { followDraws } from "./draws.js";
+import { allEnvelopes } from "./envelopes.js";
 
 const id = tenderIdFromPath();
 const main = document.getElementById("main");
@@ -186,7 +187,7 @@ async function checkRows() {
   if (!state.record) return;
   const need = state.record.rows.filter((r) => r.status === "opened" && !state.rowChecks.has(r.bid_id));
   if (need.length && need.some((r) => !state.envelopes.has(r.bid_id))) {
-    for (const b of await api("GET", `/tenders/${id}/envelopes`)) state.envelopes.set(b.bid_id, b);
+    for (const b of await allEnvelopes(id)) state.envelopes.set(b.bid_id, b);
   }
   for (const row of need) {
     const pub = state.envelopes.get(row.bid_id);
