@@ -239,6 +239,7 @@ async fn serve(
 async fn replay(ws: &mut WebSocket, hub: &Hub, tender: Uuid, last: &mut i64, wt: Duration) -> Result<(), End> {
     let mut page = REPLAY_FIRST_PAGE;
     loop {
+        let turn = hub.replay_turn().await;
         let events = hub.store().events(tender, *last, page as i64).await.map_err(|e| {
             tracing::warn!(%tender, error = %e, "live replay failed");
             End::Close(code::INTERNAL, format!("store unavailable, resume from seq {last}"))
@@ -247,6 +248,8 @@ async fn replay(ws: &mut WebSocket, hub: &Hub, tender: Uuid, last: &mut i64, wt:
         let batch: Vec<Frame> = events.iter().map(frames::event).collect();
         drop(events);
         page = next_page(&batch);
+        // Writing waits on the viewer's socket, not on a core: no turn held.
+        drop(turn);
         let write = async {
             // Each frame is copied into the socket's buffer and dropped as
             // it goes, so the page's bytes shrink while it is written.

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -61,6 +61,10 @@ struct Inner {
     pushed_size: Mutex<i64>,
     /// Keys the pseudonyms of signed-in bidders.
     pseudonyms: sign_in::PseudonymKey,
+    /// Turns at reading and encoding a replay page: one per core, so viewers
+    /// joining from the start of a long history (or a thousand stalled ones)
+    /// cannot take every core from the live delivery of everyone else.
+    replays: Semaphore,
     /// The database other nodes announce their events on, if shared.
     postgres: Option<sqlx::PgPool>,
     /// This node, in presence announcements to the others.
@@ -99,6 +103,7 @@ impl Hub {
                 closing: CancellationToken::new(),
                 pushed_size: Mutex::new(0),
                 pseudonyms: sign_in::PseudonymKey::new(secret),
+                replays: Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())),
                 postgres,
                 node: Uuid::new_v4(),
                 remote: Mutex::new(presence::Remote::default()),
@@ -112,6 +117,13 @@ impl Hub {
     /// The store behind the hub.
     pub(crate) fn store(&self) -> &DynStore {
         &self.inner.store
+    }
+
+    /// Waits for a turn to read and encode one replay page; the turn ends
+    /// when the permit is dropped, before the page is written.
+    pub(crate) async fn replay_turn(&self) -> Option<SemaphorePermit<'_>> {
+        // The semaphore is never closed; `None` would only let the page through.
+        self.inner.replays.acquire().await.ok()
     }
 
     /// The room's tunables.
