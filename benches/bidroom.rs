@@ -10,7 +10,9 @@
 //! * `opening` — opening N bids end to end (k = 1, or 2 of 3 with a person
 //!   releasing), against the bare crypto cost of the same openings.
 //!
-//! `cargo bench --bench bidroom -- receipts|upload|resumable|opening [n] [k]`.
+//! `cargo bench --bench bidroom -- receipts|upload|resumable|opening [n] [k]`;
+//! `BENCH_RELEASE_PAGE=2048` sets the person's release page in `opening`
+//! (default: the CLI's `RELEASE_PAGE`).
 //! Ratios are measured against a baseline in the same run (the machine is
 //! shared and noisy). Results go to docs/BENCHMARKS.md by hand.
 
@@ -26,6 +28,11 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+// The server binary's allocator (src/main.rs): with glibc malloc the
+// opening's RSS growth was mostly per-thread arenas the binary never has.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const TOKEN: &str = "bench-admin-token-0123456789";
 
@@ -611,6 +618,12 @@ async fn opening(n: usize, k: u8) {
         let client = bidroom::client::Client::new(&server.base).expect("client");
         let tender_id: Uuid = tender.parse().expect("uuid");
         let human = std::sync::Arc::new(human.clone());
+        // BENCH_RELEASE_PAGE compares release page sizes in one session.
+        let release_page = std::env::var("BENCH_RELEASE_PAGE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(bidroom::cli::custodian::RELEASE_PAGE);
+        eprintln!("opening n={n} k={k}: release pages of {release_page} shares");
         let (mut shares, mut cursor) = (Vec::new(), None::<String>);
         loop {
             let page = client.envelope_page(tender_id, cursor.as_deref(), None).await.expect("envelopes");
@@ -627,8 +640,8 @@ async fn opening(n: usize, k: u8) {
             });
             shares.extend(opened.await.expect("open"));
             cursor = page.next;
-            while shares.len() >= bidroom::cli::custodian::RELEASE_PAGE || (cursor.is_none() && !shares.is_empty()) {
-                let rest = shares.split_off(shares.len().min(bidroom::cli::custodian::RELEASE_PAGE));
+            while shares.len() >= release_page || (cursor.is_none() && !shares.is_empty()) {
+                let rest = shares.split_off(shares.len().min(release_page));
                 let chunk = std::mem::replace(&mut shares, rest);
                 let proof = client
                     .prove_custodian("alice", &human, bidroom::seal::ChallengePurpose::Release, Some(tender_id))

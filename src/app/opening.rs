@@ -172,6 +172,11 @@ pub struct ReleaseResult {
     pub duplicates: usize,
 }
 
+/// Released shares checked against their envelopes at a time: a release
+/// page of 8,000 shares loaded all its envelopes at once (16.5 MiB of
+/// ciphertexts at the peak, docs/BENCHMARKS.md, issue 17).
+pub const CHECK_BATCH: usize = 256;
+
 /// A custodian releases its shares of a tender under opening.
 pub async fn release(
     state: &AppState,
@@ -226,19 +231,24 @@ pub async fn release(
                 format!("share x is {}, your custodian index is {index}", share.x),
             ));
         }
-        candidates.push(((*bid).clone(), share, bytes));
+        candidates.push((*bid, share, bytes));
     }
     // Thousands of shares in one release: their envelopes are read and
-    // checked on every core.
-    let checks: Vec<_> = candidates.iter().map(|(bid, share, _)| (bid.clone(), share.clone())).collect();
-    let good = check_released(state, checks).await.map_err(AppError::internal)?;
+    // checked on every core, a batch at a time, so the envelopes held are
+    // bounded by the batch, not by the release's page.
     let mut released = Vec::with_capacity(candidates.len());
     let mut bad = Vec::new();
-    for ((bid, _, bytes), good) in candidates.into_iter().zip(good) {
-        if !good {
-            bad.push(bid.envelope_hash.clone());
+    let mut candidates = candidates.into_iter().peekable();
+    while candidates.peek().is_some() {
+        let batch: Vec<_> = candidates.by_ref().take(CHECK_BATCH).collect();
+        let checks = batch.iter().map(|(bid, share, _)| ((*bid).clone(), share.clone())).collect();
+        let good = check_released(state, checks).await.map_err(AppError::internal)?;
+        for ((bid, _, bytes), good) in batch.into_iter().zip(good) {
+            if !good {
+                bad.push(bid.envelope_hash.clone());
+            }
+            released.push(ReleasedShare { bid_id: bid.id, share: bytes, good });
         }
-        released.push(ReleasedShare { bid_id: bid.id, share: bytes, good });
     }
     let accepted = released.iter().filter(|s| s.good).count();
     if !released.is_empty() {

@@ -231,7 +231,14 @@ impl Client {
         proof: &ChallengeProof,
         shares: Vec<ReleaseShare>,
     ) -> Result<ReleaseResult, ClientError> {
-        let body = serde_json::json!({ "shares": shares, "proof": proof });
+        // Serialized straight from the shares: a `serde_json::Value` of a
+        // page of 8,000 shares held about 5 MiB more than the body.
+        #[derive(Serialize)]
+        struct Body<'a> {
+            shares: &'a [ReleaseShare],
+            proof: &'a ChallengeProof,
+        }
+        let body = Body { shares: &shares, proof };
         let req = self
             .request(Method::POST, &format!("api/v1/tenders/{tender}/opening/release"))?
             .bearer_auth(token)

@@ -1,13 +1,14 @@
 //! The envelopes a page at a time (`/envelopes/page`) and custodian
 //! releases of many pages, each naming only its own bids (issue 17).
 
+use bidroom::app::opening::CHECK_BATCH;
 use bidroom::client::{Client, ReleaseShare};
 use bidroom::seal::{ChallengePurpose, CustodianSecretKey, Envelope, b64, open_share, unb64};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{Draft, TestApp, events, wait_for_state};
+use crate::common::{Draft, TestApp, events, rfc3339, server_now, wait_for_state};
 use crate::opening::verify;
 use crate::support::bids::{custodian, register, seal, submit};
 
@@ -16,6 +17,12 @@ const BIDS: usize = 12;
 
 /// A 2-of-3 tender (server, alice, bob) with [`BIDS`] bids, under opening.
 async fn opening_with_bids(app: &TestApp) -> (String, CustodianSecretKey, String) {
+    opening_with(app, BIDS).await
+}
+
+/// A 2-of-3 tender (server, alice, bob) with `n` bids, under opening: the
+/// deadline is far until every bid is in, then moved to two seconds on.
+async fn opening_with(app: &TestApp, n: usize) -> (String, CustodianSecretKey, String) {
     let alice = CustodianSecretKey::generate().expect("key");
     let body = json!({"id": "alice", "name": "Alice", "public_key": b64(alice.public_key().as_bytes())});
     let (s, v) = app.admin(reqwest::Method::POST, "/api/v1/custodians", Some(&body)).await;
@@ -23,13 +30,21 @@ async fn opening_with_bids(app: &TestApp) -> (String, CustodianSecretKey, String
     let token = v["release_token"].as_str().expect("token").to_owned();
     custodian(app, "bob", "Bob").await;
     let custody = json!({"threshold": 2, "custodians": ["server", "alice", "bob"], "release_window_minutes": 10});
-    let tender = Draft::on(app, 6).await.opening_in(7).custody(custody).published(app).await;
-    for i in 0..BIDS {
+    let tender = Draft::on(app, 3600).await.opening_in(3601).custody(custody).published(app).await;
+    for i in 0..n {
         let key = register(app, &format!("Bidder {i}")).await;
         let sealed = seal(app, &tender, &key, &format!("{}.00", 100 + i), &[]).await;
         let (s, v) = submit(app, &tender, &sealed).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
+    let now = server_now(app).await;
+    let amend = json!({
+        "deadline": rfc3339(now + time::Duration::seconds(2)),
+        "opening_at": rfc3339(now + time::Duration::seconds(3)),
+        "reason": "every bid is in",
+    });
+    let (s, v) = app.admin(reqwest::Method::POST, &format!("/api/v1/tenders/{tender}/amend"), Some(&amend)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     wait_for_state(app, &tender, "opening", 20).await;
     (tender, alice, token)
 }
@@ -151,4 +166,36 @@ async fn a_release_in_many_pages_opens_every_bid(app: TestApp) {
     assert!(report.passed(), "{report}");
 }
 
-crate::on_both_backends!(envelopes_come_in_pages_and_bad_cursors_are_refused, a_release_in_many_pages_opens_every_bid);
+/// One release of more shares than the server checks at a time: the bad
+/// shares of the first and of the last batch are named, and only they.
+async fn a_release_checked_in_batches_names_exactly_the_bad_shares(app: TestApp) {
+    let n = CHECK_BATCH + 2;
+    let (tender, alice, token) = opening_with(&app, n).await;
+    let tender_id: Uuid = tender.parse().expect("uuid");
+    let client = Client::new(&app.base).expect("client");
+    let served = client.envelopes(tender_id).await.expect("envelopes");
+    assert_eq!(served.len(), n);
+    let (first, last) = (1, n - 1);
+    let shares: Vec<ReleaseShare> = served
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let envelope = Envelope::parse(&unb64(&b.envelope).expect("b64")).expect("envelope");
+            let mut share = open_share(&envelope, 2, &alice).expect("share").to_bytes().to_vec();
+            if i == first || i == last {
+                share[32] ^= 1;
+            }
+            ReleaseShare { bid_id: b.bid_id, share: b64(&share) }
+        })
+        .collect();
+    let proof = client.prove_custodian("alice", &alice, ChallengePurpose::Release, Some(tender_id)).await;
+    let result = client.release(tender_id, &token, &proof.expect("proof"), shares).await.expect("release");
+    let expected = vec![served[first].envelope_hash.clone(), served[last].envelope_hash.clone()];
+    assert_eq!((result.accepted, result.bad, result.duplicates), (n - 2, expected, 0));
+}
+
+crate::on_both_backends!(
+    envelopes_come_in_pages_and_bad_cursors_are_refused,
+    a_release_in_many_pages_opens_every_bid,
+    a_release_checked_in_batches_names_exactly_the_bad_shares,
+);
