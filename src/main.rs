@@ -3,8 +3,9 @@
 
 use clap::Parser;
 
-// mimalloc returns freed memory to the system (glibc malloc kept what a
-// thousand closed live viewers had used; docs/BENCHMARKS.md).
+// jemalloc, with its background purging thread, returns freed memory to
+// the system (glibc malloc kept what a thousand closed live viewers had
+// used; docs/BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
